@@ -1,0 +1,1 @@
+"""Pure rules of governance: no I/O, no clock, no database."""

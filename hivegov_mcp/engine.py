@@ -1,0 +1,216 @@
+"""The phase engine: status moves, opening and closing votes, and due deadlines.
+
+Every function here runs inside a write transaction the caller holds, so a move, its side
+effects and its audit event commit together. Moves are checked against the one transition
+table (`domain.phases`). Deadlines are processed idempotently: the state is re-read inside
+the transaction, and a deadline that another process already handled is simply gone.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from hivegov_mcp.domain.config import GovernanceConfig, Rules
+from hivegov_mcp.domain.models import Ballot, Receipt, Resolution
+from hivegov_mcp.domain.permissions import Role
+from hivegov_mcp.domain.phases import Action, Status
+from hivegov_mcp.domain.phases import next_status as checked_next_status
+from hivegov_mcp.domain.tally import Decision, Tally, tally_votes
+from hivegov_mcp.errors import Conflict
+from hivegov_mcp.store.base import ProposalState, Transaction
+
+ENGINE = "@engine"
+REVISION_LIMIT_REASON = "max_revision_rounds_exceeded"
+log = logging.getLogger(__name__)
+
+
+class NoEligibleVoters(Conflict):
+    def __init__(self, proposal_id: str) -> None:
+        self.proposal_id = proposal_id
+        super().__init__(
+            f"Can't open voting on {proposal_id}: no active agent holds the voter role. An admin registers "
+            "voters (register_agent or `hivegov-mcp agent add ID --role voter`), then conclude again."
+        )
+
+
+async def move(
+    tx: Transaction,
+    state: ProposalState,
+    action: Action,
+    *,
+    actor: str,
+    now: datetime,
+    target: Status | None = None,
+    payload: dict[str, Any] | None = None,
+    **changes: Any,
+) -> tuple[ProposalState, Receipt]:
+    """Apply one checked move, save the state and append its audit event."""
+    to = checked_next_status(state.id, state.status, action, target)
+    new = replace(state, status=to, updated_at=now, **changes)
+    await tx.save_proposal(new)
+    event = {"from": state.status.value, "to": to.value, **(payload or {})}
+    receipt = await tx.append_audit(at=now, actor=actor, action=action.value, subject=state.id, payload=event)
+    return new, receipt
+
+
+async def enter_revision(
+    tx: Transaction,
+    state: ProposalState,
+    rules: Rules,
+    action: Action,
+    *,
+    actor: str,
+    now: datetime,
+    payload: dict[str, Any],
+) -> tuple[ProposalState, Receipt]:
+    """discussion -> revision; and revision -> rejected once the revision rounds are used up."""
+    await tx.conclude_round(state.id, state.round, now, Resolution.REQUIRES_REVISION.value)
+    state, receipt = await move(
+        tx,
+        state,
+        action,
+        actor=actor,
+        now=now,
+        target=Status.REVISION,
+        payload=payload,
+        revision_rounds=state.revision_rounds + 1,
+        deadline=None,
+    )
+    if state.revision_rounds > rules.max_revision_rounds:
+        state, _ = await move(
+            tx,
+            state,
+            Action.EXCEED_REVISION_ROUNDS,
+            actor=ENGINE,
+            now=now,
+            payload={
+                "revision_rounds": state.revision_rounds,
+                "max_revision_rounds": rules.max_revision_rounds,
+            },
+            outcome=Status.REJECTED.value,
+            outcome_reason=REVISION_LIMIT_REASON,
+        )
+    return state, receipt
+
+
+async def open_voting(
+    tx: Transaction,
+    state: ProposalState,
+    rules: Rules,
+    action: Action,
+    *,
+    actor: str,
+    now: datetime,
+    payload: dict[str, Any],
+) -> tuple[ProposalState, Receipt]:
+    """discussion -> voting, freezing the eligible set (active voters and their weights)."""
+    eligible = {a.id: a.weight for a in await tx.list_agents(Role.VOTER.value) if a.active}
+    if not eligible:
+        raise NoEligibleVoters(state.id)
+    await tx.freeze_eligible(state.id, eligible)
+    await tx.conclude_round(state.id, state.round, now, Resolution.APPROVED_FOR_VOTING.value)
+    deadline = now + timedelta(minutes=rules.voting_minutes)
+    return await move(
+        tx,
+        state,
+        action,
+        actor=actor,
+        now=now,
+        target=Status.VOTING,
+        payload={**payload, "eligible": eligible, "deadline": deadline.isoformat()},
+        deadline=deadline,
+        voting_opened_at=now,
+    )
+
+
+def count(eligible: dict[str, int], ballots: list[Ballot], rules: Rules) -> Tally:
+    return tally_votes(
+        eligible,
+        {b.agent_id: b.decision for b in ballots},
+        quorum=rules.quorum,
+        threshold=rules.approval_threshold,
+    )
+
+
+async def close_voting(
+    tx: Transaction,
+    state: ProposalState,
+    rules: Rules,
+    action: Action,
+    *,
+    actor: str,
+    now: datetime,
+    payload: dict[str, Any] | None = None,
+) -> tuple[ProposalState, Receipt]:
+    """voting -> approved or rejected by the one tally; the event records every counted ballot."""
+    eligible = await tx.eligible(state.id)
+    ballots = await tx.last_ballots(state.id)
+    tally = count(eligible, ballots, rules)
+    event = {
+        **(payload or {}),
+        "tally": {d.value: getattr(tally, d.value) for d in Decision},
+        "quorum_met": tally.quorum_met,
+        "consensus": str(tally.consensus),
+        "reason": tally.reason.value if tally.reason else None,
+        "ballots": {b.agent_id: b.decision.value for b in ballots},
+    }
+    return await move(
+        tx,
+        state,
+        action,
+        actor=actor,
+        now=now,
+        target=Status(tally.outcome.value),
+        payload=event,
+        outcome=tally.outcome.value,
+        outcome_reason=tally.reason.value if tally.reason else None,
+        deadline=None,
+        voting_closed_at=now,
+    )
+
+
+async def unresolved_objections(tx: Transaction, proposal_id: str) -> list[int]:
+    return [c.id for c in await tx.list_comments(proposal_id) if c.type.value == "objection" and not c.resolved]
+
+
+async def apply_deadline(
+    tx: Transaction, config: GovernanceConfig, proposal_id: str, now: datetime
+) -> ProposalState | None:
+    """Process the proposal's deadline if it has passed; return the (possibly new) state."""
+    state = await tx.get_proposal(proposal_id)
+    if state is None or state.deadline is None or state.deadline > now:
+        return state
+    rules = config.rules_for(state.type)
+    due = {"deadline": state.deadline.isoformat()}
+    if state.status is Status.DISCUSSION:
+        objections = await unresolved_objections(tx, state.id)
+        if objections:
+            payload = {**due, "unresolved_objections": objections}
+            state, _ = await enter_revision(
+                tx, state, rules, Action.DISCUSSION_DEADLINE, actor=ENGINE, now=now, payload=payload
+            )
+            return state
+        try:
+            state, _ = await open_voting(
+                tx, state, rules, Action.DISCUSSION_DEADLINE, actor=ENGINE, now=now, payload=due
+            )
+        except NoEligibleVoters:
+            # Stay in discussion, without a deadline, until a mediator concludes: nothing is lost.
+            state = replace(state, deadline=None, updated_at=now)
+            await tx.save_proposal(state)
+            await tx.append_audit(
+                at=now,
+                actor=ENGINE,
+                action="voting_blocked",
+                subject=state.id,
+                payload={**due, "why": "no voters"},
+            )
+            log.warning("%s: discussion ended but no agent holds the voter role", state.id)
+        return state
+    if state.status is Status.VOTING:
+        state, _ = await close_voting(tx, state, rules, Action.VOTING_DEADLINE, actor=ENGINE, now=now, payload=due)
+        return state
+    return state

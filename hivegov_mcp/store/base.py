@@ -1,0 +1,149 @@
+"""The store interface the service uses (DESIGN §8), so that another store can be added.
+
+A store hands out transactions: `read()` for a consistent snapshot, `write()` for the one
+write path (serialized across processes, committed whole or not at all). Every query lives
+on the transaction object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from hivegov_mcp.audit import StoredEvent
+from hivegov_mcp.domain.models import Agent, Ballot, Comment, ProposalContent, Receipt, RoundInfo
+from hivegov_mcp.domain.phases import Status
+
+
+@dataclass(frozen=True)
+class ProposalState:
+    """The mutable state of a proposal (its content lives in versions)."""
+
+    id: str
+    number: int
+    type: str
+    status: Status
+    author: str
+    version: int
+    round: int
+    revision_rounds: int
+    deadline: datetime | None
+    outcome: str | None
+    outcome_reason: str | None
+    voting_opened_at: datetime | None
+    voting_closed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Version:
+    proposal_id: str
+    version: int
+    content: ProposalContent
+    change_note: str
+    content_hash: str
+    author: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class NewComment:
+    proposal_id: str
+    round: int
+    author: str
+    type: str
+    content: str
+    parent_id: int | None
+    references: Sequence[int]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class RawHit:
+    proposal_id: str
+    kind: str
+    comment_id: int | None
+    snippet: str
+    score: float
+
+
+class Transaction(Protocol):
+    # agents
+    async def insert_agent(self, agent: Agent, token_hash: str) -> None: ...
+    async def get_agent(self, agent_id: str) -> Agent | None: ...
+    async def agent_by_token_hash(self, token_hash: str) -> Agent | None: ...
+    async def list_agents(self, role: str | None = None) -> list[Agent]: ...
+    async def update_agent(
+        self,
+        agent_id: str,
+        *,
+        roles: Sequence[str] | None = None,
+        active: bool | None = None,
+        token_hash: str | None = None,
+    ) -> None: ...
+
+    # proposals
+    async def next_proposal_number(self) -> int: ...
+    async def insert_proposal(self, state: ProposalState) -> None: ...
+    async def get_proposal(self, proposal_id: str) -> ProposalState | None: ...
+    async def save_proposal(self, state: ProposalState) -> None: ...
+    async def list_proposals(
+        self,
+        *,
+        status: str | None,
+        type: str | None,
+        author: str | None,
+        before_number: int | None,
+        limit: int,
+    ) -> list[tuple[ProposalState, str]]: ...
+    async def due_proposals(self, now: datetime) -> list[str]: ...
+    async def count_by_status(self) -> dict[str, int]: ...
+    async def next_deadlines(self, limit: int) -> list[ProposalState]: ...
+
+    # versions
+    async def insert_version(self, version: Version) -> None: ...
+    async def get_version(self, proposal_id: str, version: int) -> Version | None: ...
+    async def list_versions(self, proposal_id: str) -> list[Version]: ...
+
+    # rounds
+    async def insert_round(self, proposal_id: str, round_: int, started_at: datetime, deadline: datetime) -> None: ...
+    async def conclude_round(self, proposal_id: str, round_: int, at: datetime, outcome: str) -> None: ...
+    async def store_summary(self, proposal_id: str, round_: int, summary_json: str) -> None: ...
+    async def list_rounds(self, proposal_id: str) -> list[RoundInfo]: ...
+
+    # comments
+    async def insert_comment(self, comment: NewComment) -> int: ...
+    async def get_comment(self, comment_id: int) -> Comment | None: ...
+    async def list_comments(self, proposal_id: str) -> list[Comment]: ...
+    async def count_comments(self, proposal_id: str, round_: int, author: str) -> int: ...
+    async def resolve_comment(self, comment_id: int, by: str, note: str, at: datetime) -> None: ...
+
+    # voting
+    async def freeze_eligible(self, proposal_id: str, eligible: Mapping[str, int]) -> None: ...
+    async def eligible(self, proposal_id: str) -> dict[str, int]: ...
+    async def insert_vote(
+        self, proposal_id: str, agent_id: str, decision: str, justification: str, at: datetime
+    ) -> None: ...
+    async def last_ballots(self, proposal_id: str) -> list[Ballot]: ...
+
+    # audit
+    async def append_audit(
+        self, *, at: datetime, actor: str, action: str, subject: str, payload: Mapping[str, object]
+    ) -> Receipt: ...
+    async def audit_events(self, *, subject: str | None, after_seq: int, limit: int | None) -> list[StoredEvent]: ...
+    async def audit_head(self) -> tuple[int, str | None]: ...
+
+    # search
+    async def index_proposal(self, proposal_id: str, title: str, body: str) -> None: ...
+    async def index_comment(self, proposal_id: str, comment_id: int, title: str, body: str) -> None: ...
+    async def search(self, terms: Sequence[str], limit: int) -> list[RawHit]: ...
+
+
+class Store(Protocol):
+    def read(self) -> AbstractAsyncContextManager[Transaction]: ...
+    def write(self) -> AbstractAsyncContextManager[Transaction]: ...
+    async def close(self) -> None: ...

@@ -1,0 +1,127 @@
+"""Numbered migrations, applied in order on open and recorded in `schema_migrations`."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "core",
+        """
+CREATE TABLE agents (
+    id TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    roles TEXT NOT NULL,                       -- JSON list
+    weight INTEGER NOT NULL DEFAULT 1 CHECK (weight >= 1),
+    active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+    token_hash TEXT NOT NULL UNIQUE,           -- SHA-256 of the token; the token is never stored
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE proposals (
+    id TEXT PRIMARY KEY,
+    number INTEGER NOT NULL UNIQUE,
+    type TEXT NOT NULL CHECK (type IN ('standards', 'informational', 'process')),
+    status TEXT NOT NULL,
+    author TEXT NOT NULL REFERENCES agents(id),
+    version INTEGER NOT NULL,
+    round INTEGER NOT NULL DEFAULT 0,
+    revision_rounds INTEGER NOT NULL DEFAULT 0,
+    deadline TEXT,                             -- end of the current discussion or voting phase
+    outcome TEXT,
+    outcome_reason TEXT,
+    voting_opened_at TEXT,
+    voting_closed_at TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX proposals_due ON proposals(deadline) WHERE deadline IS NOT NULL;
+CREATE INDEX proposals_status ON proposals(status);
+
+CREATE TABLE proposal_versions (
+    proposal_id TEXT NOT NULL REFERENCES proposals(id),
+    version INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    abstract TEXT NOT NULL,
+    motivation TEXT NOT NULL,
+    specification TEXT NOT NULL,
+    implementation TEXT NOT NULL,
+    dependencies TEXT NOT NULL,                -- JSON list of proposal ids
+    change_note TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    author TEXT NOT NULL REFERENCES agents(id),
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (proposal_id, version)
+);
+
+CREATE TABLE rounds (
+    proposal_id TEXT NOT NULL REFERENCES proposals(id),
+    round INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    deadline TEXT NOT NULL,
+    concluded_at TEXT,
+    outcome TEXT,
+    summary TEXT,                              -- JSON of the stored summary of the round
+    PRIMARY KEY (proposal_id, round)
+);
+
+CREATE TABLE comments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    proposal_id TEXT NOT NULL REFERENCES proposals(id),
+    round INTEGER NOT NULL,
+    author TEXT NOT NULL REFERENCES agents(id),
+    type TEXT NOT NULL CHECK (type IN ('comment', 'suggestion', 'objection', 'support')),
+    content TEXT NOT NULL,
+    parent_id INTEGER REFERENCES comments(id),
+    refs TEXT NOT NULL,                        -- JSON list of comment ids
+    created_at TEXT NOT NULL,
+    resolved_by TEXT REFERENCES agents(id),
+    resolution_note TEXT,
+    resolved_at TEXT
+);
+CREATE INDEX comments_proposal ON comments(proposal_id, round, author);
+
+CREATE TABLE eligible_voters (
+    proposal_id TEXT NOT NULL REFERENCES proposals(id),
+    agent_id TEXT NOT NULL REFERENCES agents(id),
+    weight INTEGER NOT NULL,
+    PRIMARY KEY (proposal_id, agent_id)
+);
+
+CREATE TABLE votes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    proposal_id TEXT NOT NULL,
+    agent_id TEXT NOT NULL,
+    decision TEXT NOT NULL CHECK (decision IN ('approve', 'reject', 'abstain')),
+    justification TEXT NOT NULL,
+    cast_at TEXT NOT NULL,
+    FOREIGN KEY (proposal_id, agent_id) REFERENCES eligible_voters(proposal_id, agent_id)
+);
+CREATE INDEX votes_proposal ON votes(proposal_id, agent_id, id);
+
+CREATE TABLE audit_events (
+    seq INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    payload TEXT NOT NULL,                     -- canonical JSON
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE
+);
+CREATE INDEX audit_subject ON audit_events(subject, seq);
+CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+
+CREATE VIRTUAL TABLE search_index USING fts5(
+    proposal_id UNINDEXED,
+    kind UNINDEXED,
+    comment_id UNINDEXED,
+    title,
+    body,
+    tokenize = 'porter unicode61'
+);
+""",
+    ),
+]
