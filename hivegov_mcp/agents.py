@@ -65,6 +65,9 @@ class AgentDirectory:
             raise NotAuthenticated(f"agent {agent.id!r} has been deactivated")
         return agent
 
+    async def whoami(self, actor: Agent) -> Agent:
+        return actor
+
     async def _agent(self, tx: Transaction, agent_id: str) -> Agent:
         agent = await tx.get_agent(agent_id)
         if agent is None:

@@ -1,0 +1,3 @@
+from hivegov_mcp.cli import main
+
+raise SystemExit(main())
