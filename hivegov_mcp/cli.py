@@ -128,7 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             from hivegov_mcp.demo import run_demo
 
-            return anyio.run(run_demo, args.db, args.config)
+            code: int = anyio.run(run_demo, args.db, args.config)
+            return code
         return anyio.run(_admin, args, config)
     except HivegovError as exc:
         print(f"hivegov-mcp: {exc}", file=sys.stderr)
