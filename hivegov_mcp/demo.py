@@ -47,7 +47,8 @@ class Speaker:
         if result.is_error or result.structured_content is None:
             text = result.content[0].text if result.content else "(no text)"  # type: ignore[union-attr]
             raise DemoFailed(f"{self.name}: {tool} failed: {text}")
-        return result.structured_content
+        content: dict[str, Any] = result.structured_content
+        return content
 
     async def refused(self, tool: str, **args: Any) -> str:
         result = await self.client.call_tool(tool, args)
