@@ -106,7 +106,7 @@ async def _agent_command(svc: GovernanceService, args: argparse.Namespace) -> in
 def _serve(args: argparse.Namespace, config: GovernanceConfig) -> int:
     from hivegov_mcp.server import LogLevel, ServerSettings, build_server
 
-    token = os.environ.get(ENV_TOKEN) or None
+    token = os.environ.get(ENV_TOKEN, "").strip() or None
     level = os.environ.get(ENV_LOG_LEVEL, "WARNING").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         level = "WARNING"

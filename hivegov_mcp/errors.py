@@ -12,7 +12,8 @@ The message is read by a model through MCP, so it names the value and says what 
     │   └── StaleVersion        expected_version is not the current version
     ├── ObjectionsUnresolved    voting can't open while objections are open
     ├── NotEligible             the voter is not in the frozen eligible set
-    └── ConfigError             the TOML configuration is wrong
+    ├── ConfigError             the TOML configuration is wrong
+    └── StoreBusy               another process held the write lock past the busy timeout
 """
 
 from __future__ import annotations
@@ -115,3 +116,12 @@ class ConfigError(HivegovError):
         self.key = key
         self.problem = problem
         super().__init__(f"Configuration error at {key}: {problem}")
+
+
+class StoreBusy(HivegovError):
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(
+            f"The database stayed busy ({detail}): another server process held the write lock too long. "
+            "Nothing was written; retry the call."
+        )

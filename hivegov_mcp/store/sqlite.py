@@ -22,6 +22,7 @@ from hivegov_mcp.audit import GENESIS, StoredEvent, canonical_json, event_hash
 from hivegov_mcp.domain.models import Agent, Ballot, Comment, CommentType, ProposalContent, Receipt, RoundInfo
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.tally import Decision
+from hivegov_mcp.errors import StoreBusy
 from hivegov_mcp.store.base import NewComment, ProposalState, RawHit, Version
 from hivegov_mcp.store.migrations import MIGRATIONS
 
@@ -504,12 +505,12 @@ class SQLiteStore:
         self._lock = anyio.Lock()
 
     @classmethod
-    async def open(cls, path: str | Path) -> SQLiteStore:
+    async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> SQLiteStore:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        db = await aiosqlite.connect(str(path), isolation_level=None, timeout=busy_timeout_ms / 1000)
         try:
-            await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             await db.execute("PRAGMA journal_mode = WAL")
             await db.execute("PRAGMA synchronous = FULL")
             await db.execute("PRAGMA foreign_keys = ON")
@@ -548,7 +549,12 @@ class SQLiteStore:
     @asynccontextmanager
     async def _transaction(self, begin: str) -> AsyncIterator[SQLiteTransaction]:
         async with self._lock:
-            await self._db.execute(begin)
+            try:
+                await self._db.execute(begin)
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise StoreBusy(str(exc)) from exc
+                raise
             try:
                 yield SQLiteTransaction(self._db)
             except BaseException:
