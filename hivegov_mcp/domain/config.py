@@ -76,11 +76,14 @@ def parse_fraction(key: str, value: object) -> Fraction:
     return frac
 
 
+MAX_MINUTES = 10 * 365 * 24 * 60  # ten years: beyond that a deadline is a typo
+
+
 def _minutes(key: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(key, f"{value!r} is not a number of minutes")
-    if value < 0:
-        raise ConfigError(key, f"{value!r} is negative")
+    if not 0 <= value <= MAX_MINUTES:  # also refuses nan and inf
+        raise ConfigError(key, f"{value!r} must be between 0 and {MAX_MINUTES} minutes")
     return float(value)
 
 
@@ -118,6 +121,10 @@ def _apply(base: Rules, table: Mapping[str, Any], where: str) -> Rules:
         lo = getattr(rules, f"min_{phase}_minutes")
         hi = getattr(rules, f"max_{phase}_minutes")
         default = getattr(rules, f"{phase}_minutes")
+        if lo > hi:
+            raise ConfigError(f"{where}.min_{phase}_minutes", f"{lo} is above max_{phase}_minutes ({hi})")
+        if default <= 0:
+            raise ConfigError(f"{where}.{phase}_minutes", f"{default} must be above 0")
         if not lo <= default <= hi:
             raise ConfigError(f"{where}.{phase}_minutes", f"{default} is outside min_{phase}_minutes..max ({lo}..{hi})")
     return rules
@@ -132,11 +139,15 @@ def parse_config(text: str) -> GovernanceConfig:
     unknown = set(data) - {"governance"}
     if unknown:
         raise ConfigError(", ".join(sorted(unknown)), "unknown table; settings live under [governance]")
+    if not isinstance(data.get("governance", {}), dict):
+        raise ConfigError("governance", "must be a table: write [governance] on its own line")
     gov = dict(data.get("governance", {}))
     prefix = gov.pop("id_prefix", "BIP")
     if not isinstance(prefix, str) or not prefix.isalnum() or not 1 <= len(prefix) <= 10:
         raise ConfigError("governance.id_prefix", f"{prefix!r} must be 1-10 letters or digits")
     types = gov.pop("types", {})
+    if not isinstance(types, dict):
+        raise ConfigError("governance.types", "must be a table of tables, e.g. [governance.types.standards]")
     defaults = _apply(Rules(), gov, "governance")
     per_type: dict[ProposalType, Rules] = {}
     for name, table in types.items():

@@ -33,13 +33,13 @@ def check_title(value: str) -> str:
     check_text("title", value, max_bytes=MAX_FIELD_BYTES)
     if len(value) > MAX_TITLE:
         raise InvalidInput("title", f"is {len(value)} characters; the limit is {MAX_TITLE}")
-    if "\n" in value or "\r" in value:
+    if len(value.splitlines()) > 1 or value.endswith(("\n", "\r")):
         raise InvalidInput("title", "must be one line")
     return value
 
 
 def check_agent_id(value: str) -> str:
-    if not AGENT_ID.match(value):
+    if not AGENT_ID.fullmatch(value):
         raise InvalidInput(
             "agent_id", f"{value!r} must be a slug: lowercase letters, digits, - and _, at most 64 characters"
         )

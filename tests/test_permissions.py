@@ -1,0 +1,127 @@
+"""Who may do what (DESIGN §5): one table, action -> roles."""
+
+from __future__ import annotations
+
+import pytest
+
+from hivegov_mcp.domain.permissions import ANY, AUTHOR, PERMISSIONS, Role, may, require
+from hivegov_mcp.errors import HivegovError, PermissionDenied
+
+R = Role
+
+EXPECTED: dict[str, frozenset[str]] = {
+    "read": frozenset({ANY}),
+    "summarize_discussion": frozenset({ANY}),
+    "create_proposal": frozenset({R.PROPOSER}),
+    "revise_proposal": frozenset({AUTHOR}),
+    "withdraw_proposal": frozenset({AUTHOR, R.MEDIATOR, R.ARBITER}),
+    "start_discussion": frozenset({AUTHOR, R.MEDIATOR}),
+    "add_comment": frozenset({R.DISCUSSANT, R.REVIEWER, R.MEDIATOR, R.ARBITER, AUTHOR}),
+    "resolve_objection": frozenset({AUTHOR, R.ARBITER}),
+    "resolve_comment": frozenset({AUTHOR, R.MEDIATOR, R.ARBITER}),
+    "conclude_discussion": frozenset({R.MEDIATOR}),
+    "override_objections": frozenset({R.ARBITER}),
+    "cast_vote": frozenset({R.VOTER}),
+    "close_voting": frozenset({R.MEDIATOR}),
+    "register_agent": frozenset({R.ADMIN}),
+    "set_agent_roles": frozenset({R.ADMIN}),
+    "deactivate_agent": frozenset({R.ADMIN}),
+}
+
+
+def test_the_permission_table_is_the_one_of_the_design() -> None:
+    assert dict(PERMISSIONS) == EXPECTED
+
+
+def test_the_roles_are_the_eleven_of_the_design() -> None:
+    assert {r.value for r in Role} == {
+        "proposer",
+        "discussant",
+        "reviewer",
+        "mediator",
+        "voter",
+        "executor",
+        "summarizer",
+        "arbiter",
+        "validator",
+        "reporter",
+        "admin",
+    }
+
+
+def test_every_action_needs_a_real_role_or_a_pseudo_role() -> None:
+    known = {r.value for r in Role} | {AUTHOR, ANY}
+    for action, needed in PERMISSIONS.items():
+        assert needed, action
+        assert needed <= known, action
+
+
+def test_a_single_role_grants_exactly_the_actions_listing_it() -> None:
+    for role in Role:
+        granted = {action for action in PERMISSIONS if may(action, [role])}
+        assert granted == {action for action, needed in EXPECTED.items() if role in needed or ANY in needed}, role
+
+
+def test_an_agent_without_roles_may_only_read_and_summarize() -> None:
+    assert {action for action in PERMISSIONS if may(action, [])} == {"read", "summarize_discussion"}
+
+
+def test_a_voter_may_cast_a_vote() -> None:
+    require("bob", "cast_vote", ["discussant", "voter"])
+
+
+def test_a_discussant_may_not_cast_a_vote_and_is_told_which_role_it_lacks() -> None:
+    with pytest.raises(PermissionDenied) as info:
+        require("alice", "cast_vote", ["proposer", "discussant"])
+    assert str(info.value) == (
+        "Agent 'alice' may not cast_vote: it needs the voter role (it has discussant, proposer). "
+        "An admin can grant roles with set_agent_roles."
+    )
+    assert (info.value.agent_id, info.value.action, info.value.needed) == ("alice", "cast_vote", ("the voter role",))
+
+
+def test_a_refusal_to_an_agent_with_no_roles_says_so() -> None:
+    with pytest.raises(PermissionDenied, match=r"\(it has no roles\)"):
+        require("nobody", "create_proposal", [])
+
+
+def test_a_refusal_lists_being_the_author_first() -> None:
+    with pytest.raises(PermissionDenied) as info:
+        require("dave", "withdraw_proposal", ["voter"])
+    assert info.value.needed == ("to be the author", "the arbiter role", "the mediator role")
+    assert "it needs to be the author or the arbiter role or the mediator role (it has voter)" in str(info.value)
+
+
+def test_only_the_author_may_revise_even_a_mediator_may_not() -> None:
+    with pytest.raises(PermissionDenied) as info:
+        require("carol", "revise_proposal", ["mediator", "arbiter", "admin"])
+    assert info.value.needed == ("to be the author",)
+    require("alice", "revise_proposal", [], is_author=True)
+
+
+def test_being_the_author_does_not_grant_role_only_actions() -> None:
+    for action in ("conclude_discussion", "close_voting", "cast_vote", "override_objections", "register_agent"):
+        assert not may(action, [], is_author=True), action
+
+
+def test_the_author_may_start_the_discussion_of_its_own_proposal() -> None:
+    assert may("start_discussion", ["proposer"], is_author=True)
+    assert not may("start_discussion", ["proposer"], is_author=False)
+
+
+def test_an_objection_is_resolved_by_its_author_or_an_arbiter_not_a_mediator() -> None:
+    assert may("resolve_objection", [], is_author=True)
+    assert may("resolve_objection", ["arbiter"])
+    assert not may("resolve_objection", ["mediator"])
+
+
+def test_managing_agents_needs_admin() -> None:
+    for action in ("register_agent", "set_agent_roles", "deactivate_agent"):
+        assert may(action, ["admin"])
+        with pytest.raises(PermissionDenied, match=f"may not {action}: it needs the admin role"):
+            require("carol", action, ["mediator", "voter"])
+
+
+def test_a_permission_refusal_is_a_hivegov_error() -> None:
+    with pytest.raises(HivegovError):
+        require("x", "close_voting", ["voter"])
