@@ -464,7 +464,7 @@ class GovernanceService(AgentDirectory):
             require(actor.id, "start_discussion", actor.roles, is_author=actor.id == state.author)
             rules = self.config.rules_for(state.type)
             minutes = rules.discussion_minutes if duration_minutes is None else duration_minutes
-            lo, hi = rules.min_discussion_minutes, rules.max_discussion_minutes
+            lo, hi = rules.discussion_range()
             if not (math.isfinite(minutes) and minutes > 0 and lo <= minutes <= hi):
                 raise InvalidInput(
                     "duration_minutes",

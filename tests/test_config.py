@@ -211,20 +211,29 @@ def test_zero_revision_rounds_and_zero_justification_are_allowed() -> None:
 @pytest.mark.parametrize(
     ("toml", "key"),
     [
-        ("[governance]\ndiscussion_minutes = 5", "governance.discussion_minutes"),
-        ("[governance]\ndiscussion_minutes = 2000", "governance.discussion_minutes"),
-        ("[governance]\nmax_discussion_minutes = 30", "governance.discussion_minutes"),
-        ("[governance]\nmin_discussion_minutes = 61", "governance.discussion_minutes"),
-        ("[governance]\nvoting_minutes = 0.05", "governance.voting_minutes"),
-        ("[governance]\nmin_voting_minutes = 31", "governance.voting_minutes"),
-        ("[governance.types.process]\nvoting_minutes = 1", "governance.types.process.voting_minutes"),
+        ("[governance]\nmax_discussion_minutes = 5", "governance.min_discussion_minutes"),
+        ("[governance]\nmin_voting_minutes = 1441", "governance.min_voting_minutes"),
+        ("[governance.types.process]\nmax_voting_minutes = 1", "governance.types.process.min_voting_minutes"),
     ],
 )
-def test_a_default_window_outside_its_min_max_range_raises(toml: str, key: str) -> None:
+def test_a_minimum_above_its_maximum_raises(toml: str, key: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_config(toml)
     assert info.value.key == key
-    assert "outside" in info.value.problem
+    assert "above max" in info.value.problem
+
+
+def test_a_zero_default_window_is_refused() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config("[governance]\nmin_voting_minutes = 0\nvoting_minutes = 0\n")
+    assert info.value.key == "governance.voting_minutes"
+
+
+def test_an_operator_default_outside_min_max_widens_the_range_agents_may_ask_for() -> None:
+    rules = parse_config("[governance]\ndiscussion_minutes = 0.05\nvoting_minutes = 0.05\n").defaults
+    assert (rules.discussion_minutes, rules.voting_minutes) == (0.05, 0.05)
+    assert rules.discussion_range() == (0.05, 1440)
+    assert parse_config("[governance]\ndiscussion_minutes = 2000\n").defaults.discussion_range() == (10, 2000)
 
 
 def test_the_default_window_may_sit_on_either_bound() -> None:

@@ -44,6 +44,12 @@ class Rules:
     early_close: bool = True
     results_visibility: Visibility = Visibility.AFTER_CLOSE
 
+    def discussion_range(self) -> tuple[float, float]:
+        """The durations an agent may ask start_discussion for. The operator's own default is always
+        allowed: a configured `discussion_minutes = 0.05` widens the range rather than failing."""
+        lo, hi = self.min_discussion_minutes, self.max_discussion_minutes
+        return min(lo, self.discussion_minutes), max(hi, self.discussion_minutes)
+
 
 @dataclass(frozen=True)
 class GovernanceConfig:
@@ -125,8 +131,6 @@ def _apply(base: Rules, table: Mapping[str, Any], where: str) -> Rules:
             raise ConfigError(f"{where}.min_{phase}_minutes", f"{lo} is above max_{phase}_minutes ({hi})")
         if default <= 0:
             raise ConfigError(f"{where}.{phase}_minutes", f"{default} must be above 0")
-        if not lo <= default <= hi:
-            raise ConfigError(f"{where}.{phase}_minutes", f"{default} is outside min_{phase}_minutes..max ({lo}..{hi})")
     return rules
 
 
