@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -69,10 +70,15 @@ class AppState:
         return self.settings.token
 
 
-async def run_ticker(service: GovernanceService, every: float) -> None:
-    """Process due deadlines periodically; reads and writes also do it, so this only hurries them."""
+async def run_ticker(
+    service: GovernanceService,
+    wait: Callable[[], Awaitable[object]],
+    on_tick: Callable[[list[str]], Awaitable[None]] | None = None,
+) -> None:
+    """Process due deadlines after each `wait()`. Reads and writes apply deadlines too, so the
+    ticker only makes sure a proposal nobody touches still moves on time."""
     while True:
-        await anyio.sleep(every)
+        await wait()
         try:
             processed = await service.apply_due_deadlines()
         except Exception:  # top level of a background task: log and keep ticking
@@ -80,6 +86,8 @@ async def run_ticker(service: GovernanceService, every: float) -> None:
             continue
         if processed:
             log.info("deadlines processed: %s", ", ".join(processed))
+        if on_tick is not None:
+            await on_tick(processed)
 
 
 def build_server(settings: ServerSettings) -> MCPServer[AppState]:
@@ -90,7 +98,7 @@ def build_server(settings: ServerSettings) -> MCPServer[AppState]:
             service = GovernanceService(store, settings.config, settings.clock)
             async with anyio.create_task_group() as tg:
                 if settings.tick_seconds > 0:
-                    tg.start_soon(run_ticker, service, settings.tick_seconds)
+                    tg.start_soon(run_ticker, service, partial(anyio.sleep, settings.tick_seconds))
                 yield AppState(service=service, settings=settings)
                 tg.cancel_scope.cancel()
         finally:
