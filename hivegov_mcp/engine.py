@@ -178,11 +178,12 @@ async def unresolved_objections(tx: Transaction, proposal_id: str) -> list[int]:
 
 async def apply_deadline(
     tx: Transaction, config: GovernanceConfig, proposal_id: str, now: datetime
-) -> ProposalState | None:
-    """Process the proposal's deadline if it has passed; return the (possibly new) state."""
+) -> tuple[ProposalState | None, bool]:
+    """Process the proposal's deadline if it has passed. Returns the (possibly new) state and
+    whether this call processed a deadline (False when none was due, or another process won)."""
     state = await tx.get_proposal(proposal_id)
     if state is None or state.deadline is None or state.deadline > now:
-        return state
+        return state, False
     rules = config.rules_for(state.type)
     due = {"deadline": state.deadline.isoformat()}
     if state.status is Status.DISCUSSION:
@@ -192,7 +193,7 @@ async def apply_deadline(
             state, _ = await enter_revision(
                 tx, state, rules, Action.DISCUSSION_DEADLINE, actor=ENGINE, now=now, payload=payload
             )
-            return state
+            return state, True
         try:
             state, _ = await open_voting(
                 tx, state, rules, Action.DISCUSSION_DEADLINE, actor=ENGINE, now=now, payload=due
@@ -202,15 +203,11 @@ async def apply_deadline(
             state = replace(state, deadline=None, updated_at=now)
             await tx.save_proposal(state)
             await tx.append_audit(
-                at=now,
-                actor=ENGINE,
-                action="voting_blocked",
-                subject=state.id,
-                payload={**due, "why": "no voters"},
+                at=now, actor=ENGINE, action="voting_blocked", subject=state.id, payload={**due, "why": "no voters"}
             )
             log.warning("%s: discussion ended but no agent holds the voter role", state.id)
-        return state
+        return state, True
     if state.status is Status.VOTING:
         state, _ = await close_voting(tx, state, rules, Action.VOTING_DEADLINE, actor=ENGINE, now=now, payload=due)
-        return state
-    return state
+        return state, True
+    return state, False

@@ -100,9 +100,12 @@ class GovernanceService(AgentDirectory):
     @asynccontextmanager
     async def _write(self, proposal_id: str) -> AsyncIterator[tuple[Transaction, ProposalState, datetime]]:
         """A write transaction on one proposal, with its due deadline applied first."""
+        # A passed deadline is applied and committed first, so a refused write can't undo it;
+        # it is applied again inside the write in case it passed in between.
+        await self.apply_due_deadlines(only=proposal_id)
         async with self.store.write() as tx:
             now = self.clock.now()
-            state = await engine.apply_deadline(tx, self.config, proposal_id, now)
+            state, _ = await engine.apply_deadline(tx, self.config, proposal_id, now)
             if state is None:
                 raise self._unknown_proposal(proposal_id)
             yield tx, state, now
@@ -132,10 +135,13 @@ class GovernanceService(AgentDirectory):
             due = [p for p in await tx.due_proposals(now) if only is None or p == only]
         if not due:
             return []
+        processed = []
         async with self.store.write() as tx:
             for proposal_id in due:
-                await engine.apply_deadline(tx, self.config, proposal_id, now)
-        return due
+                _, moved = await engine.apply_deadline(tx, self.config, proposal_id, now)
+                if moved:
+                    processed.append(proposal_id)
+        return processed
 
     async def _proposal(self, tx: Transaction, state: ProposalState, version: int | None = None) -> Proposal:
         number = state.version if version is None else version
@@ -281,7 +287,7 @@ class GovernanceService(AgentDirectory):
             raise InvalidInput("type", f"{type!r} is not a type; use one of {', '.join(ProposalType)}")
         before: int | None = None
         if cursor is not None:
-            if not cursor.isdigit():
+            if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
                 raise InvalidInput("cursor", f"{cursor!r} is not a cursor from a previous list_proposals page")
             before = int(cursor)
         async with self._read() as (tx, _):

@@ -124,4 +124,14 @@ CREATE VIRTUAL TABLE search_index USING fts5(
 );
 """,
     ),
+    (
+        2,
+        "audit_no_replace",
+        """
+-- INSERT OR REPLACE deletes the old row without firing DELETE triggers: refuse it too.
+CREATE TRIGGER audit_events_no_replace BEFORE INSERT ON audit_events
+WHEN EXISTS (SELECT 1 FROM audit_events WHERE seq = NEW.seq OR hash = NEW.hash)
+BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+""",
+    ),
 ]

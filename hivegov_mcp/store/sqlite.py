@@ -27,6 +27,11 @@ from hivegov_mcp.store.base import NewComment, ProposalState, RawHit, Version
 from hivegov_mcp.store.migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 30_000
+MAX_INTEGER = 2**63 - 1  # SQLite's INTEGER range: a larger id names nothing
+
+
+def fits(value: int) -> bool:
+    return -MAX_INTEGER - 1 <= value <= MAX_INTEGER
 
 
 def ts(value: datetime) -> str:
@@ -318,6 +323,8 @@ class SQLiteTransaction:
         )
 
     async def get_version(self, proposal_id: str, version: int) -> Version | None:
+        if not fits(version):
+            return None
         row = await self._one(
             f"SELECT {_VERSION_COLUMNS} FROM proposal_versions WHERE proposal_id = ? AND version = ?",
             (proposal_id, version),
@@ -379,6 +386,8 @@ class SQLiteTransaction:
         )
 
     async def get_comment(self, comment_id: int) -> Comment | None:
+        if not fits(comment_id):
+            return None
         row = await self._one(f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE id = ?", (comment_id,))
         return _comment(row) if row else None
 
@@ -454,6 +463,8 @@ class SQLiteTransaction:
         return Receipt(seq=seq, hash=digest)
 
     async def audit_events(self, *, subject: str | None, after_seq: int, limit: int | None) -> list[StoredEvent]:
+        if not fits(after_seq):
+            return []
         sql = "SELECT seq, at, actor, action, subject, payload, prev_hash, hash FROM audit_events WHERE seq > ?"
         params: list[Any] = [after_seq]
         if subject is not None:
