@@ -106,55 +106,44 @@ class AgentDirectory:
             )
         return RegisteredAgent(**agent.model_dump(), receipt=receipt, token=token)
 
-    async def set_agent_roles(self, actor: Agent, agent_id: str, roles: Sequence[str]) -> AgentReceipt:
-        require(actor.id, "set_agent_roles", actor.roles)
-        clean_roles = check_roles(roles, allow_empty=True)
+    async def _update_agent(
+        self,
+        actor: Agent,
+        agent_id: str,
+        action: str,
+        *,
+        roles: Sequence[str] | None = None,
+        active: bool | None = None,
+        token_hash: str | None = None,
+    ) -> AgentReceipt:
+        """Change one agent and append its audit event, in one transaction."""
         async with self.store.write() as tx:
             before = await self._agent(tx, agent_id)
-            await tx.update_agent(agent_id, roles=clean_roles)
+            if active is False and not before.active:
+                raise Conflict(f"Agent {agent_id!r} is already deactivated.")
+            await tx.update_agent(agent_id, roles=roles, active=active, token_hash=token_hash)
+            payload: dict[str, object] = {} if roles is None else {"from": before.roles, "to": list(roles)}
             receipt = await tx.append_audit(
-                at=self.clock.now(),
-                actor=actor.id,
-                action="set_agent_roles",
-                subject=f"agent:{agent_id}",
-                payload={"from": before.roles, "to": clean_roles},
+                at=self.clock.now(), actor=actor.id, action=action, subject=f"agent:{agent_id}", payload=payload
             )
             after = await self._agent(tx, agent_id)
         return AgentReceipt(**after.model_dump(), receipt=receipt)
 
+    async def set_agent_roles(self, actor: Agent, agent_id: str, roles: Sequence[str]) -> AgentReceipt:
+        require(actor.id, "set_agent_roles", actor.roles)
+        clean_roles = check_roles(roles, allow_empty=True)
+        return await self._update_agent(actor, agent_id, "set_agent_roles", roles=clean_roles)
+
     async def deactivate_agent(self, actor: Agent, agent_id: str) -> AgentReceipt:
         require(actor.id, "deactivate_agent", actor.roles)
-        async with self.store.write() as tx:
-            before = await self._agent(tx, agent_id)
-            if not before.active:
-                raise Conflict(f"Agent {agent_id!r} is already deactivated.")
-            await tx.update_agent(agent_id, active=False)
-            receipt = await tx.append_audit(
-                at=self.clock.now(),
-                actor=actor.id,
-                action="deactivate_agent",
-                subject=f"agent:{agent_id}",
-                payload={},
-            )
-            after = await self._agent(tx, agent_id)
-        return AgentReceipt(**after.model_dump(), receipt=receipt)
+        return await self._update_agent(actor, agent_id, "deactivate_agent", active=False)
 
     async def rotate_token(self, actor: Agent, agent_id: str) -> RegisteredAgent:
         """A new token for the agent; the old one stops working at once."""
         require(actor.id, "register_agent", actor.roles)
         token = new_token()
-        async with self.store.write() as tx:
-            await self._agent(tx, agent_id)
-            await tx.update_agent(agent_id, token_hash=hash_token(token))
-            receipt = await tx.append_audit(
-                at=self.clock.now(),
-                actor=actor.id,
-                action="rotate_token",
-                subject=f"agent:{agent_id}",
-                payload={},
-            )
-            agent = await self._agent(tx, agent_id)
-        return RegisteredAgent(**agent.model_dump(), receipt=receipt, token=token)
+        changed = await self._update_agent(actor, agent_id, "rotate_token", token_hash=hash_token(token))
+        return RegisteredAgent(**changed.model_dump(), token=token)
 
     async def list_agents(self, actor: Agent, role: str | None = None) -> AgentList:
         if role is not None:

@@ -1,0 +1,19 @@
+"""One operation per use case: load, apply due deadlines, check the rules, write + audit in
+one transaction, and return a public model with its receipt.
+
+The acting agent is always an explicit argument. Reads first settle any deadline that has
+passed (in a write transaction of their own), so correctness never depends on the ticker.
+"""
+
+from __future__ import annotations
+
+from hivegov_mcp.service.discussion import DiscussionOperations
+from hivegov_mcp.service.proposals import ProposalOperations
+from hivegov_mcp.service.records import RecordOperations
+from hivegov_mcp.service.voting import VotingOperations
+
+__all__ = ["GovernanceService"]
+
+
+class GovernanceService(ProposalOperations, DiscussionOperations, VotingOperations, RecordOperations):
+    """Every governance operation. Construct with a store, a config and a clock."""

@@ -1,0 +1,258 @@
+"""Discussion operations: rounds, comments, objections, summaries, conclusions."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import timedelta
+
+from hivegov_mcp import engine
+from hivegov_mcp.audit import canonical_json
+from hivegov_mcp.domain import limits
+from hivegov_mcp.domain.models import (
+    Agent,
+    Comment,
+    CommentReceipt,
+    CommentType,
+    Discussion,
+    ProposalReceipt,
+    Resolution,
+    SummaryReceipt,
+    ThreadNode,
+)
+from hivegov_mcp.domain.permissions import require
+from hivegov_mcp.domain.phases import Action, Status, check_action
+from hivegov_mcp.domain.summary import summarize
+from hivegov_mcp.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    ObjectionsUnresolved,
+)
+from hivegov_mcp.service.base import (
+    ServiceBase,
+    sha256_text,
+)
+from hivegov_mcp.store.base import NewComment
+
+
+class DiscussionOperations(ServiceBase):
+    async def start_discussion(
+        self, actor: Agent, proposal_id: str, duration_minutes: float | None = None
+    ) -> ProposalReceipt:
+        async with self._write(proposal_id) as (tx, state, now):
+            check_action(state.id, state.status, Action.START_DISCUSSION)
+            require(actor.id, "start_discussion", actor.roles, is_author=actor.id == state.author)
+            rules = self.config.rules_for(state.type)
+            minutes = rules.discussion_minutes if duration_minutes is None else duration_minutes
+            lo, hi = rules.discussion_range()
+            if not (math.isfinite(minutes) and minutes > 0 and lo <= minutes <= hi):
+                raise InvalidInput(
+                    "duration_minutes",
+                    f"{minutes} is outside the {lo}..{hi} minutes allowed for {state.type} proposals "
+                    "(and must be above 0); leave it out for the default of "
+                    f"{rules.discussion_minutes}",
+                )
+            deadline = now + timedelta(minutes=minutes)
+            round_ = state.round + 1
+            await tx.insert_round(state.id, round_, now, deadline)
+            state, receipt = await engine.move(
+                tx,
+                state,
+                Action.START_DISCUSSION,
+                actor=actor.id,
+                now=now,
+                payload={"round": round_, "deadline": deadline.isoformat(), "minutes": minutes},
+                round=round_,
+                deadline=deadline,
+            )
+            return await self._proposal_receipt(tx, state, receipt)
+
+    async def add_comment(
+        self,
+        actor: Agent,
+        proposal_id: str,
+        content: str,
+        *,
+        type: str = "comment",
+        parent_id: int | None = None,
+        references: Sequence[int] = (),
+    ) -> CommentReceipt:
+        limits.check_text("content", content, max_bytes=limits.MAX_COMMENT_BYTES)
+        try:
+            kind = CommentType(type)
+        except ValueError:
+            raise InvalidInput("type", f"{type!r} must be comment, suggestion, objection or support") from None
+        if len(references) > limits.MAX_REFERENCES:
+            raise InvalidInput("references", f"has {len(references)} entries; the limit is {limits.MAX_REFERENCES}")
+        async with self._write(proposal_id) as (tx, state, now):
+            check_action(state.id, state.status, Action.ADD_COMMENT)
+            require(actor.id, "add_comment", actor.roles, is_author=actor.id == state.author)
+            refs = list(dict.fromkeys(references))
+            for field, ids in (
+                ("parent_id", [parent_id] if parent_id is not None else []),
+                ("references", refs),
+            ):
+                for cid in ids:
+                    other = await tx.get_comment(cid)
+                    if other is None or other.proposal_id != state.id:
+                        where = "" if other is None else f" (it belongs to {other.proposal_id})"
+                        raise InvalidInput(
+                            field, f"comment {cid} is not a comment of {state.id}{where}; see get_discussion"
+                        )
+            rules = self.config.rules_for(state.type)
+            written = await tx.count_comments(state.id, state.round, actor.id)
+            if written >= rules.max_comments_per_agent:
+                raise InvalidInput(
+                    "content",
+                    f"{actor.id} has written {written} comments in round {state.round} of {state.id}; "
+                    f"the limit is {rules.max_comments_per_agent} per round",
+                )
+            new = NewComment(state.id, state.round, actor.id, kind.value, content, parent_id, refs, now)
+            comment_id = await tx.insert_comment(new)
+            await tx.index_comment(state.id, comment_id, "", content)
+            receipt = await tx.append_audit(
+                at=now,
+                actor=actor.id,
+                action="add_comment",
+                subject=state.id,
+                payload={
+                    "comment_id": comment_id,
+                    "type": kind.value,
+                    "round": state.round,
+                    "parent_id": parent_id,
+                    "references": refs,
+                    "content_sha256": sha256_text(content),
+                },
+            )
+            comment = await tx.get_comment(comment_id)
+            assert comment is not None
+            return CommentReceipt(**comment.model_dump(), receipt=receipt)
+
+    async def resolve_comment(self, actor: Agent, comment_id: int, note: str) -> CommentReceipt:
+        self._reason("note", note)
+        async with self.store.read() as tx:
+            found = await tx.get_comment(comment_id)
+        if found is None:
+            raise NotFound("comment", comment_id, hint="Comment ids are in get_discussion.")
+        async with self._write(found.proposal_id) as (tx, state, now):
+            check_action(state.id, state.status, Action.RESOLVE_COMMENT)
+            comment = await tx.get_comment(comment_id)
+            assert comment is not None
+            if comment.type is CommentType.OBJECTION:
+                require(actor.id, "resolve_objection", actor.roles, is_author=actor.id == comment.author)
+            else:
+                is_author = actor.id in (comment.author, state.author)
+                require(actor.id, "resolve_comment", actor.roles, is_author=is_author)
+            if comment.resolved:
+                raise Conflict(
+                    f"Comment {comment_id} on {state.id} is already resolved by {comment.resolved_by}; nothing to do."
+                )
+            await tx.resolve_comment(comment_id, actor.id, note, now)
+            receipt = await tx.append_audit(
+                at=now,
+                actor=actor.id,
+                action="resolve_comment",
+                subject=state.id,
+                payload={"comment_id": comment_id, "type": comment.type.value, "note": note},
+            )
+            resolved = await tx.get_comment(comment_id)
+            assert resolved is not None
+            return CommentReceipt(**resolved.model_dump(), receipt=receipt)
+
+    async def get_discussion(self, actor: Agent, proposal_id: str) -> Discussion:
+        async with self._read(proposal_id) as (tx, _):
+            state = await self._state(tx, proposal_id)
+            comments = await tx.list_comments(proposal_id)
+            rounds = await tx.list_rounds(proposal_id)
+        return Discussion(
+            proposal_id=proposal_id,
+            status=state.status,
+            round=state.round,
+            deadline=state.deadline,
+            rounds=rounds,
+            comments=comments,
+            thread=_thread(comments),
+            unresolved_objections=[c.id for c in comments if c.type is CommentType.OBJECTION and not c.resolved],
+        )
+
+    async def summarize_discussion(self, actor: Agent, proposal_id: str) -> SummaryReceipt:
+        require(actor.id, "summarize_discussion", actor.roles)
+        async with self._write(proposal_id) as (tx, state, now):
+            check_action(state.id, state.status, Action.SUMMARIZE)
+            if state.round == 0:
+                raise InvalidInput("proposal_id", f"{state.id} has had no discussion round to summarize")
+            current = await tx.get_version(state.id, state.version)
+            assert current is not None
+            summary = summarize(state.id, current.content.title, state.round, await tx.list_comments(state.id))
+            text = canonical_json(summary.model_dump(mode="json"))
+            await tx.store_summary(state.id, state.round, text)
+            receipt = await tx.append_audit(
+                at=now,
+                actor=actor.id,
+                action="summarize_discussion",
+                subject=state.id,
+                payload={
+                    "round": state.round,
+                    "recommendation": summary.recommendation.value,
+                    "summary_sha256": sha256_text(text),
+                },
+            )
+            return SummaryReceipt(**summary.model_dump(), receipt=receipt)
+
+    async def conclude_discussion(
+        self, actor: Agent, proposal_id: str, resolution: str, reason: str, *, override: bool = False
+    ) -> ProposalReceipt:
+        self._reason("reason", reason)
+        try:
+            outcome = Resolution(resolution)
+        except ValueError:
+            raise InvalidInput(
+                "resolution", f"{resolution!r} must be approved-for-voting, requires-revision or blocked"
+            ) from None
+        if override and outcome is not Resolution.APPROVED_FOR_VOTING:
+            raise InvalidInput("override", "only applies to approved-for-voting (it overrides objections)")
+        async with self._write(proposal_id) as (tx, state, now):
+            check_action(state.id, state.status, Action.CONCLUDE)
+            require(actor.id, "override_objections" if override else "conclude_discussion", actor.roles)
+            rules = self.config.rules_for(state.type)
+            payload: dict[str, object] = {"resolution": outcome.value, "reason": reason}
+            if outcome is Resolution.APPROVED_FOR_VOTING:
+                objections = await engine.unresolved_objections(tx, state.id)
+                if objections and not override:
+                    raise ObjectionsUnresolved(state.id, objections)
+                if objections:
+                    payload["overridden_objections"] = objections
+                state, receipt = await engine.open_voting(
+                    tx, state, rules, Action.CONCLUDE, actor=actor.id, now=now, payload=payload
+                )
+            elif outcome is Resolution.REQUIRES_REVISION:
+                state, receipt = await engine.enter_revision(
+                    tx, state, rules, Action.CONCLUDE, actor=actor.id, now=now, payload=payload
+                )
+            else:
+                await tx.conclude_round(state.id, state.round, now, outcome.value)
+                state, receipt = await engine.move(
+                    tx,
+                    state,
+                    Action.CONCLUDE,
+                    actor=actor.id,
+                    now=now,
+                    target=Status.REJECTED,
+                    payload=payload,
+                    deadline=None,
+                    outcome=Status.REJECTED.value,
+                    outcome_reason=reason,
+                )
+            return await self._proposal_receipt(tx, state, receipt)
+
+
+def _thread(comments: Sequence[Comment]) -> list[ThreadNode]:
+    children: dict[int | None, list[Comment]] = {}
+    for c in comments:
+        children.setdefault(c.parent_id, []).append(c)
+
+    def build(c: Comment) -> ThreadNode:
+        return ThreadNode(comment=c, replies=[build(r) for r in children.get(c.id, [])])
+
+    return [build(c) for c in children.get(None, [])]

@@ -1,0 +1,93 @@
+"""The audit log, its verification, the governance status and reads for resources."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from hivegov_mcp.audit import verify_chain
+from hivegov_mcp.domain.models import (
+    Agent,
+    AuditEvent,
+    AuditPage,
+    AuditVerification,
+    Deadline,
+    DiscussionSummary,
+    GovernanceStatus,
+    Proposal,
+)
+from hivegov_mcp.domain.phases import Status
+from hivegov_mcp.domain.summary import summarize
+from hivegov_mcp.errors import (
+    InvalidInput,
+)
+from hivegov_mcp.service.base import (
+    MAX_AUDIT_PAGE,
+    ServiceBase,
+)
+
+
+class RecordOperations(ServiceBase):
+    async def get_audit_log(
+        self, actor: Agent, *, proposal_id: str | None = None, after_seq: int = 0, limit: int = 50
+    ) -> AuditPage:
+        if not 1 <= limit <= MAX_AUDIT_PAGE:
+            raise InvalidInput("limit", f"{limit} must be between 1 and {MAX_AUDIT_PAGE}")
+        if after_seq < 0:
+            raise InvalidInput("after_seq", f"{after_seq} must be 0 or more")
+        async with self._read(proposal_id) as (tx, _):
+            if proposal_id is not None:
+                await self._state(tx, proposal_id)
+            rows = await tx.audit_events(subject=proposal_id, after_seq=after_seq, limit=limit + 1)
+        events = [
+            AuditEvent(
+                seq=r.seq,
+                at=datetime.fromisoformat(r.at),
+                actor=r.actor,
+                action=r.action,
+                subject=r.subject,
+                payload=json.loads(r.payload),
+                prev_hash=r.prev_hash,
+                hash=r.hash,
+            )
+            for r in rows[:limit]
+        ]
+        next_after = events[-1].seq if len(rows) > limit else None
+        return AuditPage(events=events, next_after_seq=next_after)
+
+    async def verify_audit(self, actor: Agent | None = None) -> AuditVerification:
+        async with self.store.read() as tx:
+            check = verify_chain(await tx.audit_events(subject=None, after_seq=0, limit=None))
+        return AuditVerification(
+            ok=check.ok,
+            events=check.events,
+            head=check.head,
+            first_bad_seq=check.first_bad_seq,
+            problem=check.problem,
+        )
+
+    async def get_governance_status(self, actor: Agent) -> GovernanceStatus:
+        async with self._read() as (tx, now):
+            counts = {s.value: 0 for s in Status}
+            counts.update(await tx.count_by_status())
+            upcoming = await tx.next_deadlines(10)
+            agents = await tx.list_agents()
+            seq, head = await tx.audit_head()
+        return GovernanceStatus(
+            now=now,
+            counts=counts,
+            next_deadlines=[
+                Deadline(proposal_id=s.id, status=s.status, deadline=s.deadline) for s in upcoming if s.deadline
+            ],
+            active_agents=sum(a.active for a in agents),
+            audit_events=seq,
+            audit_head=head,
+        )
+
+    async def proposal_for_resource(self, actor: Agent, proposal_id: str) -> tuple[Proposal, DiscussionSummary]:
+        """The proposal and a fresh (unstored) summary, for resources and prompts."""
+        async with self._read(proposal_id) as (tx, _):
+            state = await self._state(tx, proposal_id)
+            proposal = await self._proposal(tx, state)
+            comments = await tx.list_comments(proposal_id)
+        return proposal, summarize(state.id, proposal.title, state.round, comments)

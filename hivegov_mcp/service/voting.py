@@ -1,0 +1,133 @@
+"""Voting operations: casting, results (hidden while open unless live), closing."""
+
+from __future__ import annotations
+
+from hivegov_mcp import engine
+from hivegov_mcp.audit import canonical_json
+from hivegov_mcp.domain import limits
+from hivegov_mcp.domain.config import Visibility
+from hivegov_mcp.domain.models import (
+    Agent,
+    ResultsReceipt,
+    TallyCounts,
+    VoteReceipt,
+    VotingResults,
+)
+from hivegov_mcp.domain.permissions import require
+from hivegov_mcp.domain.phases import Action, Status, check_action
+from hivegov_mcp.domain.tally import Decision, Outcome
+from hivegov_mcp.errors import (
+    InvalidInput,
+    NotEligible,
+    TransitionNotAllowed,
+)
+from hivegov_mcp.service.base import (
+    ServiceBase,
+    fraction_text,
+    sha256_text,
+)
+from hivegov_mcp.store.base import ProposalState, Transaction
+
+
+class VotingOperations(ServiceBase):
+    async def cast_vote(self, actor: Agent, proposal_id: str, decision: str, justification: str) -> VoteReceipt:
+        try:
+            choice = Decision(decision)
+        except ValueError:
+            raise InvalidInput("decision", f"{decision!r} must be approve, reject or abstain") from None
+        limits.check_text("justification", justification, max_bytes=limits.MAX_JUSTIFICATION_BYTES)
+        async with self._write(proposal_id) as (tx, state, now):
+            check_action(state.id, state.status, Action.CAST_VOTE)
+            rules = self.config.rules_for(state.type)
+            if len(justification.strip()) < rules.min_justification_chars:
+                raise InvalidInput(
+                    "justification",
+                    f"is {len(justification.strip())} characters; write at least "
+                    f"{rules.min_justification_chars} explaining the vote",
+                )
+            eligible = await tx.eligible(state.id)
+            if actor.id not in eligible:
+                raise NotEligible(actor.id, state.id)
+            before = {b.agent_id for b in await tx.last_ballots(state.id)}
+            await tx.insert_vote(state.id, actor.id, choice.value, justification, now)
+            ballot = canonical_json({"decision": choice.value, "justification": justification})
+            receipt = await tx.append_audit(
+                at=now,
+                actor=actor.id,
+                action="cast_vote",
+                subject=state.id,
+                payload={"ballot_sha256": sha256_text(ballot), "replaces_earlier": actor.id in before},
+            )
+            result: Outcome | None = None
+            if rules.early_close and before | {actor.id} == set(eligible):
+                state, _ = await engine.close_voting(
+                    tx,
+                    state,
+                    rules,
+                    Action.EARLY_CLOSE,
+                    actor=engine.ENGINE,
+                    now=now,
+                    payload={"why": "all voted"},
+                )
+                result = Outcome(state.outcome) if state.outcome else None
+            return VoteReceipt(
+                proposal_id=state.id,
+                agent_id=actor.id,
+                decision=choice,
+                replaced_earlier_vote=actor.id in before,
+                status=state.status,
+                result=result,
+                receipt=receipt,
+            )
+
+    async def get_voting_results(self, actor: Agent, proposal_id: str) -> VotingResults:
+        async with self._read(proposal_id) as (tx, _):
+            return await self._results(tx, await self._state(tx, proposal_id))
+
+    async def _results(self, tx: Transaction, state: ProposalState) -> VotingResults:
+        if state.voting_opened_at is None:
+            raise TransitionNotAllowed(
+                state.id,
+                state.status.value,
+                "get_voting_results",
+                allowed_from=["voting", "approved", "rejected"],
+            )
+        rules = self.config.rules_for(state.type)
+        eligible = await tx.eligible(state.id)
+        ballots = await tx.last_ballots(state.id)
+        tally = engine.count(eligible, ballots, rules)
+        is_open = state.status is Status.VOTING
+        hidden = is_open and rules.results_visibility is Visibility.AFTER_CLOSE
+        return VotingResults(
+            proposal_id=state.id,
+            status=state.status,
+            result=None if is_open else Outcome(state.outcome) if state.outcome else None,
+            reason=None if is_open else state.outcome_reason,
+            quorum_met=tally.quorum_met,
+            consensus=None if hidden else float(tally.consensus),
+            tally=None if hidden else TallyCounts(approve=tally.approve, reject=tally.reject, abstain=tally.abstain),
+            visibility=rules.results_visibility,
+            quorum=fraction_text(rules.quorum),
+            approval_threshold=fraction_text(rules.approval_threshold),
+            eligible=eligible,
+            voted=[b.agent_id for b in ballots],
+            votes_cast=len(ballots),
+            eligible_weight=tally.eligible_weight,
+            voted_weight=tally.voted_weight,
+            ballots=None if hidden else ballots,
+            opened_at=state.voting_opened_at,
+            deadline=state.deadline,
+            closed_at=state.voting_closed_at,
+        )
+
+    async def close_voting(self, actor: Agent, proposal_id: str, reason: str) -> ResultsReceipt:
+        self._reason("reason", reason)
+        async with self._write(proposal_id) as (tx, state, now):
+            check_action(state.id, state.status, Action.CLOSE_VOTING)
+            require(actor.id, "close_voting", actor.roles)
+            rules = self.config.rules_for(state.type)
+            state, receipt = await engine.close_voting(
+                tx, state, rules, Action.CLOSE_VOTING, actor=actor.id, now=now, payload={"note": reason}
+            )
+            results = await self._results(tx, state)
+            return ResultsReceipt(**results.model_dump(), receipt=receipt)
