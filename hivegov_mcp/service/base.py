@@ -55,22 +55,34 @@ class ServiceBase(AgentDirectory):
     # -- plumbing -------------------------------------------------------------------------------
     @asynccontextmanager
     async def _write(self, proposal_id: str) -> AsyncIterator[tuple[Transaction, ProposalState, datetime]]:
-        """A write transaction on one proposal, with its due deadline applied first."""
-        # A passed deadline is applied and committed first, so a refused write can't undo it;
-        # it is applied again inside the write in case it passed in between.
-        await self.apply_due_deadlines(only=proposal_id)
+        """A write transaction on one proposal, after applying its passed deadline.
+
+        A passed deadline is committed in a transaction of its own first, so that an operation
+        refused afterwards can't undo the engine's move."""
+        async with self.store.write() as tx:
+            now = self.clock.now()
+            state, moved = await engine.apply_deadline(tx, self.config, proposal_id, now)
+            if state is None:
+                raise self._unknown_proposal(proposal_id)
+            if not moved:
+                yield tx, state, now
+                return
         async with self.store.write() as tx:
             now = self.clock.now()
             state, _ = await engine.apply_deadline(tx, self.config, proposal_id, now)
-            if state is None:
-                raise self._unknown_proposal(proposal_id)
+            assert state is not None
             yield tx, state, now
 
     @asynccontextmanager
     async def _read(self, proposal_id: str | None = None) -> AsyncIterator[tuple[Transaction, datetime]]:
-        """A read snapshot, after settling due deadlines (of one proposal, or of all)."""
+        """A read snapshot in which no deadline (of this proposal, or of any) has passed unapplied."""
         now = self.clock.now()
-        await self.apply_due_deadlines(now, only=proposal_id)
+        async with self.store.read() as tx:
+            due = [p for p in await tx.due_proposals(now) if proposal_id is None or p == proposal_id]
+            if not due:
+                yield tx, now
+                return
+        await self._apply_deadlines(due, now)
         async with self.store.read() as tx:
             yield tx, now
 
@@ -84,13 +96,14 @@ class ServiceBase(AgentDirectory):
     def _unknown_proposal(proposal_id: str) -> NotFound:
         return NotFound("proposal", proposal_id, hint="Use list_proposals or search_proposals to find ids.")
 
-    async def apply_due_deadlines(self, now: datetime | None = None, *, only: str | None = None) -> list[str]:
-        """Process every passed deadline (or only one proposal's); return the ids processed."""
+    async def apply_due_deadlines(self, now: datetime | None = None) -> list[str]:
+        """Process every passed deadline; return the ids this call processed."""
         now = now or self.clock.now()
         async with self.store.read() as tx:
-            due = [p for p in await tx.due_proposals(now) if only is None or p == only]
-        if not due:
-            return []
+            due = await tx.due_proposals(now)
+        return await self._apply_deadlines(due, now) if due else []
+
+    async def _apply_deadlines(self, due: list[str], now: datetime) -> list[str]:
         processed = []
         async with self.store.write() as tx:
             for proposal_id in due:
