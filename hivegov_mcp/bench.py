@@ -56,42 +56,51 @@ async def _time(client: Client, tool: str, args: Callable[[int], dict[str, Any]]
     return samples
 
 
-async def run(calls: int, warmup: int) -> None:
+CASES: list[tuple[str, str, Callable[[int], dict[str, Any]]]] = [
+    ("whoami (trivial: one token lookup)", "whoami", lambda i: {}),
+    ("get_proposal (read)", "get_proposal", lambda i: {"proposal_id": "BIP-001"}),
+    ("search_proposals (FTS5 read)", "search_proposals", lambda i: {"query": "benchmark write"}),
+    ("create_proposal (write + audit)", "create_proposal", lambda i: {**PROPOSAL, "title": f"B {i}"}),
+    ("add_comment (write + audit)", "add_comment", lambda i: {"proposal_id": "BIP-001", "content": f"comment {i}"}),
+]
+
+
+async def one_run(calls: int, warmup: int) -> dict[str, list[float]]:
+    """A fresh database and server process; sorted samples (ms) per case."""
     with tempfile.TemporaryDirectory(prefix="hivegov-bench-") as tmp:
         db = Path(tmp) / "bench.db"
         token = await _token(db)
         config = Path(tmp) / "bench.toml"
         config.write_text("[governance]\nmax_comments_per_agent = 1000000\n", encoding="utf-8")
+        samples: dict[str, list[float]] = {}
         async with Client(server_params(db, str(config), token)) as client:
             await client.call_tool("create_proposal", PROPOSAL)
             await client.call_tool("start_discussion", {"proposal_id": "BIP-001", "duration_minutes": 1440})
-            cases: list[tuple[str, str, Callable[[int], dict[str, Any]]]] = [
-                ("whoami (trivial: one token lookup)", "whoami", lambda i: {}),
-                ("get_proposal (read)", "get_proposal", lambda i: {"proposal_id": "BIP-001"}),
-                ("search_proposals (FTS5 read)", "search_proposals", lambda i: {"query": "benchmark write"}),
-                ("create_proposal (write + audit)", "create_proposal", lambda i: {**PROPOSAL, "title": f"B {i}"}),
-                (
-                    "add_comment (write + audit)",
-                    "add_comment",
-                    lambda i: {"proposal_id": "BIP-001", "content": f"comment {i}"},
-                ),
-            ]
-            print(f"hivegov-mcp bench: {calls} sequential calls per tool over stdio after {warmup} warm-up calls")
-            print(f"python {sys.version.split()[0]}, database in {tmp}")
-            print(f"{'tool':<38} {'median ms':>10} {'p95 ms':>8} {'mean ms':>8}")
-            for label, tool, args in cases:
+            for label, tool, args in CASES:
                 await _time(client, tool, args, warmup)
-                samples = sorted(await _time(client, tool, args, calls))
-                p95 = samples[int(0.95 * (len(samples) - 1))]
-                print(f"{label:<38} {statistics.median(samples):>10.2f} {p95:>8.2f} {statistics.fmean(samples):>8.2f}")
+                samples[label] = sorted(await _time(client, tool, args, calls))
+        return samples
+
+
+async def run(calls: int, warmup: int, runs: int) -> None:
+    print(f"hivegov-mcp bench: {runs} run(s), each a fresh server process over stdio and a fresh database;")
+    print(f"{calls} sequential calls per tool per run after {warmup} warm-up calls (python {sys.version.split()[0]})")
+    results = [await one_run(calls, warmup) for _ in range(runs)]
+    print(f"{'tool':<38} {'median ms':>10} {'p95 ms':>8}   median range over runs")
+    for label, _, _ in CASES:
+        medians = [statistics.median(r[label]) for r in results]
+        p95s = [r[label][int(0.95 * (len(r[label]) - 1))] for r in results]
+        spread = f"{min(medians):.2f}-{max(medians):.2f}"
+        print(f"{label:<38} {statistics.median(medians):>10.2f} {statistics.median(p95s):>8.2f}   {spread}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    anyio.run(run, args.calls, args.warmup)
+    anyio.run(run, args.calls, args.warmup, args.runs)
 
 
 if __name__ == "__main__":
