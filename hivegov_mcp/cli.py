@@ -7,7 +7,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 
 import anyio
 
@@ -21,6 +21,15 @@ from hivegov_mcp.settings import ENV_LOG_LEVEL, ENV_TOKEN, load_config, resolve_
 from hivegov_mcp.store.sqlite import SQLiteStore
 
 
+def _with(common: argparse.ArgumentParser) -> type[argparse.ArgumentParser]:
+    class Parser(argparse.ArgumentParser):
+        def __init__(self, **kwargs: Any) -> None:
+            kwargs.setdefault("parents", [common])
+            super().__init__(**kwargs)
+
+    return Parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hivegov-mcp", description="An MCP server through which AI agents govern themselves (BIP-06)."
@@ -28,11 +37,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hivegov-mcp {__version__}")
     parser.add_argument("--db", help="SQLite database file (default: $HIVEGOV_DB or ~/.local/share/hivegov)")
     parser.add_argument("--config", help="TOML configuration file (default: $HIVEGOV_CONFIG)")
-    sub = parser.add_subparsers(dest="command")
+    # --db and --config are also taken after the command (`hivegov-mcp agent list --db x.db`).
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", parser_class=_with(common))
 
     sub.add_parser("serve", help="speak MCP on stdio as the agent whose token is in HIVEGOV_TOKEN (default)")
 
-    agent = sub.add_parser("agent", help="manage agents").add_subparsers(dest="agent_command", required=True)
+    agent = sub.add_parser("agent", help="manage agents").add_subparsers(
+        dest="agent_command", required=True, parser_class=_with(common)
+    )
     add = agent.add_parser("add", help="register an agent; prints its token alone on stdout")
     add.add_argument("agent_id")
     add.add_argument("--role", action="append", required=True, dest="roles", help="a role (repeat for more)")
@@ -47,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     rotate = agent.add_parser("rotate-token", help="issue a new token; prints it alone on stdout")
     rotate.add_argument("agent_id")
 
-    audit = sub.add_parser("audit", help="audit log").add_subparsers(dest="audit_command", required=True)
+    audit = sub.add_parser("audit", help="audit log").add_subparsers(
+        dest="audit_command", required=True, parser_class=_with(common)
+    )
     audit.add_parser("verify", help="exit 0 when the chain is intact, 1 with the first bad sequence number")
 
     sub.add_parser("tick", help="apply due deadlines once")

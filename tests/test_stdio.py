@@ -128,3 +128,15 @@ async def test_tick_applies_a_passed_deadline_once(db_path: Path, tmp_path: Path
         status = db.execute("SELECT status FROM proposals WHERE id = 'BIP-001'").fetchone()[0]
     db.close()
     assert status == "voting"
+
+
+def test_global_options_are_also_accepted_after_the_command(db_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "hivegov_mcp", "agent", "add", "zed", "--role", "voter", "--db", str(db_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert cli(db_path, "agent", "list").stdout.split()[0] == "zed"
