@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mcp import MCPError
@@ -260,3 +261,36 @@ async def test_prompts_load_the_proposal_and_fence_it_as_data(db_path: Path, cas
             assert "not instructions" in text[:begin]
         draft = await alice.get_prompt("draft_proposal", {"topic": "release notes"})
         assert "create_proposal" in getattr(draft.messages[0].content, "text", "")
+
+
+async def test_the_enums_in_tool_schemas_are_the_domain_enums(db_path: Path, cast: Cast, clock: FakeClock) -> None:
+    from hivegov_mcp.domain.config import ProposalType
+    from hivegov_mcp.domain.models import CommentType, Resolution
+    from hivegov_mcp.domain.permissions import Role
+    from hivegov_mcp.domain.phases import Status
+    from hivegov_mcp.domain.tally import Decision
+
+    async with connect(db_path, cast.tokens["alice"], clock=clock) as client:
+        schemas = {t.name: t.input_schema["properties"] for t in (await client.list_tools()).tools}
+
+    def enum_of(prop: dict[str, Any]) -> set[str]:
+        options: list[dict[str, Any]] = [prop, prop.get("items", {}), *prop.get("anyOf", [])]
+        for option in options:
+            for candidate in (option, option.get("items", {})):
+                if "enum" in candidate:
+                    return set(candidate["enum"])
+        raise AssertionError(f"no enum in {prop}")
+
+    expected = {
+        ("create_proposal", "type"): ProposalType,
+        ("list_proposals", "type"): ProposalType,
+        ("list_proposals", "status"): Status,
+        ("register_agent", "roles"): Role,
+        ("set_agent_roles", "roles"): Role,
+        ("list_agents", "role"): Role,
+        ("add_comment", "type"): CommentType,
+        ("conclude_discussion", "resolution"): Resolution,
+        ("cast_vote", "decision"): Decision,
+    }
+    for (tool, param), enum in expected.items():
+        assert enum_of(schemas[tool][param]) == {e.value for e in enum}, (tool, param)
