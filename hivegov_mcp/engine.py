@@ -18,6 +18,7 @@ from hivegov_mcp.domain.models import Ballot, Receipt, Resolution
 from hivegov_mcp.domain.permissions import Role
 from hivegov_mcp.domain.phases import Action, Status
 from hivegov_mcp.domain.phases import next_status as checked_next_status
+from hivegov_mcp.domain.summary import open_objections
 from hivegov_mcp.domain.tally import Decision, Tally, tally_votes
 from hivegov_mcp.errors import Conflict
 from hivegov_mcp.store.base import ProposalState, Transaction
@@ -173,7 +174,7 @@ async def close_voting(
 
 
 async def unresolved_objections(tx: Transaction, proposal_id: str) -> list[int]:
-    return [c.id for c in await tx.list_comments(proposal_id) if c.type.value == "objection" and not c.resolved]
+    return [c.id for c in open_objections(await tx.list_comments(proposal_id))]
 
 
 async def apply_deadline(

@@ -27,6 +27,11 @@ def excerpt(text: str, words: int = EXCERPT_WORDS) -> str:
     return " ".join(parts[:words]) + (" …" if len(parts) > words else "")
 
 
+def open_objections(comments: Sequence[Comment]) -> list[Comment]:
+    """The objections that still block voting, oldest first."""
+    return [c for c in comments if c.type is CommentType.OBJECTION and not c.resolved]
+
+
 def _note(comment: Comment) -> ObjectionNote:
     return ObjectionNote(comment_id=comment.id, author=comment.author, excerpt=excerpt(comment.content))
 
@@ -45,9 +50,8 @@ def summarize(proposal_id: str, title: str, round_: int, comments: Sequence[Comm
     counts = {t.value: 0 for t in CommentType}
     for c in ordered:
         counts[c.type.value] += 1
-    objections = [c for c in ordered if c.type is CommentType.OBJECTION]
-    unresolved = [c for c in objections if not c.resolved]
-    resolved = [c for c in objections if c.resolved]
+    unresolved = open_objections(ordered)
+    resolved = [c for c in ordered if c.type is CommentType.OBJECTION and c.resolved]
     suggestions = [c for c in ordered if c.type is CommentType.SUGGESTION and not c.resolved]
     support, objecting = counts[CommentType.SUPPORT], counts[CommentType.OBJECTION]
     ratio = support / (support + objecting) if support + objecting else None

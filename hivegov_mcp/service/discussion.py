@@ -22,7 +22,7 @@ from hivegov_mcp.domain.models import (
 )
 from hivegov_mcp.domain.permissions import require
 from hivegov_mcp.domain.phases import Action, Status, check_action
-from hivegov_mcp.domain.summary import summarize
+from hivegov_mcp.domain.summary import open_objections, summarize
 from hivegov_mcp.errors import (
     Conflict,
     InvalidInput,
@@ -173,7 +173,7 @@ class DiscussionOperations(ServiceBase):
             rounds=rounds,
             comments=comments,
             thread=_thread(comments),
-            unresolved_objections=[c.id for c in comments if c.type is CommentType.OBJECTION and not c.resolved],
+            unresolved_objections=[c.id for c in open_objections(comments)],
         )
 
     async def summarize_discussion(self, actor: Agent, proposal_id: str) -> SummaryReceipt:

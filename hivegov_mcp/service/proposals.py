@@ -285,20 +285,16 @@ class ProposalOperations(ServiceBase):
             raise InvalidInput("query", f"{query!r} has no words to search for")
         async with self._read() as (tx, _):
             raw = await tx.search(terms[:32], limit)
-            hits = []
-            for h in raw:
-                state = await self._state(tx, h.proposal_id)
-                v = await tx.get_version(state.id, state.version)
-                assert v is not None
-                hits.append(
-                    SearchHit(
-                        proposal_id=h.proposal_id,
-                        kind="comment" if h.kind == "comment" else "proposal",
-                        comment_id=h.comment_id,
-                        title=v.content.title,
-                        status=state.status,
-                        snippet=h.snippet,
-                        score=h.score,
-                    )
-                )
+        hits = [
+            SearchHit(
+                proposal_id=h.proposal_id,
+                kind="comment" if h.kind == "comment" else "proposal",
+                comment_id=h.comment_id,
+                title=h.title,
+                status=h.status,
+                snippet=h.snippet,
+                score=h.score,
+            )
+            for h in raw
+        ]
         return SearchResults(query=query, hits=hits)

@@ -69,6 +69,8 @@ class RawHit:
     comment_id: int | None
     snippet: str
     score: float
+    title: str  # the proposal's latest title
+    status: Status
 
 
 class Transaction(Protocol):

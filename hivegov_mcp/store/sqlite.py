@@ -499,13 +499,27 @@ class SQLiteTransaction:
         quoted = [fts_quote(t) for t in terms]
         for joiner in (" AND ", " OR "):
             rows = await self._all(
-                "SELECT proposal_id, kind, comment_id, snippet(search_index, -1, '[', ']', '…', 16), "
-                "bm25(search_index) FROM search_index WHERE search_index MATCH ? ORDER BY rank LIMIT ?",
+                "SELECT search_index.proposal_id, kind, comment_id, "
+                "snippet(search_index, -1, '[', ']', '…', 16), bm25(search_index), v.title, p.status "
+                "FROM search_index JOIN proposals p ON p.id = search_index.proposal_id "
+                "JOIN proposal_versions v ON v.proposal_id = p.id AND v.version = p.version "
+                "WHERE search_index MATCH ? ORDER BY rank LIMIT ?",
                 (joiner.join(quoted), limit),
             )
             if rows or len(quoted) == 1:
                 break
-        return [RawHit(proposal_id=r[0], kind=r[1], comment_id=r[2], snippet=r[3], score=-float(r[4])) for r in rows]
+        return [
+            RawHit(
+                proposal_id=r[0],
+                kind=r[1],
+                comment_id=r[2],
+                snippet=r[3],
+                score=-float(r[4]),
+                title=r[5],
+                status=Status(r[6]),
+            )
+            for r in rows
+        ]
 
 
 class SQLiteStore:
