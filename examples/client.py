@@ -18,11 +18,17 @@ HIVEGOV = [sys.executable, "-m", "hivegov_mcp"]
 
 
 def add_agent(db: Path, agent_id: str, *roles: str) -> str:
-    """`hivegov-mcp agent add` prints the new token alone on the last line of stdout."""
+    """`hivegov-mcp agent add` prints the new token alone on stdout. On a second run the agent
+    exists already: `agent rotate-token` then prints a fresh token for it instead."""
     args = [*HIVEGOV, "--db", str(db), "agent", "add", agent_id]
     for role in roles:
         args += ["--role", role]
-    done = subprocess.run(args, capture_output=True, text=True, check=True)
+    done = subprocess.run(args, capture_output=True, text=True)
+    if done.returncode != 0 and "already exists" in done.stderr:
+        rotate = [*HIVEGOV, "--db", str(db), "agent", "rotate-token", agent_id]
+        done = subprocess.run(rotate, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"hivegov-mcp failed: {done.stderr.strip()}")
     return done.stdout.strip().splitlines()[-1]
 
 

@@ -1,7 +1,9 @@
 """The hash chain of the audit log (DESIGN §6).
 
 hash = SHA-256(prev_hash ‖ canonical event), where the canonical event is the JSON of
-seq, at, actor, action, subject and payload with sorted keys and no spaces.
+seq, at, actor, action, subject and payload with sorted keys and no spaces. The hash covers
+the payload bytes as stored: verification never re-parses and re-serializes them, and a
+stored payload that is not canonical JSON counts as tampering.
 """
 
 from __future__ import annotations
@@ -18,19 +20,31 @@ def canonical_json(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+def event_bytes(*, seq: int, at: str, actor: str, action: str, subject: str, payload: str) -> bytes:
+    """The canonical event, with the stored payload text embedded byte for byte (never re-parsed).
+
+    Equal to canonical_json of the event with the parsed payload whenever the payload is
+    canonical, which is what the store writes; a payload that is not is caught apart."""
+    head = canonical_json({"action": action, "actor": actor, "at": at})
+    tail = canonical_json({"seq": seq, "subject": subject})
+    return f"{head[:-1]},\"payload\":{payload},{tail[1:]}".encode()
+
+
 def event_hash(prev_hash: str, *, seq: int, at: str, actor: str, action: str, subject: str, payload: str) -> str:
-    """`payload` is already canonical JSON text (as stored)."""
-    body = canonical_json(
-        {
-            "seq": seq,
-            "at": at,
-            "actor": actor,
-            "action": action,
-            "subject": subject,
-            "payload": json.loads(payload),
-        }
-    )
-    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+    """`payload` is the canonical JSON text as stored."""
+    body = event_bytes(seq=seq, at=at, actor=actor, action=action, subject=subject, payload=payload)
+    return hashlib.sha256(prev_hash.encode() + body).hexdigest()
+
+
+def is_canonical(payload: object) -> bool:
+    """True when the stored payload is exactly the canonical JSON of a JSON object."""
+    if not isinstance(payload, str):
+        return False
+    try:
+        value = json.loads(payload)
+        return isinstance(value, dict) and canonical_json(value) == payload
+    except (ValueError, RecursionError):
+        return False
 
 
 @dataclass(frozen=True)
@@ -66,19 +80,14 @@ def verify_chain(events: Iterable[StoredEvent]) -> ChainCheck:
             problem = f"sequence gap: expected {expected_seq}, found {ev.seq}"
         elif ev.prev_hash != prev:
             problem = "prev_hash does not match the hash of the event before"
+        elif not all(isinstance(v, str) for v in (ev.at, ev.actor, ev.action, ev.subject)):
+            problem = "a field of the event is not text"
+        elif not is_canonical(ev.payload):
+            problem = "the stored payload is not byte-for-byte canonical JSON"
         else:
-            try:
-                recomputed = event_hash(
-                    prev,
-                    seq=ev.seq,
-                    at=ev.at,
-                    actor=ev.actor,
-                    action=ev.action,
-                    subject=ev.subject,
-                    payload=ev.payload,
-                )
-            except ValueError:
-                recomputed = None
+            recomputed = event_hash(
+                prev, seq=ev.seq, at=ev.at, actor=ev.actor, action=ev.action, subject=ev.subject, payload=ev.payload
+            )
             if recomputed != ev.hash:
                 problem = "hash does not match the event's content"
         if problem:

@@ -20,11 +20,9 @@ import anyio
 from mcp import Client
 
 from hivegov_mcp.agents import LOCAL_ADMIN
-from hivegov_mcp.clock import SystemClock
+from hivegov_mcp.app import open_service
 from hivegov_mcp.demo import server_params
-from hivegov_mcp.domain.config import GovernanceConfig
-from hivegov_mcp.service import GovernanceService
-from hivegov_mcp.store.sqlite import SQLiteStore
+from hivegov_mcp.settings import settings_from
 
 PROPOSAL = {
     "title": "Benchmark proposal",
@@ -35,14 +33,10 @@ PROPOSAL = {
 }
 
 
-async def _token(db: Path) -> str:
-    store = await SQLiteStore.open(db)
-    try:
-        svc = GovernanceService(store, GovernanceConfig(), SystemClock())
+async def _token(db: Path, config: Path) -> str:
+    async with open_service(settings_from(str(db), str(config))) as svc:
         reg = await svc.register_agent(LOCAL_ADMIN, "bench", ["proposer", "discussant", "voter"])
         return reg.token
-    finally:
-        await store.close()
 
 
 async def _time(client: Client, tool: str, args: Callable[[int], dict[str, Any]], calls: int) -> list[float]:
@@ -69,9 +63,12 @@ async def one_run(calls: int, warmup: int) -> dict[str, list[float]]:
     """A fresh database and server process; sorted samples (ms) per case."""
     with tempfile.TemporaryDirectory(prefix="hivegov-bench-") as tmp:
         db = Path(tmp) / "bench.db"
-        token = await _token(db)
         config = Path(tmp) / "bench.toml"
-        config.write_text("[governance]\nmax_comments_per_agent = 1000000\n", encoding="utf-8")
+        config.write_text(
+            "[governance]\nmax_comments_per_agent = 1000000\nwrites_per_agent_per_minute = 1000000\n",
+            encoding="utf-8",
+        )
+        token = await _token(db, config)
         samples: dict[str, list[float]] = {}
         async with Client(server_params(db, str(config), token)) as client:
             await client.call_tool("create_proposal", PROPOSAL)

@@ -1,5 +1,6 @@
 """The command line (DESIGN §10). Working directly on the database file, it acts as the local
-administrator (`@cli` in the audit log)."""
+administrator (`@cli` in the audit log). Exit status: 0 done, 1 the audit chain is broken,
+2 an error (printed on stderr with what to do next)."""
 
 from __future__ import annotations
 
@@ -7,24 +8,48 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, cast
+from dataclasses import replace
+from typing import Any
 
 import anyio
 
 from hivegov_mcp import __version__
 from hivegov_mcp.agents import LOCAL_ADMIN
-from hivegov_mcp.clock import SystemClock
-from hivegov_mcp.domain.config import GovernanceConfig
+from hivegov_mcp.app import open_service
+from hivegov_mcp.domain.permissions import role_grants_text
 from hivegov_mcp.errors import HivegovError
 from hivegov_mcp.service import GovernanceService
-from hivegov_mcp.settings import ENV_LOG_LEVEL, ENV_TOKEN, load_config, resolve_db_path
-from hivegov_mcp.store.sqlite import SQLiteStore
+from hivegov_mcp.settings import (
+    ENV_CONFIG,
+    ENV_DB,
+    ENV_LOG_LEVEL,
+    ENV_TOKEN,
+    LOG_LEVELS,
+    Settings,
+    configure_logging,
+    default_db_path,
+    log_level,
+    read_rules_file,
+    settings_from,
+)
+
+EXIT_TAMPERED = 1
+EXIT_ERROR = 2
+
+ENVIRONMENT = f"""\
+environment:
+  {ENV_TOKEN}      the token of the agent this server acts as (printed by `hivegov-mcp agent add`)
+  {ENV_DB}         the database file, when --db is not given (default {default_db_path()})
+  {ENV_CONFIG}     a rules file, when --config is not given (checked against the database's rules)
+  {ENV_LOG_LEVEL}  {", ".join(LOG_LEVELS)} (default WARNING): the server's own log on stderr,
+                    one line per tool call at INFO (tool, agent, outcome, duration)"""
 
 
 def _with(common: argparse.ArgumentParser) -> type[argparse.ArgumentParser]:
     class Parser(argparse.ArgumentParser):
         def __init__(self, **kwargs: Any) -> None:
             kwargs.setdefault("parents", [common])
+            kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
             super().__init__(**kwargs)
 
     return Parser
@@ -32,35 +57,61 @@ def _with(common: argparse.ArgumentParser) -> type[argparse.ArgumentParser]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="hivegov-mcp", description="An MCP server through which AI agents govern themselves (BIP-06)."
+        prog="hivegov-mcp",
+        description="An MCP server through which AI agents govern themselves (BIP-06).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=ENVIRONMENT,
     )
     parser.add_argument("--version", action="version", version=f"hivegov-mcp {__version__}")
-    parser.add_argument("--db", help="SQLite database file (default: $HIVEGOV_DB or ~/.local/share/hivegov)")
-    parser.add_argument("--config", help="TOML configuration file (default: $HIVEGOV_CONFIG)")
+    parser.add_argument("--db", help=f"SQLite database file (default: ${ENV_DB}, else {default_db_path()})")
+    parser.add_argument(
+        "--config", help=f"TOML rules file (default: ${ENV_CONFIG}); must match the rules stored in the database"
+    )
     # --db and --config are also taken after the command (`hivegov-mcp agent list --db x.db`).
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     common.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", parser_class=_with(common))
 
-    sub.add_parser("serve", help="speak MCP on stdio as the agent whose token is in HIVEGOV_TOKEN (default)")
+    sub.add_parser(
+        "serve",
+        help="speak MCP on stdio as the agent whose token is in HIVEGOV_TOKEN (the default command)",
+        description="Speak MCP on stdio as the agent whose token is in HIVEGOV_TOKEN.",
+        epilog=ENVIRONMENT,
+    )
 
     agent = sub.add_parser("agent", help="manage agents").add_subparsers(
         dest="agent_command", required=True, parser_class=_with(common)
     )
-    add = agent.add_parser("add", help="register an agent; prints its token alone on stdout")
+    grants = "what each role grants:\n" + role_grants_text()
+    add = agent.add_parser("add", help="register an agent; prints its token alone on stdout", epilog=grants)
     add.add_argument("agent_id")
     add.add_argument("--role", action="append", required=True, dest="roles", help="a role (repeat for more)")
     add.add_argument("--name", help="display name")
     add.add_argument("--weight", type=int, default=1, help="voting weight (default 1)")
     agent.add_parser("list", help="list agents")
-    roles = agent.add_parser("roles", help="replace an agent's roles")
+    roles = agent.add_parser(
+        "roles", help="replace an agent's roles", description="Replace an agent's roles.", epilog=grants
+    )
     roles.add_argument("agent_id")
-    roles.add_argument("roles", nargs="*")
+    roles.add_argument("roles", nargs="+", metavar="ROLE", help="the complete new list of roles")
     deactivate = agent.add_parser("deactivate", help="deactivate an agent (its token stops working)")
     deactivate.add_argument("agent_id")
+    activate = agent.add_parser("activate", help="activate a deactivated agent again (its token works again)")
+    activate.add_argument("agent_id")
     rotate = agent.add_parser("rotate-token", help="issue a new token; prints it alone on stdout")
     rotate.add_argument("agent_id")
+
+    rules = sub.add_parser("rules", help="the governance rules stored in the database").add_subparsers(
+        dest="rules_command", required=True, parser_class=_with(common)
+    )
+    rules.add_parser("show", help="print the rules in force (canonical TOML) with their version and hash")
+    set_rules = rules.add_parser(
+        "set",
+        help="store FILE's rules as a new version for every process on the database",
+        description="Store FILE's rules as a new version. Votes already open keep the rules they opened under.",
+    )
+    set_rules.add_argument("file")
 
     audit = sub.add_parser("audit", help="audit log").add_subparsers(
         dest="audit_command", required=True, parser_class=_with(common)
@@ -72,24 +123,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _admin(args: argparse.Namespace, config: GovernanceConfig) -> int:
-    store = await SQLiteStore.open(resolve_db_path(args.db))
-    try:
-        svc = GovernanceService(store, config, SystemClock())
+async def _admin(args: argparse.Namespace, settings: Settings) -> int:
+    check = args.command != "rules"
+    if args.command == "rules" and args.rules_command == "set":
+        settings = replace(settings, rules=read_rules_file(args.file), rules_source=args.file)
+    async with open_service(settings, check_rules=check) as svc:
         if args.command == "agent":
             return await _agent_command(svc, args)
+        if args.command == "rules":
+            return await _rules_command(svc, args, settings)
         if args.command == "audit":
-            check = await svc.verify_audit()
-            if check.ok:
-                print(f"ok: {check.events} events, head {check.head}")
+            result = await svc.verify_audit()
+            if result.ok:
+                print(f"ok: {result.events} events, head {result.head}")
                 return 0
-            print(f"TAMPERED at seq {check.first_bad_seq}: {check.problem} ({check.events} events read)")
-            return 1
+            print(f"TAMPERED at seq {result.first_bad_seq}: {result.problem} ({result.events} events read)")
+            return EXIT_TAMPERED
         processed = await svc.apply_due_deadlines()
         print(f"processed {len(processed)} deadline(s)" + (f": {', '.join(processed)}" if processed else ""))
         return 0
-    finally:
-        await store.close()
+
+
+async def _rules_command(svc: GovernanceService, args: argparse.Namespace, settings: Settings) -> int:
+    if args.rules_command == "show":
+        info = await svc.show_rules()
+        print(f"# rules version {info.version}, sha256 {info.hash}, stored {info.created_at:%Y-%m-%d %H:%M} UTC")
+        print(info.toml, end="")
+        return 0
+    assert settings.rules is not None
+    info, receipt = await svc.set_rules(LOCAL_ADMIN, settings.rules, source=args.file)
+    if receipt is None:
+        print(f"rules unchanged: version {info.version} (sha256 {info.hash}) is already in force")
+    else:
+        print(f"stored rules version {info.version} (sha256 {info.hash}), audit #{receipt.seq}")
+    return 0
 
 
 async def _agent_command(svc: GovernanceService, args: argparse.Namespace) -> int:
@@ -109,10 +176,13 @@ async def _agent_command(svc: GovernanceService, args: argparse.Namespace) -> in
             print("no agents yet: hivegov-mcp agent add ID --role proposer --role voter", file=sys.stderr)
     elif cmd == "roles":
         changed = await svc.set_agent_roles(LOCAL_ADMIN, args.agent_id, args.roles)
-        print(f"{changed.id}: {', '.join(changed.roles) or '(no roles)'}")
+        print(f"{changed.id}: {', '.join(changed.roles)}")
     elif cmd == "deactivate":
         gone = await svc.deactivate_agent(LOCAL_ADMIN, args.agent_id)
-        print(f"{gone.id}: deactivated")
+        print(f"{gone.id}: deactivated (`hivegov-mcp agent activate {gone.id}` undoes it)")
+    elif cmd == "activate":
+        back = await svc.activate_agent(LOCAL_ADMIN, args.agent_id)
+        print(f"{back.id}: active")
     else:
         rotated = await svc.rotate_token(LOCAL_ADMIN, args.agent_id)
         print(f"new token for {rotated.id}; the old one no longer works", file=sys.stderr)
@@ -120,34 +190,29 @@ async def _agent_command(svc: GovernanceService, args: argparse.Namespace) -> in
     return 0
 
 
-def _serve(args: argparse.Namespace, config: GovernanceConfig) -> int:
-    from hivegov_mcp.server import LogLevel, ServerSettings, build_server
+def _serve(settings: Settings) -> int:
+    from hivegov_mcp.mcp import ServerOptions, serve_stdio
 
+    configure_logging(log_level(os.environ.get(ENV_LOG_LEVEL)))
     token = os.environ.get(ENV_TOKEN, "").strip() or None
-    level = os.environ.get(ENV_LOG_LEVEL, "WARNING").upper()
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-        level = "WARNING"
-    settings = ServerSettings(
-        db_path=resolve_db_path(args.db), config=config, token=token, log_level=cast(LogLevel, level)
-    )
-    if token is None:
-        print(f"hivegov-mcp: {ENV_TOKEN} is not set; every tool will answer with how to get a token", file=sys.stderr)
-    build_server(settings).run()
+    anyio.run(serve_stdio, settings, ServerOptions(token=token))
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        config = load_config(args.config)
         if args.command in (None, "serve"):
-            return _serve(args, config)
+            log_level(os.environ.get(ENV_LOG_LEVEL))  # an unknown level is refused before anything starts
+            return _serve(settings_from(args.db, args.config))
         if args.command == "demo":
             from hivegov_mcp.demo import run_demo
 
             code: int = anyio.run(run_demo, args.db, args.config)
             return code
-        return anyio.run(_admin, args, config)
+        return anyio.run(_admin, args, settings_from(args.db, args.config))
     except HivegovError as exc:
-        print(f"hivegov-mcp: {exc}", file=sys.stderr)
-        return 2
+        print(f"hivegov-mcp: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"  {exc.hint}", file=sys.stderr)
+        return EXIT_ERROR

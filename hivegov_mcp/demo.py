@@ -14,10 +14,8 @@ from typing import Any
 from mcp import Client, StdioServerParameters
 
 from hivegov_mcp.agents import LOCAL_ADMIN
-from hivegov_mcp.clock import SystemClock
-from hivegov_mcp.service import GovernanceService
-from hivegov_mcp.settings import ENV_LOG_LEVEL, ENV_TOKEN, load_config, resolve_db_path
-from hivegov_mcp.store.sqlite import SQLiteStore
+from hivegov_mcp.app import open_service
+from hivegov_mcp.settings import ENV_LOG_LEVEL, ENV_TOKEN, resolve_db_path, settings_from
 
 AGENTS: dict[str, list[str]] = {
     "alice": ["proposer", "discussant"],
@@ -78,16 +76,12 @@ async def speakers(db: Path, config: str | None, tokens: dict[str, str]) -> Asyn
 
 
 async def register(db: Path, config: str | None) -> dict[str, str]:
-    store = await SQLiteStore.open(db)
-    try:
-        svc = GovernanceService(store, load_config(config), SystemClock())
+    async with open_service(settings_from(str(db), config)) as svc:
         tokens = {}
         for name, roles in AGENTS.items():
             reg = await svc.register_agent(LOCAL_ADMIN, name, roles, display_name=name.capitalize())
             tokens[name] = reg.token
         return tokens
-    finally:
-        await store.close()
 
 
 def show(actor: str, what: str, receipt: dict[str, Any] | None = None) -> None:

@@ -2,8 +2,13 @@
 
 Every function here runs inside a write transaction the caller holds, so a move, its side
 effects and its audit event commit together. Moves are checked against the one transition
-table (`domain.phases`). Deadlines are processed idempotently: the state is re-read inside
-the transaction, and a deadline that another process already handled is simply gone.
+table (`domain.phases`), and a passed deadline is handled by the handler the status's
+deadline action names (`DEADLINE_HANDLERS`, beside `phases.DEADLINE_ACTIONS`). Deadlines are
+processed idempotently: the state is re-read inside the transaction, and a deadline that
+another process already handled is simply gone.
+
+Rules come from the database through a `RulesSource`: the version in force for what
+happens now, and the version frozen when voting opened for everything about that vote.
 """
 
 from __future__ import annotations
@@ -11,16 +16,15 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from hivegov_mcp.domain.config import GovernanceConfig, Rules
 from hivegov_mcp.domain.models import Ballot, Receipt, Resolution
 from hivegov_mcp.domain.permissions import Role
-from hivegov_mcp.domain.phases import Action, Status
+from hivegov_mcp.domain.phases import DEADLINE_ACTIONS, Action, Status
 from hivegov_mcp.domain.phases import next_status as checked_next_status
-from hivegov_mcp.domain.summary import open_objections
 from hivegov_mcp.domain.tally import Decision, Tally, tally_votes
-from hivegov_mcp.errors import Conflict
+from hivegov_mcp.errors import NoEligibleVoters
 from hivegov_mcp.store.base import ProposalState, Transaction
 
 ENGINE = "@engine"
@@ -28,13 +32,24 @@ REVISION_LIMIT_REASON = "max_revision_rounds_exceeded"
 log = logging.getLogger(__name__)
 
 
-class NoEligibleVoters(Conflict):
-    def __init__(self, proposal_id: str) -> None:
-        self.proposal_id = proposal_id
-        super().__init__(
-            f"Can't open voting on {proposal_id}: no active agent holds the voter role. An admin registers "
-            "voters (register_agent or `hivegov-mcp agent add ID --role voter`), then conclude again."
-        )
+class RulesSource(Protocol):
+    async def current(self, tx: Transaction) -> tuple[int, GovernanceConfig]:
+        """The rules version in force and its rules."""
+        ...
+
+    async def at(self, tx: Transaction, version: int) -> GovernanceConfig:
+        """The rules of one stored version."""
+        ...
+
+
+def frozen_version(state: ProposalState) -> int:
+    """The rules version a proposal's vote runs under (votes opened before versioning: 1)."""
+    return state.rules_version or 1
+
+
+async def vote_rules(tx: Transaction, source: RulesSource, state: ProposalState) -> Rules:
+    """The rules frozen for this proposal's vote, for its type."""
+    return (await source.at(tx, frozen_version(state))).rules_for(state.type)
 
 
 async def move(
@@ -100,14 +115,17 @@ async def enter_revision(
 async def open_voting(
     tx: Transaction,
     state: ProposalState,
-    rules: Rules,
+    source: RulesSource,
     action: Action,
     *,
     actor: str,
     now: datetime,
     payload: dict[str, Any],
 ) -> tuple[ProposalState, Receipt]:
-    """discussion -> voting, freezing the eligible set (active voters and their weights)."""
+    """discussion -> voting, freezing the eligible set (active voters and their weights) and the
+    rules version in force: the whole vote runs under both."""
+    version, config = await source.current(tx)
+    rules = config.rules_for(state.type)
     eligible = {a.id: a.weight for a in await tx.list_agents(Role.VOTER.value) if a.active}
     if not eligible:
         raise NoEligibleVoters(state.id)
@@ -121,9 +139,10 @@ async def open_voting(
         actor=actor,
         now=now,
         target=Status.VOTING,
-        payload={**payload, "eligible": eligible, "deadline": deadline.isoformat()},
+        payload={**payload, "eligible": eligible, "deadline": deadline.isoformat(), "rules_version": version},
         deadline=deadline,
         voting_opened_at=now,
+        rules_version=version,
     )
 
 
@@ -139,17 +158,20 @@ def count(eligible: dict[str, int], ballots: list[Ballot], rules: Rules) -> Tall
 async def close_voting(
     tx: Transaction,
     state: ProposalState,
-    rules: Rules,
+    source: RulesSource,
     action: Action,
     *,
     actor: str,
     now: datetime,
     payload: dict[str, Any] | None = None,
 ) -> tuple[ProposalState, Receipt]:
-    """voting -> approved or rejected by the one tally; the event records every counted ballot."""
+    """voting -> approved or rejected by the one tally, under the frozen rules. The tally is
+    stored (and never recounted); the event records every counted ballot."""
+    rules = await vote_rules(tx, source, state)
     eligible = await tx.eligible(state.id)
     ballots = await tx.last_ballots(state.id)
     tally = count(eligible, ballots, rules)
+    await tx.store_tally(state.id, tally, frozen_version(state))
     event = {
         **(payload or {}),
         "tally": {d.value: getattr(tally, d.value) for d in Decision},
@@ -157,6 +179,7 @@ async def close_voting(
         "consensus": str(tally.consensus),
         "reason": tally.reason.value if tally.reason else None,
         "ballots": {b.agent_id: b.decision.value for b in ballots},
+        "rules_version": frozen_version(state),
     }
     return await move(
         tx,
@@ -173,42 +196,66 @@ async def close_voting(
     )
 
 
-async def unresolved_objections(tx: Transaction, proposal_id: str) -> list[int]:
-    return [c.id for c in open_objections(await tx.list_comments(proposal_id))]
+async def _discussion_deadline(
+    tx: Transaction, source: RulesSource, state: ProposalState, now: datetime, due: dict[str, Any]
+) -> ProposalState:
+    """Open voting, or send the proposal to revision while objections are open."""
+    objections = await tx.unresolved_objections(state.id)
+    if objections:
+        _, config = await source.current(tx)
+        payload = {**due, "unresolved_objections": objections}
+        state, _ = await enter_revision(
+            tx,
+            state,
+            config.rules_for(state.type),
+            Action.DISCUSSION_DEADLINE,
+            actor=ENGINE,
+            now=now,
+            payload=payload,
+        )
+        return state
+    try:
+        state, _ = await open_voting(tx, state, source, Action.DISCUSSION_DEADLINE, actor=ENGINE, now=now, payload=due)
+    except NoEligibleVoters:
+        # Stay in discussion, without a deadline, until a mediator concludes: nothing is lost.
+        state = replace(state, deadline=None, updated_at=now)
+        await tx.save_proposal(state)
+        await tx.append_audit(
+            at=now, actor=ENGINE, action="voting_blocked", subject=state.id, payload={**due, "why": "no voters"}
+        )
+        log.warning("%s: discussion ended but no agent holds the voter role", state.id)
+    return state
+
+
+async def _voting_deadline(
+    tx: Transaction, source: RulesSource, state: ProposalState, now: datetime, due: dict[str, Any]
+) -> ProposalState:
+    state, _ = await close_voting(tx, state, source, Action.VOTING_DEADLINE, actor=ENGINE, now=now, payload=due)
+    return state
+
+
+class DeadlineHandler(Protocol):
+    async def __call__(
+        self, tx: Transaction, source: RulesSource, state: ProposalState, now: datetime, due: dict[str, Any]
+    ) -> ProposalState: ...
+
+
+DEADLINE_HANDLERS: dict[Action, DeadlineHandler] = {
+    Action.DISCUSSION_DEADLINE: _discussion_deadline,
+    Action.VOTING_DEADLINE: _voting_deadline,
+}
 
 
 async def apply_deadline(
-    tx: Transaction, config: GovernanceConfig, proposal_id: str, now: datetime
+    tx: Transaction, source: RulesSource, proposal_id: str, now: datetime
 ) -> tuple[ProposalState | None, bool]:
     """Process the proposal's deadline if it has passed. Returns the (possibly new) state and
     whether this call processed a deadline (False when none was due, or another process won)."""
     state = await tx.get_proposal(proposal_id)
     if state is None or state.deadline is None or state.deadline > now:
         return state, False
-    rules = config.rules_for(state.type)
-    due = {"deadline": state.deadline.isoformat()}
-    if state.status is Status.DISCUSSION:
-        objections = await unresolved_objections(tx, state.id)
-        if objections:
-            payload = {**due, "unresolved_objections": objections}
-            state, _ = await enter_revision(
-                tx, state, rules, Action.DISCUSSION_DEADLINE, actor=ENGINE, now=now, payload=payload
-            )
-            return state, True
-        try:
-            state, _ = await open_voting(
-                tx, state, rules, Action.DISCUSSION_DEADLINE, actor=ENGINE, now=now, payload=due
-            )
-        except NoEligibleVoters:
-            # Stay in discussion, without a deadline, until a mediator concludes: nothing is lost.
-            state = replace(state, deadline=None, updated_at=now)
-            await tx.save_proposal(state)
-            await tx.append_audit(
-                at=now, actor=ENGINE, action="voting_blocked", subject=state.id, payload={**due, "why": "no voters"}
-            )
-            log.warning("%s: discussion ended but no agent holds the voter role", state.id)
-        return state, True
-    if state.status is Status.VOTING:
-        state, _ = await close_voting(tx, state, rules, Action.VOTING_DEADLINE, actor=ENGINE, now=now, payload=due)
-        return state, True
-    return state, False
+    action = DEADLINE_ACTIONS.get(state.status)
+    if action is None:
+        return state, False
+    state = await DEADLINE_HANDLERS[action](tx, source, state, now, {"deadline": state.deadline.isoformat()})
+    return state, True

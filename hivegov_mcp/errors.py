@@ -1,72 +1,92 @@
 """Domain errors. Each one keeps its structured arguments and builds its own message.
 
-The message is read by a model through MCP, so it names the value and says what to do next.
+Every error carries a machine-readable `code`, a `message` that names the value, and a
+`hint` that says what to do next. Neither names a transport: each front door (MCP, the
+command line, later REST) maps them once.
 
     HivegovError
-    ├── NotAuthenticated        no valid token for this server process
-    ├── PermissionDenied        the agent lacks a role (or is not the author)
-    ├── NotFound                unknown proposal, version, comment or agent
-    ├── TransitionNotAllowed    the move is not in the transition table for this status
-    ├── InvalidInput            a value breaks a limit or a rule (lengths, NUL bytes, ranges)
-    ├── Conflict                a duplicate agent id, a concurrent edit
-    │   └── StaleVersion        expected_version is not the current version
-    ├── ObjectionsUnresolved    voting can't open while objections are open
-    ├── NotEligible             the voter is not in the frozen eligible set
-    ├── ConfigError             the TOML configuration is wrong
-    └── StoreBusy               another process held the write lock past the busy timeout
+    ├── NotAuthenticated        no valid token                                   not_authenticated
+    ├── PermissionDenied        the agent lacks a role (or is not the author)    permission_denied
+    ├── NotFound                unknown proposal, version, comment or agent      not_found
+    ├── TransitionNotAllowed    the move is not in the transition table          wrong_status
+    ├── InvalidInput            a value breaks a limit or a rule                 invalid_input
+    ├── Conflict                a duplicate agent id, nothing to do              conflict
+    │   ├── StaleVersion        expected_version is not the current version      stale_version
+    │   └── NoEligibleVoters    voting can't open: nobody holds the voter role   no_eligible_voters
+    ├── ObjectionsUnresolved    voting can't open while objections are open      objections_unresolved
+    ├── NotEligible             the voter is not in the frozen eligible set      not_eligible
+    ├── RateLimited             too many writes by one agent in a minute         rate_limited
+    ├── ConfigError             the TOML rules are wrong                         config_error
+    │   └── RulesMismatch       --config differs from the rules in the database  rules_mismatch
+    ├── StoreBusy               the write lock was held past the busy timeout    store_busy
+    └── StorageError            the database can't be opened, read or written    storage_error
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 
 class HivegovError(Exception):
     """Base class of every error the service raises on purpose."""
 
+    code = "error"
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(f"{message} {hint}".strip())
+
 
 class NotAuthenticated(HivegovError):
-    def __init__(self, reason: str) -> None:
+    code = "not_authenticated"
+
+    def __init__(self, reason: str, hint: str = "") -> None:
         self.reason = reason
         super().__init__(
-            f"No valid identity: {reason}. Ask an operator to run "
-            "`hivegov-mcp agent add YOUR_ID --role proposer --role voter …` and start this server "
-            "with the printed token in HIVEGOV_TOKEN."
+            f"No valid identity: {reason}.",
+            hint
+            or "An operator registers an agent with `hivegov-mcp agent add YOUR_ID --role …` and gives you its token.",
         )
 
 
 class PermissionDenied(HivegovError):
+    code = "permission_denied"
+
     def __init__(self, agent_id: str, action: str, needed: Sequence[str], *, detail: str = "") -> None:
         self.agent_id = agent_id
         self.action = action
         self.needed = tuple(needed)
         need = " or ".join(self.needed)
         extra = f" ({detail})" if detail else ""
-        super().__init__(
-            f"Agent {agent_id!r} may not {action}: it needs {need}{extra}. "
-            "An admin can grant roles with set_agent_roles."
-        )
+        super().__init__(f"Agent {agent_id!r} may not {action}: it needs {need}{extra}.", "An admin can grant roles.")
 
 
 class NotFound(HivegovError):
+    code = "not_found"
+
     def __init__(self, kind: str, value: object, *, hint: str = "") -> None:
         self.kind = kind
         self.value = value
-        tail = f" {hint}" if hint else ""
-        super().__init__(f"Unknown {kind} {value!r}.{tail}")
+        super().__init__(f"Unknown {kind} {value!r}.", hint)
 
 
 class TransitionNotAllowed(HivegovError):
+    code = "wrong_status"
+
     def __init__(self, proposal_id: str, status: str, action: str, *, allowed_from: Sequence[str] = ()) -> None:
         self.proposal_id = proposal_id
         self.status = status
         self.action = action
         self.allowed_from = tuple(allowed_from)
-        hint = f" {action} works on proposals in {', '.join(allowed_from)}." if allowed_from else ""
-        super().__init__(f"Can't {action} on {proposal_id}: it is in {status}.{hint}")
+        hint = f"{action} works on proposals in {', '.join(allowed_from)}." if allowed_from else ""
+        super().__init__(f"Can't {action} on {proposal_id}: it is in {status}.", hint)
 
 
 class InvalidInput(HivegovError):
+    code = "invalid_input"
+
     def __init__(self, field: str, problem: str) -> None:
         self.field = field
         self.problem = problem
@@ -74,54 +94,119 @@ class InvalidInput(HivegovError):
 
 
 class Conflict(HivegovError):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
+    code = "conflict"
 
 
 class StaleVersion(Conflict):
+    code = "stale_version"
+
     def __init__(self, proposal_id: str, expected: int, actual: int) -> None:
         self.proposal_id = proposal_id
         self.expected = expected
         self.actual = actual
         super().__init__(
-            f"{proposal_id} is at version {actual}, not {expected}: someone revised it meanwhile. "
-            f"Read it with get_proposal, then revise with expected_version={actual}."
+            f"{proposal_id} is at version {actual}, not {expected}: someone revised it meanwhile.",
+            f"Read version {actual}, then revise again with expected_version={actual}.",
+        )
+
+
+class NoEligibleVoters(Conflict):
+    code = "no_eligible_voters"
+
+    def __init__(self, proposal_id: str) -> None:
+        self.proposal_id = proposal_id
+        super().__init__(
+            f"Can't open voting on {proposal_id}: no active agent holds the voter role.",
+            "An admin gives the voter role to at least one active agent; then conclude again.",
         )
 
 
 class ObjectionsUnresolved(HivegovError):
+    code = "objections_unresolved"
+
     def __init__(self, proposal_id: str, comment_ids: Sequence[int]) -> None:
         self.proposal_id = proposal_id
         self.comment_ids = tuple(comment_ids)
         ids = ", ".join(str(i) for i in self.comment_ids)
         super().__init__(
-            f"Can't open voting on {proposal_id}: objection(s) {ids} are unresolved. Their authors (or an "
-            "arbiter) resolve them with resolve_comment; or conclude with requires-revision; or an arbiter "
-            "concludes with override=true and a reason."
+            f"Can't open voting on {proposal_id}: objection(s) {ids} are unresolved.",
+            "Their authors (or an arbiter) resolve them; or conclude with requires-revision; or an arbiter "
+            "concludes with override=true and a reason.",
         )
 
 
 class NotEligible(HivegovError):
+    code = "not_eligible"
+
     def __init__(self, agent_id: str, proposal_id: str) -> None:
         self.agent_id = agent_id
         self.proposal_id = proposal_id
         super().__init__(
-            f"Agent {agent_id!r} is not an eligible voter on {proposal_id}: the eligible set was frozen "
-            "when voting opened (active agents holding the voter role at that moment)."
+            f"Agent {agent_id!r} is not an eligible voter on {proposal_id}.",
+            "The eligible set was frozen when voting opened (active agents holding the voter role at that moment).",
+        )
+
+
+class RateLimited(HivegovError):
+    code = "rate_limited"
+
+    def __init__(self, agent_id: str, limit: int, retry_at: datetime, retry_seconds: int) -> None:
+        self.agent_id = agent_id
+        self.limit = limit
+        self.retry_at = retry_at
+        self.retry_seconds = retry_seconds
+        super().__init__(
+            f"Agent {agent_id!r} has made {limit} writes in the last minute, the limit "
+            f"(writes_per_agent_per_minute = {limit}).",
+            f"Nothing was written; retry in {retry_seconds} s (after {retry_at.isoformat(timespec='seconds')}).",
         )
 
 
 class ConfigError(HivegovError):
-    def __init__(self, key: str, problem: str) -> None:
+    code = "config_error"
+
+    def __init__(self, key: str, problem: str, hint: str = "") -> None:
         self.key = key
         self.problem = problem
-        super().__init__(f"Configuration error at {key}: {problem}")
+        super().__init__(f"Configuration error at {key}: {problem}", hint)
+
+
+class RulesMismatch(ConfigError):
+    code = "rules_mismatch"
+
+    def __init__(self, source: str, given_hash: str, stored_hash: str, stored_version: int, *, db: str = "DB") -> None:
+        self.given_hash = given_hash
+        self.stored_hash = stored_hash
+        self.stored_version = stored_version
+        super().__init__(
+            source,
+            f"these rules (sha256 {given_hash}) differ from the rules in force in the database "
+            f"(version {stored_version}, sha256 {stored_hash}); every process on a database counts under "
+            "the same rules, so this one refuses to start",
+            f"To adopt the file's rules for everyone run `hivegov-mcp --db {db} rules set {source}`; "
+            f"or start without --config to use the database's rules (`hivegov-mcp --db {db} rules show`).",
+        )
 
 
 class StoreBusy(HivegovError):
+    code = "store_busy"
+
     def __init__(self, detail: str) -> None:
         self.detail = detail
         super().__init__(
-            f"The database stayed busy ({detail}): another server process held the write lock too long. "
-            "Nothing was written; retry the call."
+            f"The database stayed busy ({detail}): another process held the write lock too long.",
+            "Nothing was written; retry.",
+        )
+
+
+class StorageError(HivegovError):
+    code = "storage_error"
+
+    def __init__(self, path: str, cause: str) -> None:
+        self.path = path
+        self.cause = cause
+        super().__init__(
+            f"The database {path} can't be used: {cause}.",
+            "Check that the file and its folder exist and are writable by this user, that the disk has space "
+            "and is not mounted read-only; or choose another file with --db or HIVEGOV_DB. Nothing was written.",
         )

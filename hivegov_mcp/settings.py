@@ -1,10 +1,13 @@
-"""Where the database and the configuration come from: flags, then environment, then defaults."""
+"""Where the database and the rules come from: flags, then environment, then defaults."""
 
 from __future__ import annotations
 
+import logging
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from hivegov_mcp.clock import Clock, SystemClock
 from hivegov_mcp.domain.config import GovernanceConfig, parse_config
 from hivegov_mcp.errors import ConfigError
 
@@ -12,6 +15,18 @@ ENV_DB = "HIVEGOV_DB"
 ENV_CONFIG = "HIVEGOV_CONFIG"
 ENV_TOKEN = "HIVEGOV_TOKEN"
 ENV_LOG_LEVEL = "HIVEGOV_LOG_LEVEL"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the factory needs: the database, the rules a file asks for (if any) and the clock."""
+
+    db: Path | str
+    rules: GovernanceConfig | None = None  # from --config / HIVEGOV_CONFIG; None: the database's rules
+    rules_source: str = "--config"  # the file named in messages
+    clock: Clock = field(default_factory=SystemClock)
+    busy_timeout_ms: int = 30_000  # how long a write waits for another process's write lock
 
 
 def default_db_path() -> Path:
@@ -23,12 +38,40 @@ def resolve_db_path(flag: str | None) -> Path:
     return Path(flag or os.environ.get(ENV_DB) or default_db_path()).expanduser()
 
 
-def load_config(flag: str | None) -> GovernanceConfig:
-    path = flag or os.environ.get(ENV_CONFIG)
-    if not path:
-        return GovernanceConfig()
+def config_path(flag: str | None) -> str | None:
+    return flag or os.environ.get(ENV_CONFIG) or None
+
+
+def read_rules_file(path: str) -> GovernanceConfig:
     try:
         text = Path(path).expanduser().read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(str(path), f"can't be read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), "is not UTF-8 text") from None
     return parse_config(text)
+
+
+def settings_from(db_flag: str | None, config_flag: str | None, *, clock: Clock | None = None) -> Settings:
+    path = config_path(config_flag)
+    return Settings(
+        db=resolve_db_path(db_flag),
+        rules=read_rules_file(path) if path else None,
+        rules_source=path or "--config",
+        clock=clock or SystemClock(),
+    )
+
+
+def log_level(value: str | None) -> str:
+    """HIVEGOV_LOG_LEVEL, checked: an unknown level is an error, not silently WARNING."""
+    level = (value or "WARNING").strip().upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(ENV_LOG_LEVEL, f"{value!r} is not a log level; use one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
+def configure_logging(level: str) -> None:
+    """The server's own log at `level`, to stderr; libraries stay at WARNING, so their debug output
+    (aiosqlite prints every statement with its parameters: token hashes, comment text) never shows."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("hivegov_mcp").setLevel(level)

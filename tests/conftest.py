@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from hivegov_mcp.agents import LOCAL_ADMIN
+from hivegov_mcp.app import open_service
 from hivegov_mcp.clock import FakeClock
 from hivegov_mcp.domain.config import GovernanceConfig
 from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.service import GovernanceService
-from hivegov_mcp.store.sqlite import SQLiteStore
+from hivegov_mcp.settings import Settings
 
 # id -> roles of the standard cast used across tests
 CAST: dict[str, list[str]] = {
@@ -47,11 +48,8 @@ def config() -> GovernanceConfig:
 
 @pytest.fixture
 async def service(db_path: Path, config: GovernanceConfig, clock: FakeClock) -> AsyncIterator[GovernanceService]:
-    store = await SQLiteStore.open(db_path)
-    try:
-        yield GovernanceService(store, config, clock)
-    finally:
-        await store.close()
+    async with open_service(Settings(db=db_path, rules=config, clock=clock)) as svc:
+        yield svc
 
 
 class Cast:

@@ -12,9 +12,11 @@ from typing import Any, Literal
 from mcp import Client, StdioServerParameters
 from mcp.types import TextContent
 
+from hivegov_mcp.app import open_service
 from hivegov_mcp.clock import Clock
 from hivegov_mcp.domain.config import GovernanceConfig
-from hivegov_mcp.server import ServerSettings, build_server
+from hivegov_mcp.mcp import ServerOptions, build_server
+from hivegov_mcp.settings import Settings
 
 Mode = Literal["auto", "legacy"]
 
@@ -29,11 +31,10 @@ async def connect(
     mode: Mode = "auto",
 ) -> AsyncIterator[Client]:
     """An in-memory MCP client on a fresh server acting as the agent with `token` (no ticker)."""
-    settings = ServerSettings(
-        db_path=db_path, config=config or GovernanceConfig(), clock=clock, token=token, tick_seconds=0
-    )
-    async with Client(build_server(settings), mode=mode, raise_exceptions=True) as client:
-        yield client
+    async with open_service(Settings(db=db_path, rules=config, clock=clock)) as service:
+        server = build_server(service, ServerOptions(token=token, tick_seconds=0))
+        async with Client(server, mode=mode, raise_exceptions=True) as client:
+            yield client
 
 
 async def ok(client: Client, tool: str, **args: Any) -> dict[str, Any]:
@@ -56,12 +57,12 @@ def text_of(content: list[Any]) -> str:
     return "\n".join(c.text for c in content if isinstance(c, TextContent))
 
 
-def stdio_params(db_path: Path, token: str | None, *extra: str) -> StdioServerParameters:
-    env = {"HIVEGOV_LOG_LEVEL": "WARNING"}
+def stdio_params(db_path: Path, token: str | None, *extra: str, env: dict[str, str] | None = None) -> StdioServerParameters:
+    environment = {"HIVEGOV_LOG_LEVEL": "WARNING", **(env or {})}
     if token is not None:
-        env["HIVEGOV_TOKEN"] = token
+        environment["HIVEGOV_TOKEN"] = token
     if "PYTHONPATH" in os.environ:
-        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+        environment["PYTHONPATH"] = os.environ["PYTHONPATH"]
     return StdioServerParameters(
-        command=sys.executable, args=["-m", "hivegov_mcp", "--db", str(db_path), *extra, "serve"], env=env
+        command=sys.executable, args=["-m", "hivegov_mcp", "--db", str(db_path), *extra, "serve"], env=environment
     )

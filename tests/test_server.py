@@ -9,7 +9,7 @@ import pytest
 from mcp import MCPError
 
 from hivegov_mcp.clock import FakeClock
-from hivegov_mcp.server import INSTRUCTIONS
+from hivegov_mcp.mcp.server import INSTRUCTIONS
 from tests.conftest import PROPOSAL, Cast
 from tests.mcp_helpers import Mode, connect, ok, refused
 

@@ -15,7 +15,8 @@ from hivegov_mcp.domain.tally import Outcome
 from hivegov_mcp.engine import ENGINE, REVISION_LIMIT_REASON
 from hivegov_mcp.errors import TransitionNotAllowed
 from hivegov_mcp.service import GovernanceService
-from hivegov_mcp.store.sqlite import SQLiteStore
+from hivegov_mcp.app import open_service
+from hivegov_mcp.settings import Settings
 from tests.conftest import PROPOSAL, Cast
 
 pytestmark = pytest.mark.anyio
@@ -206,16 +207,12 @@ async def test_two_services_on_one_file_apply_a_deadline_exactly_once(
 ) -> None:
     pid = await _in_discussion(service, cast)
     clock.advance(minutes=61)
-    other_store = await SQLiteStore.open(db_path)
-    try:
-        other = GovernanceService(other_store, config, clock)
+    async with open_service(Settings(db=db_path, rules=config, clock=clock)) as other:
         async with anyio.create_task_group() as tg:
             tg.start_soon(service.apply_due_deadlines)
             tg.start_soon(other.apply_due_deadlines)
         assert await other.apply_due_deadlines() == []
         seen_by_other = await other.get_proposal(cast["bob"], pid)
-    finally:
-        await other_store.close()
 
     assert seen_by_other.status is Status.VOTING
     actions = [a for _, a in await _actions(service, cast, pid)]
@@ -235,13 +232,9 @@ async def test_two_services_reading_in_turn_apply_a_voting_deadline_exactly_once
     await service.conclude_discussion(cast["carol"], pid, "approved-for-voting", "Ready.")
     await service.cast_vote(cast["bob"], pid, "approve", JUSTIFICATION)
     clock.advance(minutes=31)
-    other_store = await SQLiteStore.open(db_path)
-    try:
-        other = GovernanceService(other_store, config, clock)
+    async with open_service(Settings(db=db_path, rules=config, clock=clock)) as other:
         mine = await service.get_voting_results(cast["bob"], pid)
         theirs = await other.get_voting_results(cast["bob"], pid)
-    finally:
-        await other_store.close()
 
     assert mine == theirs
     assert mine.status is Status.REJECTED

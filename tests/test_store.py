@@ -15,11 +15,13 @@ import anyio
 import pytest
 
 from hivegov_mcp.agents import LOCAL_ADMIN
+from hivegov_mcp.app import open_service
 from hivegov_mcp.clock import FakeClock
 from hivegov_mcp.domain.config import GovernanceConfig
 from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.errors import InvalidInput, TransitionNotAllowed
 from hivegov_mcp.service import GovernanceService
+from hivegov_mcp.settings import Settings
 from hivegov_mcp.store.migrations import MIGRATIONS
 from hivegov_mcp.store.sqlite import SQLiteStore
 from tests.conftest import PROPOSAL, Cast
@@ -60,22 +62,18 @@ async def _create(service: GovernanceService, author: Agent, title: str) -> None
 
 
 async def test_migrations_are_recorded_and_not_applied_again_on_reopen(db_path: Path) -> None:
-    store = await SQLiteStore.open(db_path)
-    try:
-        assert await store.applied_migrations() == [(1, "core"), (2, "audit_no_replace")]
-        assert [(v, n) for v, n, _ in MIGRATIONS] == [(1, "core"), (2, "audit_no_replace")]
-        service = GovernanceService(store, GovernanceConfig(), FakeClock())
+    names = [(1, "core"), (2, "audit_no_replace"), (3, "rules_tallies_limits")]
+    async with open_service(Settings(db=db_path, clock=FakeClock())) as service:
+        assert isinstance(service.store, SQLiteStore)
+        assert await service.store.applied_migrations() == names
+        assert [(v, n) for v, n, _ in MIGRATIONS] == names
         await service.register_agent(LOCAL_ADMIN, "alice", ["proposer"])
-    finally:
-        await store.close()
     applied_at = scalar(db_path, "SELECT applied_at FROM schema_migrations WHERE version = 1")
 
-    reopened = await SQLiteStore.open(db_path)
-    try:
-        assert await reopened.applied_migrations() == [(1, "core"), (2, "audit_no_replace")]
-        agents = await GovernanceService(reopened, GovernanceConfig(), FakeClock()).list_agents(LOCAL_ADMIN)
-    finally:
-        await reopened.close()
+    async with open_service(Settings(db=db_path, clock=FakeClock())) as reopened:
+        assert isinstance(reopened.store, SQLiteStore)
+        assert await reopened.store.applied_migrations() == names
+        agents = await reopened.list_agents(LOCAL_ADMIN)
 
     assert [a.id for a in agents.agents] == ["alice"]
     assert scalar(db_path, "SELECT COUNT(*) FROM schema_migrations") == 2
@@ -272,15 +270,11 @@ async def test_a_write_that_fails_in_the_database_midway_leaves_nothing(
 async def test_two_stores_writing_at_once_keep_one_unbroken_chain(
     service: GovernanceService, cast: Cast, db_path: Path, config: GovernanceConfig, clock: FakeClock
 ) -> None:
-    other_store = await SQLiteStore.open(db_path)
-    try:
-        other = GovernanceService(other_store, config, clock)
+    async with open_service(Settings(db=db_path, rules=config, clock=clock)) as other:
         async with anyio.create_task_group() as tg:
             for n in range(6):
                 for writer in (service, other):
                     tg.start_soon(_create, writer, cast["alice"], f"Proposal {n}")
-    finally:
-        await other_store.close()
 
     page = await service.list_proposals(cast["alice"], limit=100)
     assert sorted(p.id for p in page.proposals) == [f"BIP-{n:03d}" for n in range(1, 13)]

@@ -9,21 +9,24 @@ import pytest
 
 from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.clock import FakeClock
-from hivegov_mcp.domain.config import GovernanceConfig
+from hivegov_mcp.app import open_service
 from hivegov_mcp.errors import StoreBusy
 from hivegov_mcp.service import GovernanceService
-from hivegov_mcp.store.sqlite import SQLiteStore
+from hivegov_mcp.settings import Settings
 
 pytestmark = pytest.mark.anyio
 
 
 async def test_a_write_blocked_past_the_busy_timeout_raises_store_busy_and_writes_nothing(db_path: Path) -> None:
-    store = await SQLiteStore.open(db_path, busy_timeout_ms=50)
-    service = GovernanceService(store, GovernanceConfig(), FakeClock())
+    async with open_service(Settings(db=db_path, clock=FakeClock(), busy_timeout_ms=50)) as service:
+        await _blocked_write_is_refused_then_retried(service, db_path)
+
+
+async def _blocked_write_is_refused_then_retried(service: GovernanceService, db_path: Path) -> None:
     other = sqlite3.connect(db_path, isolation_level=None)
     try:
         other.execute("BEGIN IMMEDIATE")
-        with pytest.raises(StoreBusy, match="retry the call"):
+        with pytest.raises(StoreBusy, match="Nothing was written; retry"):
             await service.register_agent(LOCAL_ADMIN, "alice", ["proposer"])
         other.execute("ROLLBACK")
         assert (await service.list_agents(LOCAL_ADMIN)).agents == []
@@ -31,4 +34,3 @@ async def test_a_write_blocked_past_the_busy_timeout_raises_store_busy_and_write
         assert registered.receipt.seq == 1
     finally:
         other.close()
-        await store.close()

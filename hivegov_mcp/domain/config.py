@@ -1,10 +1,15 @@
-"""Governance configuration (DESIGN §4): parsed from TOML text, with per-type overrides.
+"""Governance rules (DESIGN §4): parsed from TOML text, with per-type overrides.
 
-Pure: `parse_config` takes the text; reading the file is the caller's job.
+Pure: `parse_config` takes the text; reading the file is the caller's job. `canonical_toml`
+writes every rule in a fixed order (per-type tables only where they differ from the
+defaults), so two files that mean the same rules have the same `rules_hash`: that is what
+the database stores as a rules version and what a process's `--config` is compared with.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -43,6 +48,12 @@ class Rules:
     max_comments_per_agent: int = 50
     early_close: bool = True
     results_visibility: Visibility = Visibility.AFTER_CLOSE
+    # After the vote (DESIGN §15): stored and versioned now; the appeal, execution and
+    # validation steps that read them come with those features.
+    appeal_window_minutes: float = 60
+    execution_lease_minutes: float = 60
+    max_execution_attempts: int = 3
+    require_validation: bool = False
 
     def discussion_range(self) -> tuple[float, float]:
         """The durations an agent may ask start_discussion for. The operator's own default is always
@@ -51,9 +62,13 @@ class Rules:
         return min(lo, self.discussion_minutes), max(hi, self.discussion_minutes)
 
 
+DEFAULT_WRITES_PER_MINUTE = 120
+
+
 @dataclass(frozen=True)
 class GovernanceConfig:
     id_prefix: str = "BIP"
+    writes_per_agent_per_minute: int = DEFAULT_WRITES_PER_MINUTE
     defaults: Rules = field(default_factory=Rules)
     per_type: Mapping[ProposalType, Rules] = field(default_factory=dict)
 
@@ -62,6 +77,7 @@ class GovernanceConfig:
 
 
 _RULE_FIELDS = {f.name for f in fields(Rules)}
+GLOBAL_KEYS = ("id_prefix", "writes_per_agent_per_minute")
 
 
 def parse_fraction(key: str, value: object) -> Fraction:
@@ -103,17 +119,20 @@ def _apply(base: Rules, table: Mapping[str, Any], where: str) -> Rules:
     changes: dict[str, Any] = {}
     for key, value in table.items():
         path = f"{where}.{key}"
+        if key in GLOBAL_KEYS:
+            raise ConfigError(path, "applies to the whole governance; set it under [governance]")
         if key not in _RULE_FIELDS:
-            raise ConfigError(path, f"unknown key; known keys are {', '.join(sorted(_RULE_FIELDS))}")
+            known = sorted({*_RULE_FIELDS, *GLOBAL_KEYS})
+            raise ConfigError(path, f"unknown key; known keys are {', '.join(known)}")
         if key.endswith("_minutes"):
             changes[key] = _minutes(path, value)
         elif key in ("quorum", "approval_threshold"):
             changes[key] = parse_fraction(path, value)
         elif key == "min_justification_chars":
             changes[key] = _count(path, value, minimum=0)
-        elif key in ("max_revision_rounds", "max_comments_per_agent"):
-            changes[key] = _count(path, value, minimum=1 if key == "max_comments_per_agent" else 0)
-        elif key == "early_close":
+        elif key in ("max_revision_rounds", "max_comments_per_agent", "max_execution_attempts"):
+            changes[key] = _count(path, value, minimum=0 if key == "max_revision_rounds" else 1)
+        elif key in ("early_close", "require_validation"):
             if not isinstance(value, bool):
                 raise ConfigError(path, f"{value!r} must be true or false")
             changes[key] = value
@@ -131,6 +150,8 @@ def _apply(base: Rules, table: Mapping[str, Any], where: str) -> Rules:
             raise ConfigError(f"{where}.min_{phase}_minutes", f"{lo} is above max_{phase}_minutes ({hi})")
         if default <= 0:
             raise ConfigError(f"{where}.{phase}_minutes", f"{default} must be above 0")
+    if rules.execution_lease_minutes <= 0:
+        raise ConfigError(f"{where}.execution_lease_minutes", f"{rules.execution_lease_minutes} must be above 0")
     return rules
 
 
@@ -147,8 +168,13 @@ def parse_config(text: str) -> GovernanceConfig:
         raise ConfigError("governance", "must be a table: write [governance] on its own line")
     gov = dict(data.get("governance", {}))
     prefix = gov.pop("id_prefix", "BIP")
-    if not isinstance(prefix, str) or not prefix.isalnum() or not 1 <= len(prefix) <= 10:
+    if not isinstance(prefix, str) or not prefix.isascii() or not prefix.isalnum() or not 1 <= len(prefix) <= 10:
         raise ConfigError("governance.id_prefix", f"{prefix!r} must be 1-10 letters or digits")
+    writes = _count(
+        "governance.writes_per_agent_per_minute",
+        gov.pop("writes_per_agent_per_minute", DEFAULT_WRITES_PER_MINUTE),
+        minimum=1,
+    )
     types = gov.pop("types", {})
     if not isinstance(types, dict):
         raise ConfigError("governance.types", "must be a table of tables, e.g. [governance.types.standards]")
@@ -164,4 +190,53 @@ def parse_config(text: str) -> GovernanceConfig:
         if not isinstance(table, dict):
             raise ConfigError(f"governance.types.{name}", "must be a table")
         per_type[kind] = _apply(defaults, table, f"governance.types.{name}")
-    return GovernanceConfig(id_prefix=prefix.upper(), defaults=defaults, per_type=per_type)
+    return GovernanceConfig(
+        id_prefix=prefix.upper(), writes_per_agent_per_minute=writes, defaults=defaults, per_type=per_type
+    )
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Fraction):
+        return f'"{value.numerator}/{value.denominator}"'
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _normal(name: str, value: object) -> object:
+    """Minutes are floats whatever the file wrote (60 and 60.0 are the same rule)."""
+    return float(value) if name.endswith("_minutes") and isinstance(value, int | float) else value
+
+
+def _rule_lines(rules: Rules, *, unlike: Rules | None = None) -> list[str]:
+    return [
+        f"{f.name} = {_toml_value(_normal(f.name, getattr(rules, f.name)))}"
+        for f in fields(Rules)
+        if unlike is None or getattr(rules, f.name) != getattr(unlike, f.name)
+    ]
+
+
+def canonical_toml(config: GovernanceConfig) -> str:
+    """Every rule, in a fixed order; per-type tables hold only what differs from the defaults.
+
+    `parse_config(canonical_toml(c)) == c` up to per-type tables equal to the defaults, which
+    mean nothing and are left out."""
+    lines = [
+        "[governance]",
+        f"id_prefix = {_toml_value(config.id_prefix)}",
+        f"writes_per_agent_per_minute = {config.writes_per_agent_per_minute}",
+        *_rule_lines(config.defaults),
+    ]
+    for kind in ProposalType:
+        rules = config.per_type.get(kind)
+        differs = _rule_lines(rules, unlike=config.defaults) if rules is not None else []
+        if differs:
+            lines += ["", f"[governance.types.{kind.value}]", *differs]
+    return "\n".join(lines) + "\n"
+
+
+def rules_hash(config: GovernanceConfig) -> str:
+    """SHA-256 of the canonical TOML: equal for any two files that mean the same rules."""
+    return hashlib.sha256(canonical_toml(config).encode()).hexdigest()

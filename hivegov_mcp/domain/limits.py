@@ -21,11 +21,32 @@ def check_text(field: str, value: str, *, max_bytes: int, required: bool = True)
     """Reject NUL bytes, empty required text and text over `max_bytes` (UTF-8)."""
     if "\x00" in value:
         raise InvalidInput(field, "contains a NUL byte; remove it and try again")
+    check_encodable(field, value)
     if required and not value.strip():
         raise InvalidInput(field, "is empty; it is required")
     size = len(value.encode())
     if size > max_bytes:
         raise InvalidInput(field, f"is {size} bytes; the limit is {max_bytes} bytes. Shorten it.")
+    return value
+
+
+def lone_surrogate(value: str) -> int | None:
+    """The position of the first lone UTF-16 surrogate (text that is not valid Unicode), if any."""
+    try:
+        value.encode()
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return None
+
+
+def check_encodable(field: str, value: str) -> str:
+    at = lone_surrogate(value)
+    if at is not None:
+        raise InvalidInput(
+            field,
+            f"contains a lone UTF-16 surrogate ({value[at]!r} at character {at}), which is not valid Unicode text; "
+            "send the character as a complete surrogate pair or as UTF-8",
+        )
     return value
 
 

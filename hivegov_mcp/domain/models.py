@@ -74,6 +74,9 @@ class Proposal(ProposalContent):
     round: int = Field(description="Discussion round (0 before the first discussion).")
     revision_rounds: int = Field(description="How many times the proposal has entered revision.")
     deadline: datetime | None = Field(description="When the current discussion or voting phase ends (UTC).")
+    rules_version: int | None = Field(
+        description="The rules version its vote runs (or ran) under, frozen when voting opened; null before."
+    )
     outcome_reason: str | None = Field(
         description="Why it ended as it did (quorum_not_met, threshold_not_met, a mediator's reason…)."
     )
@@ -169,11 +172,6 @@ class CommentReceipt(Comment):
     receipt: Receipt = Field(description="The audit event this write produced.")
 
 
-class ThreadNode(_Model):
-    comment: Comment = Field(description="One comment.")
-    replies: list[ThreadNode] = Field(description="Replies to it, oldest first.")
-
-
 class RoundInfo(_Model):
     round: int = Field(description="Round number.")
     started_at: datetime = Field(description="When discussion opened (UTC).")
@@ -190,8 +188,12 @@ class Discussion(_Model):
     round: int = Field(description="Current round.")
     deadline: datetime | None = Field(description="End of the current phase (UTC).")
     rounds: list[RoundInfo] = Field(description="Every round, oldest first.")
-    comments: list[Comment] = Field(description="Every comment, oldest first.")
-    thread: list[ThreadNode] = Field(description="The same comments as a reply tree.")
+    comment_count: int = Field(description="How many comments the proposal has in all.")
+    comments: list[Comment] = Field(
+        description="One page of comments, oldest first. Replies name their parent in parent_id (a parent "
+        "always comes before its replies), so the thread is rebuilt from this flat list."
+    )
+    next_after_id: int | None = Field(description="Pass as after_id for the next page; null on the last page.")
     unresolved_objections: list[int] = Field(description="Ids of objections that still block voting.")
 
 
@@ -217,7 +219,10 @@ class DiscussionSummary(_Model):
 
 
 class SummaryReceipt(DiscussionSummary):
-    receipt: Receipt = Field(description="The audit event this write produced.")
+    changed: bool = Field(
+        description="True when this call stored a new digest; false when the same one was already stored."
+    )
+    receipt: Receipt = Field(description="The audit event that stored this digest (this call's or an earlier one).")
 
 
 class TallyCounts(_Model):
@@ -246,6 +251,7 @@ class VotingResults(_Model):
     consensus: float | None = Field(description="approve / (approve + reject) by weight; hidden while open.")
     tally: TallyCounts | None = Field(description="Weights per decision; hidden while open.")
     visibility: Visibility = Field(description="after_close or live.")
+    rules_version: int = Field(description="The rules version the vote runs under (frozen when it opened).")
     quorum: str = Field(description="The quorum as a fraction of eligible weight.")
     approval_threshold: str = Field(description="The threshold the consensus must reach.")
     eligible: dict[str, int] = Field(description="The frozen eligible voters and their weights.")
@@ -320,5 +326,19 @@ class GovernanceStatus(_Model):
     counts: dict[str, int] = Field(description="Proposals per status.")
     next_deadlines: list[Deadline] = Field(description="The soonest deadlines, soonest first.")
     active_agents: int = Field(description="Active agents.")
+    rules_version: int = Field(description="The rules version in force.")
+    rules_hash: str = Field(description="SHA-256 of the rules in force (their canonical TOML).")
     audit_events: int = Field(description="Events in the audit log.")
     audit_head: str | None = Field(description="Hash of the last audit event.")
+
+
+class RulesInfo(_Model):
+    version: int = Field(description="Rules version, from 1.")
+    hash: str = Field(description="SHA-256 of the canonical TOML.")
+    toml: str = Field(description="The rules as canonical TOML (every key; per-type tables where they differ).")
+    created_at: datetime = Field(description="When this version was stored (UTC).")
+    actor: str = Field(description="Who stored it.")
+
+
+class RulesReceipt(RulesInfo):
+    receipt: Receipt = Field(description="The audit event this write produced.")

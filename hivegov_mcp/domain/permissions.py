@@ -1,7 +1,8 @@
 """Who may do what (DESIGN §5): one table, action -> roles.
 
 `AUTHOR` is a pseudo-role: it holds when the acting agent wrote the proposal (or the
-comment, for resolving one). `ANY` means every active agent.
+comment, for resolving one). `ANY` means every active agent. `ROLE_GRANTS` is derived from
+the table, so the help and the README say what each role grants without a copy of it.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ ANY = "any agent"
 _DISCUSS = frozenset({Role.DISCUSSANT, Role.REVIEWER, Role.MEDIATOR, Role.ARBITER, AUTHOR})
 
 PERMISSIONS: Mapping[str, frozenset[str]] = {
-    # reads
+    # reads, and the deterministic summary (it stores a digest only when the discussion changed)
     "read": frozenset({ANY}),
     "summarize_discussion": frozenset({ANY}),
     # proposals
@@ -49,11 +50,56 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     # voting
     "cast_vote": frozenset({Role.VOTER}),
     "close_voting": frozenset({Role.MEDIATOR}),
-    # agents
+    # after the vote (DESIGN §15): the roles are granted now; the operations come with those features
+    "publish_summary": frozenset({Role.SUMMARIZER}),
+    "record_validation": frozenset({Role.VALIDATOR}),
+    "claim_execution": frozenset({Role.EXECUTOR}),
+    "report_execution": frozenset({Role.EXECUTOR}),
+    "rollback_execution": frozenset({Role.EXECUTOR, Role.ARBITER}),
+    "decide_appeal": frozenset({Role.ARBITER}),
+    "export_report": frozenset({Role.REPORTER}),
+    # agents and rules
     "register_agent": frozenset({Role.ADMIN}),
     "set_agent_roles": frozenset({Role.ADMIN}),
     "deactivate_agent": frozenset({Role.ADMIN}),
+    "activate_agent": frozenset({Role.ADMIN}),
+    "rotate_token": frozenset({Role.ADMIN}),
+    "set_rules": frozenset({Role.ADMIN}),
 }
+
+# Actions in the table whose operations are not served yet (they arrive with execution,
+# appeals, validation, agent summaries and reports); listed so nobody mistakes them for live.
+NOT_YET_SERVED = frozenset(
+    {
+        "publish_summary",
+        "record_validation",
+        "claim_execution",
+        "report_execution",
+        "rollback_execution",
+        "decide_appeal",
+        "export_report",
+    }
+)
+
+# The voter role grants something no action names: eligibility, frozen when voting opens.
+_IMPLICIT = {Role.VOTER: "be counted in the eligible set frozen when voting opens"}
+
+
+def grants(role: Role) -> list[str]:
+    """The actions a role allows, from the table (plus the voter's eligibility)."""
+    actions = [action for action, roles in PERMISSIONS.items() if role in roles]
+    return ([_IMPLICIT[role]] if role in _IMPLICIT else []) + actions
+
+
+def role_grants_text() -> str:
+    """One line per role: what it grants. Actions marked * are not served yet."""
+    lines = []
+    for role in Role:
+        shown = [a + ("*" if a in NOT_YET_SERVED else "") for a in grants(role)]
+        lines.append(f"  {role.value:<11} {', '.join(shown)}")
+    lines.append("  (every agent: read everything, summarize_discussion; the author of a proposal: revise,")
+    lines.append("   withdraw, start_discussion and comment on it; * = arrives with the after-the-vote features)")
+    return "\n".join(lines)
 
 
 def may(action: str, roles: Collection[str], *, is_author: bool = False) -> bool:

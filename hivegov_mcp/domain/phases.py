@@ -82,6 +82,17 @@ TRANSITIONS: Mapping[Action, Mapping[Status, frozenset[Status]]] = {
 }
 
 
+# Per-status deadline handling, beside the table: a proposal in one of these statuses has a
+# deadline, and passing it is this action (the engine maps each action to its handler).
+DEADLINE_ACTIONS: Mapping[Status, Action] = {
+    _S.DISCUSSION: Action.DISCUSSION_DEADLINE,
+    _S.VOTING: Action.VOTING_DEADLINE,
+}
+
+# The statuses in which a vote's results may be read (once a vote has been held).
+RESULTS_READABLE: frozenset[Status] = frozenset({_S.VOTING, _S.APPROVED, _S.REJECTED})
+
+
 def allowed_from(action: Action) -> tuple[Status, ...]:
     """The statuses in which `action` is possible, in lifecycle order."""
     froms = TRANSITIONS[action]

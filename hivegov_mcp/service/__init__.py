@@ -3,17 +3,22 @@ one transaction, and return a public model with its receipt.
 
 The acting agent is always an explicit argument. Reads first settle any deadline that has
 passed (in a write transaction of their own), so correctness never depends on the ticker.
+Build the service with `hivegov_mcp.app.open_service`, the one factory every front door uses.
 """
 
 from __future__ import annotations
 
+from hivegov_mcp.service.agents import AgentOperations
 from hivegov_mcp.service.discussion import DiscussionOperations
 from hivegov_mcp.service.proposals import ProposalOperations
 from hivegov_mcp.service.records import RecordOperations
+from hivegov_mcp.service.rules import RulesOperations
 from hivegov_mcp.service.voting import VotingOperations
 
 __all__ = ["GovernanceService"]
 
 
-class GovernanceService(ProposalOperations, DiscussionOperations, VotingOperations, RecordOperations):
-    """Every governance operation. Construct with a store, a config and a clock."""
+class GovernanceService(
+    AgentOperations, RulesOperations, ProposalOperations, DiscussionOperations, VotingOperations, RecordOperations
+):
+    """Every governance operation. Build it with `open_service` (store, rules and clock)."""

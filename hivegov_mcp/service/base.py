@@ -1,36 +1,29 @@
-"""What every service operation shares: transactions, deadlines first, loading proposals."""
+"""What every service operation shares: the rules from the database, the one write entry
+(with the per-agent write limit), deadlines first, loading proposals."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from fractions import Fraction
 
 from hivegov_mcp import engine
-from hivegov_mcp.agents import AgentDirectory
 from hivegov_mcp.audit import content_hash
 from hivegov_mcp.clock import Clock
 from hivegov_mcp.domain import limits
-from hivegov_mcp.domain.config import GovernanceConfig, ProposalType
-from hivegov_mcp.domain.models import (
-    Proposal,
-    ProposalContent,
-    ProposalReceipt,
-    Receipt,
-)
-from hivegov_mcp.domain.phases import phase_of
-from hivegov_mcp.errors import (
-    InvalidInput,
-    NotFound,
-)
+from hivegov_mcp.domain.config import GovernanceConfig, ProposalType, parse_config
+from hivegov_mcp.domain.models import Agent, Proposal, ProposalContent, ProposalReceipt, Receipt
+from hivegov_mcp.domain.phases import DEADLINE_ACTIONS, phase_of
+from hivegov_mcp.errors import ConfigError, InvalidInput, NotFound, RateLimited
 from hivegov_mcp.store.base import ProposalState, Store, Transaction
 
 MAX_LIST = 100
 MAX_AUDIT_PAGE = 500
 MAX_SEARCH = 50
 INITIAL_NOTE = "initial version"
+WRITE_WINDOW = timedelta(minutes=1)
 
 
 def sha256_text(text: str) -> str:
@@ -45,31 +38,90 @@ def fraction_text(value: Fraction) -> str:
     return f"{value.numerator}/{value.denominator}"
 
 
-class ServiceBase(AgentDirectory):
-    """The store, the rules and the clock, and the plumbing every operation shares."""
+def is_system(agent: Agent) -> bool:
+    """The local administrator (@cli) and the engine (@engine) are not agents that a limit slows."""
+    return agent.id.startswith("@")
 
-    def __init__(self, store: Store, config: GovernanceConfig, clock: Clock) -> None:
-        super().__init__(store, clock)
-        self.config = config
 
-    # -- plumbing -------------------------------------------------------------------------------
+class RuleBook:
+    """The rules stored in the database, parsed once per version (versions never change)."""
+
+    def __init__(self) -> None:
+        self._parsed: dict[int, GovernanceConfig] = {}
+
+    async def current(self, tx: Transaction) -> tuple[int, GovernanceConfig]:
+        stored = await tx.current_rules()
+        if stored is None:  # a database opened without the factory: the defaults are version 0
+            return 0, GovernanceConfig()
+        return stored.version, self._parse(stored.version, stored.toml)
+
+    async def at(self, tx: Transaction, version: int) -> GovernanceConfig:
+        if version in self._parsed:
+            return self._parsed[version]
+        stored = await tx.rules_version(version)
+        if stored is None:
+            return GovernanceConfig()
+        return self._parse(version, stored.toml)
+
+    def _parse(self, version: int, toml: str) -> GovernanceConfig:
+        if version not in self._parsed:
+            try:
+                self._parsed[version] = parse_config(toml)
+            except ConfigError as exc:
+                raise ConfigError(f"rules version {version} in the database", exc.problem) from None
+        return self._parsed[version]
+
+
+class ServiceBase:
+    """The store, the rules book and the clock, and the plumbing every operation shares."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+        self.rules = RuleBook()
+
+    # -- the one write entry --------------------------------------------------------------------
     @asynccontextmanager
-    async def _write(self, proposal_id: str) -> AsyncIterator[tuple[Transaction, ProposalState, datetime]]:
+    async def _begin(self, actor: Agent) -> AsyncIterator[tuple[Transaction, datetime]]:
+        """A write transaction for `actor`, refused when it has used up its writes for the minute.
+
+        The count comes from the audit log inside the write lock, so the limit holds across
+        every process on the database."""
+        async with self.store.write() as tx:
+            now = self.clock.now()
+            await self._check_write_limit(tx, actor, now)
+            yield tx, now
+
+    async def _check_write_limit(self, tx: Transaction, actor: Agent, now: datetime) -> None:
+        if is_system(actor):
+            return
+        _, config = await self.rules.current(tx)
+        limit = config.writes_per_agent_per_minute
+        written, oldest = await tx.count_writes_since(actor.id, now - WRITE_WINDOW)
+        if written >= limit and oldest is not None:
+            retry_at = oldest + WRITE_WINDOW
+            seconds = max(1, int((retry_at - now).total_seconds() + 0.999))
+            raise RateLimited(actor.id, limit, retry_at, seconds)
+
+    @asynccontextmanager
+    async def _write(
+        self, actor: Agent, proposal_id: str
+    ) -> AsyncIterator[tuple[Transaction, ProposalState, datetime]]:
         """A write transaction on one proposal, after applying its passed deadline.
 
         A passed deadline is committed in a transaction of its own first, so that an operation
         refused afterwards can't undo the engine's move."""
         async with self.store.write() as tx:
             now = self.clock.now()
-            state, moved = await engine.apply_deadline(tx, self.config, proposal_id, now)
+            state, moved = await engine.apply_deadline(tx, self.rules, proposal_id, now)
             if state is None:
                 raise self._unknown_proposal(proposal_id)
             if not moved:
+                await self._check_write_limit(tx, actor, now)
                 yield tx, state, now
                 return
-        async with self.store.write() as tx:
-            now = self.clock.now()
-            state, _ = await engine.apply_deadline(tx, self.config, proposal_id, now)
+        async with self._begin(actor) as (tx, now):
+            state, _ = await engine.apply_deadline(tx, self.rules, proposal_id, now)
             assert state is not None
             yield tx, state, now
 
@@ -78,13 +130,17 @@ class ServiceBase(AgentDirectory):
         """A read snapshot in which no deadline (of this proposal, or of any) has passed unapplied."""
         now = self.clock.now()
         async with self.store.read() as tx:
-            due = [p for p in await tx.due_proposals(now) if proposal_id is None or p == proposal_id]
+            due = [p for p in await self._due(tx, now) if proposal_id is None or p == proposal_id]
             if not due:
                 yield tx, now
                 return
         await self._apply_deadlines(due, now)
         async with self.store.read() as tx:
             yield tx, now
+
+    @staticmethod
+    async def _due(tx: Transaction, now: datetime) -> list[str]:
+        return await tx.due_proposals(now, tuple(DEADLINE_ACTIONS))
 
     async def _state(self, tx: Transaction, proposal_id: str) -> ProposalState:
         state = await tx.get_proposal(proposal_id)
@@ -94,20 +150,20 @@ class ServiceBase(AgentDirectory):
 
     @staticmethod
     def _unknown_proposal(proposal_id: str) -> NotFound:
-        return NotFound("proposal", proposal_id, hint="Use list_proposals or search_proposals to find ids.")
+        return NotFound("proposal", proposal_id, hint="List or search the proposals to find their ids.")
 
     async def apply_due_deadlines(self, now: datetime | None = None) -> list[str]:
         """Process every passed deadline; return the ids this call processed."""
         now = now or self.clock.now()
         async with self.store.read() as tx:
-            due = await tx.due_proposals(now)
+            due = await self._due(tx, now)
         return await self._apply_deadlines(due, now) if due else []
 
     async def _apply_deadlines(self, due: list[str], now: datetime) -> list[str]:
         processed = []
         async with self.store.write() as tx:
             for proposal_id in due:
-                _, moved = await engine.apply_deadline(tx, self.config, proposal_id, now)
+                _, moved = await engine.apply_deadline(tx, self.rules, proposal_id, now)
                 if moved:
                     processed.append(proposal_id)
         return processed
@@ -119,7 +175,7 @@ class ServiceBase(AgentDirectory):
             raise NotFound(
                 "version",
                 number,
-                hint=f"{state.id} has versions 1 to {state.version}; use get_proposal_history.",
+                hint=f"{state.id} has versions 1 to {state.version}; its history lists them.",
             )
         return Proposal(
             **v.content.model_dump(),
@@ -135,6 +191,7 @@ class ServiceBase(AgentDirectory):
             round=state.round,
             revision_rounds=state.revision_rounds,
             deadline=state.deadline,
+            rules_version=state.rules_version,
             outcome_reason=state.outcome_reason,
             created_at=state.created_at,
             updated_at=state.updated_at,
@@ -149,10 +206,11 @@ class ServiceBase(AgentDirectory):
             raise InvalidInput("dependencies", f"has {len(deps)} entries; the limit is {limits.MAX_DEPENDENCIES}")
         unique = list(dict.fromkeys(deps))
         for dep in unique:
+            limits.check_encodable("dependencies", dep)
             if dep == own_id:
                 raise InvalidInput("dependencies", f"{dep} can't depend on itself")
             if await tx.get_proposal(dep) is None:
-                raise NotFound("proposal", dep, hint="Dependencies must name existing proposals (see list_proposals).")
+                raise NotFound("proposal", dep, hint="Dependencies must name existing proposals.")
         return unique
 
     @staticmethod

@@ -11,18 +11,18 @@ from hivegov_mcp.audit import canonical_json
 from hivegov_mcp.domain import limits
 from hivegov_mcp.domain.models import (
     Agent,
-    Comment,
     CommentReceipt,
     CommentType,
     Discussion,
+    DiscussionSummary,
     ProposalReceipt,
+    Receipt,
     Resolution,
     SummaryReceipt,
-    ThreadNode,
 )
 from hivegov_mcp.domain.permissions import require
 from hivegov_mcp.domain.phases import Action, Status, check_action
-from hivegov_mcp.domain.summary import open_objections, summarize
+from hivegov_mcp.domain.summary import summarize
 from hivegov_mcp.errors import (
     Conflict,
     InvalidInput,
@@ -33,17 +33,20 @@ from hivegov_mcp.service.base import (
     ServiceBase,
     sha256_text,
 )
-from hivegov_mcp.store.base import NewComment
+from hivegov_mcp.store.base import NewComment, ProposalState, StoredSummary, Transaction
+
+DEFAULT_COMMENT_PAGE = 100
+MAX_COMMENT_PAGE = 500
 
 
 class DiscussionOperations(ServiceBase):
     async def start_discussion(
         self, actor: Agent, proposal_id: str, duration_minutes: float | None = None
     ) -> ProposalReceipt:
-        async with self._write(proposal_id) as (tx, state, now):
+        async with self._write(actor, proposal_id) as (tx, state, now):
             check_action(state.id, state.status, Action.START_DISCUSSION)
             require(actor.id, "start_discussion", actor.roles, is_author=actor.id == state.author)
-            rules = self.config.rules_for(state.type)
+            rules = (await self.rules.current(tx))[1].rules_for(state.type)
             minutes = rules.discussion_minutes if duration_minutes is None else duration_minutes
             lo, hi = rules.discussion_range()
             if not (math.isfinite(minutes) and minutes > 0 and lo <= minutes <= hi):
@@ -85,7 +88,7 @@ class DiscussionOperations(ServiceBase):
             raise InvalidInput("type", f"{type!r} must be comment, suggestion, objection or support") from None
         if len(references) > limits.MAX_REFERENCES:
             raise InvalidInput("references", f"has {len(references)} entries; the limit is {limits.MAX_REFERENCES}")
-        async with self._write(proposal_id) as (tx, state, now):
+        async with self._write(actor, proposal_id) as (tx, state, now):
             check_action(state.id, state.status, Action.ADD_COMMENT)
             require(actor.id, "add_comment", actor.roles, is_author=actor.id == state.author)
             refs = list(dict.fromkeys(references))
@@ -100,7 +103,7 @@ class DiscussionOperations(ServiceBase):
                         raise InvalidInput(
                             field, f"comment {cid} is not a comment of {state.id}{where}; see get_discussion"
                         )
-            rules = self.config.rules_for(state.type)
+            rules = (await self.rules.current(tx))[1].rules_for(state.type)
             written = await tx.count_comments(state.id, state.round, actor.id)
             if written >= rules.max_comments_per_agent:
                 raise InvalidInput(
@@ -110,7 +113,6 @@ class DiscussionOperations(ServiceBase):
                 )
             new = NewComment(state.id, state.round, actor.id, kind.value, content, parent_id, refs, now)
             comment_id = await tx.insert_comment(new)
-            await tx.index_comment(state.id, comment_id, "", content)
             receipt = await tx.append_audit(
                 at=now,
                 actor=actor.id,
@@ -135,7 +137,7 @@ class DiscussionOperations(ServiceBase):
             found = await tx.get_comment(comment_id)
         if found is None:
             raise NotFound("comment", comment_id, hint="Comment ids are in get_discussion.")
-        async with self._write(found.proposal_id) as (tx, state, now):
+        async with self._write(actor, found.proposal_id) as (tx, state, now):
             check_action(state.id, state.status, Action.RESOLVE_COMMENT)
             comment = await tx.get_comment(comment_id)
             assert comment is not None
@@ -160,33 +162,48 @@ class DiscussionOperations(ServiceBase):
             assert resolved is not None
             return CommentReceipt(**resolved.model_dump(), receipt=receipt)
 
-    async def get_discussion(self, actor: Agent, proposal_id: str) -> Discussion:
+    async def get_discussion(
+        self, actor: Agent, proposal_id: str, *, after_id: int = 0, limit: int = DEFAULT_COMMENT_PAGE
+    ) -> Discussion:
+        """One page of the discussion: flat comments oldest first, each naming its parent."""
+        if not 1 <= limit <= MAX_COMMENT_PAGE:
+            raise InvalidInput("limit", f"{limit} must be between 1 and {MAX_COMMENT_PAGE}")
+        if after_id < 0:
+            raise InvalidInput("after_id", f"{after_id} must be 0 or more")
         async with self._read(proposal_id) as (tx, _):
             state = await self._state(tx, proposal_id)
-            comments = await tx.list_comments(proposal_id)
+            comments = await tx.list_comments(proposal_id, after_id=after_id, limit=limit + 1)
             rounds = await tx.list_rounds(proposal_id)
+            total = await tx.count_proposal_comments(proposal_id)
+            objections = await tx.unresolved_objections(proposal_id)
+        page = comments[:limit]
         return Discussion(
             proposal_id=proposal_id,
             status=state.status,
             round=state.round,
             deadline=state.deadline,
             rounds=rounds,
-            comments=comments,
-            thread=_thread(comments),
-            unresolved_objections=[c.id for c in open_objections(comments)],
+            comment_count=total,
+            comments=page,
+            next_after_id=page[-1].id if len(comments) > limit else None,
+            unresolved_objections=objections,
         )
 
     async def summarize_discussion(self, actor: Agent, proposal_id: str) -> SummaryReceipt:
+        """The deterministic summary of the current round, stored when it differs from the stored one.
+
+        Calling it again on an unchanged discussion writes nothing and returns the receipt of the
+        event that stored that summary (so the tool's idempotent hint is true)."""
         require(actor.id, "summarize_discussion", actor.roles)
-        async with self._write(proposal_id) as (tx, state, now):
-            check_action(state.id, state.status, Action.SUMMARIZE)
-            if state.round == 0:
-                raise InvalidInput("proposal_id", f"{state.id} has had no discussion round to summarize")
-            current = await tx.get_version(state.id, state.version)
-            assert current is not None
-            summary = summarize(state.id, current.content.title, state.round, await tx.list_comments(state.id))
-            text = canonical_json(summary.model_dump(mode="json"))
-            await tx.store_summary(state.id, state.round, text)
+        async with self._read(proposal_id) as (tx, _):
+            summary, text, stored = await self._summary(tx, await self._state(tx, proposal_id))
+        if stored is not None and stored.text == text:
+            return SummaryReceipt(**summary.model_dump(), changed=False, receipt=Receipt(seq=stored.seq, hash=stored.hash))
+        async with self._write(actor, proposal_id) as (tx, state, now):
+            summary, text, stored = await self._summary(tx, state)
+            if stored is not None and stored.text == text:  # another process stored it meanwhile
+                receipt = Receipt(seq=stored.seq, hash=stored.hash)
+                return SummaryReceipt(**summary.model_dump(), changed=False, receipt=receipt)
             receipt = await tx.append_audit(
                 at=now,
                 actor=actor.id,
@@ -198,7 +215,20 @@ class DiscussionOperations(ServiceBase):
                     "summary_sha256": sha256_text(text),
                 },
             )
-            return SummaryReceipt(**summary.model_dump(), receipt=receipt)
+            await tx.store_summary(state.id, state.round, StoredSummary(text=text, seq=receipt.seq, hash=receipt.hash))
+            return SummaryReceipt(**summary.model_dump(), changed=True, receipt=receipt)
+
+    async def _summary(
+        self, tx: Transaction, state: ProposalState
+    ) -> tuple[DiscussionSummary, str, StoredSummary | None]:
+        check_action(state.id, state.status, Action.SUMMARIZE)
+        if state.round == 0:
+            raise InvalidInput("proposal_id", f"{state.id} has had no discussion round to summarize")
+        current = await tx.get_version(state.id, state.version)
+        assert current is not None
+        summary = summarize(state.id, current.content.title, state.round, await tx.list_comments(state.id))
+        text = canonical_json(summary.model_dump(mode="json"))
+        return summary, text, await tx.get_summary(state.id, state.round)
 
     async def conclude_discussion(
         self, actor: Agent, proposal_id: str, resolution: str, reason: str, *, override: bool = False
@@ -212,19 +242,19 @@ class DiscussionOperations(ServiceBase):
             ) from None
         if override and outcome is not Resolution.APPROVED_FOR_VOTING:
             raise InvalidInput("override", "only applies to approved-for-voting (it overrides objections)")
-        async with self._write(proposal_id) as (tx, state, now):
+        async with self._write(actor, proposal_id) as (tx, state, now):
             check_action(state.id, state.status, Action.CONCLUDE)
             require(actor.id, "override_objections" if override else "conclude_discussion", actor.roles)
-            rules = self.config.rules_for(state.type)
+            rules = (await self.rules.current(tx))[1].rules_for(state.type)
             payload: dict[str, object] = {"resolution": outcome.value, "reason": reason}
             if outcome is Resolution.APPROVED_FOR_VOTING:
-                objections = await engine.unresolved_objections(tx, state.id)
+                objections = await tx.unresolved_objections(state.id)
                 if objections and not override:
                     raise ObjectionsUnresolved(state.id, objections)
                 if objections:
                     payload["overridden_objections"] = objections
                 state, receipt = await engine.open_voting(
-                    tx, state, rules, Action.CONCLUDE, actor=actor.id, now=now, payload=payload
+                    tx, state, self.rules, Action.CONCLUDE, actor=actor.id, now=now, payload=payload
                 )
             elif outcome is Resolution.REQUIRES_REVISION:
                 state, receipt = await engine.enter_revision(
@@ -245,14 +275,3 @@ class DiscussionOperations(ServiceBase):
                     outcome_reason=reason,
                 )
             return await self._proposal_receipt(tx, state, receipt)
-
-
-def _thread(comments: Sequence[Comment]) -> list[ThreadNode]:
-    children: dict[int | None, list[Comment]] = {}
-    for c in comments:
-        children.setdefault(c.parent_id, []).append(c)
-
-    def build(c: Comment) -> ThreadNode:
-        return ThreadNode(comment=c, replies=[build(r) for r in children.get(c.id, [])])
-
-    return [build(c) for c in children.get(None, [])]

@@ -26,8 +26,8 @@ from hivegov_mcp.domain.models import (
     VersionInfo,
 )
 from hivegov_mcp.domain.permissions import require
-from hivegov_mcp.domain.phases import Action, Status, check_action
-from hivegov_mcp.domain.render import content_markdown, search_body
+from hivegov_mcp.domain.phases import INITIAL_STATUS, Action, Status, check_action
+from hivegov_mcp.domain.render import content_markdown
 from hivegov_mcp.errors import (
     InvalidInput,
     NotFound,
@@ -70,18 +70,18 @@ class ProposalOperations(ServiceBase):
             dependencies=list(dependencies),
         )
         self._check_content(content)
-        async with self.store.write() as tx:
-            now = self.clock.now()
+        async with self._begin(actor) as (tx, now):
+            _, config = await self.rules.current(tx)
             content = content.model_copy(
                 update={"dependencies": await self._check_dependencies(tx, dependencies, own_id=None)}
             )
             number = await tx.next_proposal_number()
-            proposal_id = f"{self.config.id_prefix}-{number:03d}"
+            proposal_id = f"{config.id_prefix}-{number:03d}"
             state = ProposalState(
                 id=proposal_id,
                 number=number,
                 type=kind.value,
-                status=Status.DRAFT,
+                status=INITIAL_STATUS,
                 author=actor.id,
                 version=1,
                 round=0,
@@ -97,7 +97,6 @@ class ProposalOperations(ServiceBase):
             await tx.insert_proposal(state)
             digest = hash_content(content)
             await tx.insert_version(Version(proposal_id, 1, content, INITIAL_NOTE, digest, actor.id, now))
-            await tx.index_proposal(proposal_id, content.title, search_body(content))
             receipt = await tx.append_audit(
                 at=now,
                 actor=actor.id,
@@ -108,6 +107,7 @@ class ProposalOperations(ServiceBase):
             return await self._proposal_receipt(tx, state, receipt)
 
     async def get_proposal(self, actor: Agent, proposal_id: str, version: int | None = None) -> Proposal:
+        limits.check_encodable("proposal_id", proposal_id)
         async with self._read(proposal_id) as (tx, _):
             return await self._proposal(tx, await self._state(tx, proposal_id), version)
 
@@ -168,7 +168,8 @@ class ProposalOperations(ServiceBase):
         dependencies: Sequence[str] | None = None,
     ) -> ProposalReceipt:
         limits.check_text("change_note", change_note, max_bytes=limits.MAX_REASON_BYTES)
-        async with self._write(proposal_id) as (tx, state, now):
+        limits.check_encodable("proposal_id", proposal_id)
+        async with self._write(actor, proposal_id) as (tx, state, now):
             check_action(state.id, state.status, Action.REVISE)
             require(actor.id, "revise_proposal", actor.roles, is_author=actor.id == state.author)
             if expected_version != state.version:
@@ -195,7 +196,6 @@ class ProposalOperations(ServiceBase):
                 raise InvalidInput("revision", "changes nothing; pass at least one field with new text")
             number = state.version + 1
             await tx.insert_version(Version(state.id, number, content, change_note, digest, actor.id, now))
-            await tx.index_proposal(state.id, content.title, search_body(content))
             state, receipt = await engine.move(
                 tx,
                 state,
@@ -258,7 +258,7 @@ class ProposalOperations(ServiceBase):
 
     async def withdraw_proposal(self, actor: Agent, proposal_id: str, reason: str) -> ProposalReceipt:
         self._reason("reason", reason)
-        async with self._write(proposal_id) as (tx, state, now):
+        async with self._write(actor, proposal_id) as (tx, state, now):
             check_action(state.id, state.status, Action.WITHDRAW)
             require(actor.id, "withdraw_proposal", actor.roles, is_author=actor.id == state.author)
             if state.status is Status.DISCUSSION:

@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 
 from hivegov_mcp.audit import verify_chain
+from hivegov_mcp.domain.config import GovernanceConfig, rules_hash
 from hivegov_mcp.domain.models import (
     Agent,
     AuditEvent,
@@ -46,7 +47,7 @@ class RecordOperations(ServiceBase):
                 actor=r.actor,
                 action=r.action,
                 subject=r.subject,
-                payload=json.loads(r.payload),
+                payload=_payload(r.payload),
                 prev_hash=r.prev_hash,
                 hash=r.hash,
             )
@@ -71,15 +72,18 @@ class RecordOperations(ServiceBase):
             counts = {s.value: 0 for s in Status}
             counts.update(await tx.count_by_status())
             upcoming = await tx.next_deadlines(10)
-            agents = await tx.list_agents()
+            active = await tx.count_active_agents()
             seq, head = await tx.audit_head()
+            rules = await tx.current_rules()
         return GovernanceStatus(
             now=now,
             counts=counts,
             next_deadlines=[
                 Deadline(proposal_id=s.id, status=s.status, deadline=s.deadline) for s in upcoming if s.deadline
             ],
-            active_agents=sum(a.active for a in agents),
+            active_agents=active,
+            rules_version=rules.version if rules else 0,
+            rules_hash=rules.hash if rules else rules_hash(GovernanceConfig()),
             audit_events=seq,
             audit_head=head,
         )
@@ -91,3 +95,14 @@ class RecordOperations(ServiceBase):
             proposal = await self._proposal(tx, state)
             comments = await tx.list_comments(proposal_id)
         return proposal, summarize(state.id, proposal.title, state.round, comments)
+
+
+def _payload(text: str) -> dict[str, object]:
+    """The stored payload as JSON; a row that does not parse (tampered) is shown, not crashed on."""
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError, TypeError):
+        value = None
+    if isinstance(value, dict):
+        return value
+    return {"unreadable_payload": str(text)[:200]}

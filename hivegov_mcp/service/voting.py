@@ -14,7 +14,7 @@ from hivegov_mcp.domain.models import (
     VotingResults,
 )
 from hivegov_mcp.domain.permissions import require
-from hivegov_mcp.domain.phases import Action, Status, check_action
+from hivegov_mcp.domain.phases import RESULTS_READABLE, Action, Status, check_action
 from hivegov_mcp.domain.tally import Decision, Outcome
 from hivegov_mcp.errors import (
     InvalidInput,
@@ -36,9 +36,9 @@ class VotingOperations(ServiceBase):
         except ValueError:
             raise InvalidInput("decision", f"{decision!r} must be approve, reject or abstain") from None
         limits.check_text("justification", justification, max_bytes=limits.MAX_JUSTIFICATION_BYTES)
-        async with self._write(proposal_id) as (tx, state, now):
+        async with self._write(actor, proposal_id) as (tx, state, now):
             check_action(state.id, state.status, Action.CAST_VOTE)
-            rules = self.config.rules_for(state.type)
+            rules = await engine.vote_rules(tx, self.rules, state)
             if len(justification.strip()) < rules.min_justification_chars:
                 raise InvalidInput(
                     "justification",
@@ -63,7 +63,7 @@ class VotingOperations(ServiceBase):
                 state, _ = await engine.close_voting(
                     tx,
                     state,
-                    rules,
+                    self.rules,
                     Action.EARLY_CLOSE,
                     actor=engine.ENGINE,
                     now=now,
@@ -85,28 +85,31 @@ class VotingOperations(ServiceBase):
             return await self._results(tx, await self._state(tx, proposal_id))
 
     async def _results(self, tx: Transaction, state: ProposalState) -> VotingResults:
-        if state.voting_opened_at is None:
+        if state.voting_opened_at is None or state.status not in RESULTS_READABLE:
             raise TransitionNotAllowed(
                 state.id,
                 state.status.value,
                 "get_voting_results",
-                allowed_from=["voting", "approved", "rejected"],
+                allowed_from=[s.value for s in Status if s in RESULTS_READABLE],
             )
-        rules = self.config.rules_for(state.type)
+        rules = await engine.vote_rules(tx, self.rules, state)
         eligible = await tx.eligible(state.id)
         ballots = await tx.last_ballots(state.id)
-        tally = engine.count(eligible, ballots, rules)
         is_open = state.status is Status.VOTING
+        # A closed vote is read as it was counted, never recounted (a later rules change can't alter it).
+        stored = None if is_open else await tx.get_tally(state.id)
+        tally = stored or engine.count(eligible, ballots, rules)
         hidden = is_open and rules.results_visibility is Visibility.AFTER_CLOSE
         return VotingResults(
             proposal_id=state.id,
             status=state.status,
-            result=None if is_open else Outcome(state.outcome) if state.outcome else None,
+            result=None if is_open else tally.outcome,
             reason=None if is_open else state.outcome_reason,
             quorum_met=tally.quorum_met,
             consensus=None if hidden else float(tally.consensus),
             tally=None if hidden else TallyCounts(approve=tally.approve, reject=tally.reject, abstain=tally.abstain),
             visibility=rules.results_visibility,
+            rules_version=engine.frozen_version(state),
             quorum=fraction_text(rules.quorum),
             approval_threshold=fraction_text(rules.approval_threshold),
             eligible=eligible,
@@ -122,12 +125,11 @@ class VotingOperations(ServiceBase):
 
     async def close_voting(self, actor: Agent, proposal_id: str, reason: str) -> ResultsReceipt:
         self._reason("reason", reason)
-        async with self._write(proposal_id) as (tx, state, now):
+        async with self._write(actor, proposal_id) as (tx, state, now):
             check_action(state.id, state.status, Action.CLOSE_VOTING)
             require(actor.id, "close_voting", actor.roles)
-            rules = self.config.rules_for(state.type)
             state, receipt = await engine.close_voting(
-                tx, state, rules, Action.CLOSE_VOTING, actor=actor.id, now=now, payload={"note": reason}
+                tx, state, self.rules, Action.CLOSE_VOTING, actor=actor.id, now=now, payload={"note": reason}
             )
             results = await self._results(tx, state)
             return ResultsReceipt(**results.model_dump(), receipt=receipt)

@@ -134,4 +134,77 @@ WHEN EXISTS (SELECT 1 FROM audit_events WHERE seq = NEW.seq OR hash = NEW.hash)
 BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
 """,
     ),
+    (
+        3,
+        "rules_tallies_limits",
+        """
+-- Rules live in the database: every version, with the hash of its canonical TOML.
+CREATE TABLE rules_versions (
+    version INTEGER PRIMARY KEY,
+    rules TEXT NOT NULL,                       -- canonical TOML
+    hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    actor TEXT NOT NULL
+);
+-- The rules version a proposal's vote runs under, frozen when voting opens (NULL: version 1).
+ALTER TABLE proposals ADD COLUMN rules_version INTEGER;
+
+-- The tally, computed once at close and read ever after (never recounted).
+CREATE TABLE vote_tallies (
+    proposal_id TEXT PRIMARY KEY REFERENCES proposals(id),
+    approve INTEGER NOT NULL,
+    reject INTEGER NOT NULL,
+    abstain INTEGER NOT NULL,
+    eligible_weight INTEGER NOT NULL,
+    voted_weight INTEGER NOT NULL,
+    quorum_met INTEGER NOT NULL,
+    consensus TEXT NOT NULL,                   -- an exact fraction, "n/d"
+    outcome TEXT NOT NULL,
+    reason TEXT,
+    rules_version INTEGER
+);
+-- Votes closed before this migration: their tally is in the closing audit event.
+INSERT INTO vote_tallies
+SELECT e.subject,
+       json_extract(e.payload, '$.tally.approve'),
+       json_extract(e.payload, '$.tally.reject'),
+       json_extract(e.payload, '$.tally.abstain'),
+       (SELECT COALESCE(SUM(v.weight), 0) FROM eligible_voters v WHERE v.proposal_id = e.subject),
+       json_extract(e.payload, '$.tally.approve') + json_extract(e.payload, '$.tally.reject')
+           + json_extract(e.payload, '$.tally.abstain'),
+       json_extract(e.payload, '$.quorum_met'),
+       json_extract(e.payload, '$.consensus'),
+       json_extract(e.payload, '$.to'),
+       json_extract(e.payload, '$.reason'),
+       NULL
+FROM audit_events e
+WHERE e.action IN ('close_voting', 'voting_deadline', 'early_close')
+  AND e.seq = (SELECT MAX(f.seq) FROM audit_events f WHERE f.subject = e.subject
+               AND f.action IN ('close_voting', 'voting_deadline', 'early_close'));
+
+-- A stored summary remembers the audit event that stored it (so an unchanged one is not re-stored).
+ALTER TABLE rounds ADD COLUMN summary_seq INTEGER;
+
+-- Writes per agent per minute are counted from the audit log.
+CREATE INDEX audit_actor ON audit_events(actor, at);
+
+-- The search index keyed by rowid (-number for a proposal, the comment id for a comment), so
+-- replacing a proposal's row is a rowid lookup rather than a scan of UNINDEXED columns.
+CREATE VIRTUAL TABLE search_index_v2 USING fts5(
+    proposal_id UNINDEXED,
+    kind UNINDEXED,
+    comment_id UNINDEXED,
+    title,
+    body,
+    tokenize = 'porter unicode61'
+);
+INSERT INTO search_index_v2 (rowid, proposal_id, kind, comment_id, title, body)
+SELECT CASE s.kind WHEN 'proposal' THEN -(SELECT p.number FROM proposals p WHERE p.id = s.proposal_id)
+       ELSE s.comment_id END,
+       s.proposal_id, s.kind, s.comment_id, s.title, s.body
+FROM search_index s;
+DROP TABLE search_index;
+ALTER TABLE search_index_v2 RENAME TO search_index;
+""",
+    ),
 ]

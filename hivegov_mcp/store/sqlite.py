@@ -3,15 +3,22 @@
 One connection per process, guarded by a lock so that transactions never interleave;
 WAL, synchronous=FULL, foreign keys, a busy timeout, and `BEGIN IMMEDIATE` for every write
 so that several processes can share one file and each write sees the latest audit head.
+
+Every exit from a transaction other than its COMMIT rolls back, cancellation included:
+the cleanup is shielded, and it first waits for the statement that was in flight (aiosqlite
+runs statements in order on its thread, so a cancelled `BEGIN IMMEDIATE` still completes
+there and would otherwise leave the connection holding the write lock). SQLite's own
+errors never leave the store: they become StoreBusy or StorageError, naming the file.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +28,15 @@ import anyio
 from hivegov_mcp.audit import GENESIS, StoredEvent, canonical_json, event_hash
 from hivegov_mcp.domain.models import Agent, Ballot, Comment, CommentType, ProposalContent, Receipt, RoundInfo
 from hivegov_mcp.domain.phases import Status
-from hivegov_mcp.domain.tally import Decision
-from hivegov_mcp.errors import StoreBusy
-from hivegov_mcp.store.base import NewComment, ProposalState, RawHit, Version
+from hivegov_mcp.domain.render import search_body
+from hivegov_mcp.domain.tally import Decision, Outcome, RejectReason, Tally
+from hivegov_mcp.errors import StorageError, StoreBusy
+from hivegov_mcp.store.base import NewComment, ProposalState, RawHit, StoredRules, StoredSummary, Version
 from hivegov_mcp.store.migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 30_000
 MAX_INTEGER = 2**63 - 1  # SQLite's INTEGER range: a larger id names nothing
+StatementHook = Callable[[str], Awaitable[None]]
 
 
 def fits(value: int) -> bool:
@@ -60,60 +69,56 @@ def split_statements(script: str) -> list[str]:
     return statements
 
 
-_PROPOSAL_COLUMNS = (
-    "id, number, type, status, author, version, round, revision_rounds, deadline, outcome, outcome_reason, "
-    "voting_opened_at, voting_closed_at, created_at, updated_at"
+def fraction_text(value: Fraction) -> str:
+    return f"{value.numerator}/{value.denominator}"
+
+
+_PROPOSAL_FIELDS = (
+    "id",
+    "number",
+    "type",
+    "status",
+    "author",
+    "version",
+    "round",
+    "revision_rounds",
+    "deadline",
+    "outcome",
+    "outcome_reason",
+    "voting_opened_at",
+    "voting_closed_at",
+    "created_at",
+    "updated_at",
+    "rules_version",
 )
+_PROPOSAL_COLUMNS = ", ".join(_PROPOSAL_FIELDS)
+_TIMES = {"deadline", "voting_opened_at", "voting_closed_at", "created_at", "updated_at"}
 
 
-def _proposal(row: Sequence[Any]) -> ProposalState:
-    return ProposalState(
-        id=row[0],
-        number=row[1],
-        type=row[2],
-        status=Status(row[3]),
-        author=row[4],
-        version=row[5],
-        round=row[6],
-        revision_rounds=row[7],
-        deadline=dt(row[8]),
-        outcome=row[9],
-        outcome_reason=row[10],
-        voting_opened_at=dt(row[11]),
-        voting_closed_at=dt(row[12]),
-        created_at=_dt(row[13]),
-        updated_at=_dt(row[14]),
-    )
+def _proposal(row: sqlite3.Row) -> ProposalState:
+    values: dict[str, Any] = {name: row[name] for name in _PROPOSAL_FIELDS}
+    for name in _TIMES:
+        values[name] = dt(values[name])
+    values["status"] = Status(values["status"])
+    return ProposalState(**values)
 
 
-def _proposal_params(s: ProposalState) -> tuple[Any, ...]:
-    return (
-        s.id,
-        s.number,
-        s.type,
-        s.status.value,
-        s.author,
-        s.version,
-        s.round,
-        s.revision_rounds,
-        ts(s.deadline) if s.deadline else None,
-        s.outcome,
-        s.outcome_reason,
-        ts(s.voting_opened_at) if s.voting_opened_at else None,
-        ts(s.voting_closed_at) if s.voting_closed_at else None,
-        ts(s.created_at),
-        ts(s.updated_at),
-    )
+def _proposal_params(s: ProposalState) -> dict[str, Any]:
+    values: dict[str, Any] = {name: getattr(s, name) for name in _PROPOSAL_FIELDS}
+    for name in _TIMES:
+        values[name] = ts(values[name]) if values[name] is not None else None
+    values["status"] = s.status.value
+    return values
 
 
-def _agent(row: Sequence[Any]) -> Agent:
+def _agent(row: sqlite3.Row) -> Agent:
     return Agent(
-        id=row[0],
-        display_name=row[1],
-        roles=json.loads(row[2]),
-        weight=row[3],
-        active=bool(row[4]),
-        created_at=_dt(row[5]),
+        id=row["id"],
+        display_name=row["display_name"],
+        roles=json.loads(row["roles"]),
+        weight=row["weight"],
+        active=bool(row["active"]),
+        created_at=_dt(row["created_at"]),
     )
 
 
@@ -123,40 +128,21 @@ _COMMENT_COLUMNS = (
 )
 
 
-def _comment(row: Sequence[Any]) -> Comment:
+def _comment(row: sqlite3.Row) -> Comment:
     return Comment(
-        id=row[0],
-        proposal_id=row[1],
-        round=row[2],
-        author=row[3],
-        type=CommentType(row[4]),
-        content=row[5],
-        parent_id=row[6],
-        references=json.loads(row[7]),
-        created_at=_dt(row[8]),
-        resolved=row[9] is not None,
-        resolved_by=row[9],
-        resolution_note=row[10],
-        resolved_at=dt(row[11]),
-    )
-
-
-def _version(row: Sequence[Any]) -> Version:
-    return Version(
-        proposal_id=row[0],
-        version=row[1],
-        content=ProposalContent(
-            title=row[2],
-            abstract=row[3],
-            motivation=row[4],
-            specification=row[5],
-            implementation=row[6],
-            dependencies=json.loads(row[7]),
-        ),
-        change_note=row[8],
-        content_hash=row[9],
-        author=row[10],
-        created_at=_dt(row[11]),
+        id=row["id"],
+        proposal_id=row["proposal_id"],
+        round=row["round"],
+        author=row["author"],
+        type=CommentType(row["type"]),
+        content=row["content"],
+        parent_id=row["parent_id"],
+        references=json.loads(row["refs"]),
+        created_at=_dt(row["created_at"]),
+        resolved=row["resolved_by"] is not None,
+        resolved_by=row["resolved_by"],
+        resolution_note=row["resolution_note"],
+        resolved_at=dt(row["resolved_at"]),
     )
 
 
@@ -166,6 +152,48 @@ _VERSION_COLUMNS = (
 )
 
 
+def _version(row: sqlite3.Row) -> Version:
+    return Version(
+        proposal_id=row["proposal_id"],
+        version=row["version"],
+        content=ProposalContent(
+            title=row["title"],
+            abstract=row["abstract"],
+            motivation=row["motivation"],
+            specification=row["specification"],
+            implementation=row["implementation"],
+            dependencies=json.loads(row["dependencies"]),
+        ),
+        change_note=row["change_note"],
+        content_hash=row["content_hash"],
+        author=row["author"],
+        created_at=_dt(row["created_at"]),
+    )
+
+
+def _rules(row: sqlite3.Row) -> StoredRules:
+    return StoredRules(
+        version=row["version"],
+        toml=row["rules"],
+        hash=row["hash"],
+        created_at=_dt(row["created_at"]),
+        actor=row["actor"],
+    )
+
+
+def _event(row: sqlite3.Row) -> StoredEvent:
+    return StoredEvent(
+        seq=row["seq"],
+        at=row["at"],
+        actor=row["actor"],
+        action=row["action"],
+        subject=row["subject"],
+        payload=row["payload"],
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+    )
+
+
 def fts_quote(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
@@ -173,20 +201,41 @@ def fts_quote(term: str) -> str:
 class SQLiteTransaction:
     """Every query of the store; only ever used inside SQLiteStore.read() or .write()."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
-        self._db = db
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
 
-    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        async with self._db.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+    async def _all(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[sqlite3.Row]:
+        rows = await self._store.run(lambda db: db.execute_fetchall(sql, params), sql)
+        return list(rows)
 
-    async def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        async with self._db.execute(sql, params) as cur:
-            return await cur.fetchone()
+    async def _one(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> sqlite3.Row | None:
+        rows = await self._all(sql, params)
+        return rows[0] if rows else None
 
-    async def _run(self, sql: str, params: Sequence[Any] = ()) -> int:
-        async with self._db.execute(sql, params) as cur:
-            return cur.lastrowid or 0
+    async def _run(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
+        """Run one statement; return the last inserted rowid."""
+        row = await self._store.run(lambda db: db.execute_insert(sql, params), sql)
+        return int(row[0]) if row else 0
+
+    async def _many(self, sql: str, params: Iterable[Sequence[Any]]) -> None:
+        await self._store.run(lambda db: db.executemany(sql, params), sql)
+
+    # rules ----------------------------------------------------------------------------------
+    _RULES = "SELECT version, rules, hash, created_at, actor FROM rules_versions"
+
+    async def current_rules(self) -> StoredRules | None:
+        row = await self._one(f"{self._RULES} ORDER BY version DESC LIMIT 1")
+        return _rules(row) if row else None
+
+    async def rules_version(self, version: int) -> StoredRules | None:
+        row = await self._one(f"{self._RULES} WHERE version = ?", (version,))
+        return _rules(row) if row else None
+
+    async def insert_rules(self, rules: StoredRules) -> None:
+        await self._run(
+            "INSERT INTO rules_versions (version, rules, hash, created_at, actor) VALUES (?, ?, ?, ?, ?)",
+            (rules.version, rules.toml, rules.hash, ts(rules.created_at), rules.actor),
+        )
 
     # agents ---------------------------------------------------------------------------------
     async def insert_agent(self, agent: Agent, token_hash: str) -> None:
@@ -215,8 +264,17 @@ class SQLiteTransaction:
         return _agent(row) if row else None
 
     async def list_agents(self, role: str | None = None) -> list[Agent]:
-        agents = [_agent(r) for r in await self._all(f"{self._AGENT} ORDER BY id")]
-        return [a for a in agents if role is None or role in a.roles]
+        if role is None:
+            return [_agent(r) for r in await self._all(f"{self._AGENT} ORDER BY id")]
+        rows = await self._all(
+            f"{self._AGENT} WHERE EXISTS (SELECT 1 FROM json_each(agents.roles) WHERE value = ?) ORDER BY id",
+            (role,),
+        )
+        return [_agent(r) for r in rows]
+
+    async def count_active_agents(self) -> int:
+        row = await self._one("SELECT COUNT(*) AS n FROM agents WHERE active = 1")
+        return int(row["n"]) if row else 0
 
     async def update_agent(
         self,
@@ -233,26 +291,31 @@ class SQLiteTransaction:
         if token_hash is not None:
             await self._run("UPDATE agents SET token_hash = ? WHERE id = ?", (token_hash, agent_id))
 
+    async def count_writes_since(self, actor: str, since: datetime) -> tuple[int, datetime | None]:
+        row = await self._one(
+            "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM audit_events WHERE actor = ? AND at > ?",
+            (actor, ts(since)),
+        )
+        assert row is not None
+        return int(row["n"]), dt(row["oldest"])
+
     # proposals ------------------------------------------------------------------------------
     async def next_proposal_number(self) -> int:
-        row = await self._one("SELECT COALESCE(MAX(number), 0) + 1 FROM proposals")
+        row = await self._one("SELECT COALESCE(MAX(number), 0) + 1 AS n FROM proposals")
         assert row is not None
-        return int(row[0])
+        return int(row["n"])
 
     async def insert_proposal(self, state: ProposalState) -> None:
-        await self._run(
-            f"INSERT INTO proposals ({_PROPOSAL_COLUMNS}) VALUES ({', '.join('?' * 15)})",
-            _proposal_params(state),
-        )
+        names = ", ".join(f":{n}" for n in _PROPOSAL_FIELDS)
+        await self._run(f"INSERT INTO proposals ({_PROPOSAL_COLUMNS}) VALUES ({names})", _proposal_params(state))
 
     async def get_proposal(self, proposal_id: str) -> ProposalState | None:
         row = await self._one(f"SELECT {_PROPOSAL_COLUMNS} FROM proposals WHERE id = ?", (proposal_id,))
         return _proposal(row) if row else None
 
     async def save_proposal(self, state: ProposalState) -> None:
-        params = _proposal_params(state)
-        sets = ", ".join(f"{c.strip()} = ?" for c in _PROPOSAL_COLUMNS.split(",")[1:])
-        await self._run(f"UPDATE proposals SET {sets} WHERE id = ?", (*params[1:], params[0]))
+        sets = ", ".join(f"{n} = :{n}" for n in _PROPOSAL_FIELDS[1:])
+        await self._run(f"UPDATE proposals SET {sets} WHERE id = :id", _proposal_params(state))
 
     async def list_proposals(
         self,
@@ -272,27 +335,29 @@ class SQLiteTransaction:
         if before_number is not None:
             where.append("p.number < ?")
             params.append(before_number)
-        cols = ", ".join(f"p.{c.strip()}" for c in _PROPOSAL_COLUMNS.split(","))
+        cols = ", ".join(f"p.{c}" for c in _PROPOSAL_FIELDS)
         sql = (
-            f"SELECT {cols}, v.title FROM proposals p "
+            f"SELECT {cols}, v.title AS title FROM proposals p "
             "JOIN proposal_versions v ON v.proposal_id = p.id AND v.version = p.version"
             + (f" WHERE {' AND '.join(where)}" if where else "")
             + " ORDER BY p.number DESC LIMIT ?"
         )
         rows = await self._all(sql, (*params, limit))
-        return [(_proposal(r), r[15]) for r in rows]
+        return [(_proposal(r), r["title"]) for r in rows]
 
-    async def due_proposals(self, now: datetime) -> list[str]:
+    async def due_proposals(self, now: datetime, statuses: Sequence[Status]) -> list[str]:
+        # `+status` keeps the planner on the partial deadline index (few rows have a deadline).
+        marks = ", ".join("?" * len(statuses))
         rows = await self._all(
-            "SELECT id FROM proposals WHERE deadline IS NOT NULL AND deadline <= ? "
-            "AND status IN ('discussion', 'voting') ORDER BY deadline",
-            (ts(now),),
+            f"SELECT id FROM proposals WHERE deadline IS NOT NULL AND deadline <= ? AND +status IN ({marks}) "
+            "ORDER BY deadline",
+            (ts(now), *(s.value for s in statuses)),
         )
-        return [r[0] for r in rows]
+        return [r["id"] for r in rows]
 
     async def count_by_status(self) -> dict[str, int]:
-        rows = await self._all("SELECT status, COUNT(*) FROM proposals GROUP BY status")
-        return {r[0]: r[1] for r in rows}
+        rows = await self._all("SELECT status, COUNT(*) AS n FROM proposals GROUP BY status")
+        return {r["status"]: r["n"] for r in rows}
 
     async def next_deadlines(self, limit: int) -> list[ProposalState]:
         rows = await self._all(
@@ -303,6 +368,7 @@ class SQLiteTransaction:
 
     # versions -------------------------------------------------------------------------------
     async def insert_version(self, version: Version) -> None:
+        """Store a version and make it the proposal's searchable text."""
         c = version.content
         await self._run(
             f"INSERT INTO proposal_versions ({_VERSION_COLUMNS}) VALUES ({', '.join('?' * 12)})",
@@ -320,6 +386,15 @@ class SQLiteTransaction:
                 version.author,
                 ts(version.created_at),
             ),
+        )
+        row = await self._one("SELECT number FROM proposals WHERE id = ?", (version.proposal_id,))
+        assert row is not None, "insert the proposal before its versions"
+        rowid = -int(row["number"])
+        await self._run("DELETE FROM search_index WHERE rowid = ?", (rowid,))
+        await self._run(
+            "INSERT INTO search_index (rowid, proposal_id, kind, comment_id, title, body) "
+            "VALUES (?, ?, 'proposal', NULL, ?, ?)",
+            (rowid, version.proposal_id, c.title, search_body(c)),
         )
 
     async def get_version(self, proposal_id: str, version: int) -> Version | None:
@@ -351,11 +426,19 @@ class SQLiteTransaction:
             (ts(at), outcome, proposal_id, round_),
         )
 
-    async def store_summary(self, proposal_id: str, round_: int, summary_json: str) -> None:
+    async def store_summary(self, proposal_id: str, round_: int, summary: StoredSummary) -> None:
         await self._run(
-            "UPDATE rounds SET summary = ? WHERE proposal_id = ? AND round = ?",
-            (summary_json, proposal_id, round_),
+            "UPDATE rounds SET summary = ?, summary_seq = ? WHERE proposal_id = ? AND round = ?",
+            (summary.text, summary.seq, proposal_id, round_),
         )
+
+    async def get_summary(self, proposal_id: str, round_: int) -> StoredSummary | None:
+        row = await self._one(
+            "SELECT r.summary AS text, r.summary_seq AS seq, a.hash AS hash FROM rounds r "
+            "JOIN audit_events a ON a.seq = r.summary_seq WHERE r.proposal_id = ? AND r.round = ?",
+            (proposal_id, round_),
+        )
+        return StoredSummary(text=row["text"], seq=row["seq"], hash=row["hash"]) if row else None
 
     async def list_rounds(self, proposal_id: str) -> list[RoundInfo]:
         rows = await self._all(
@@ -364,13 +447,20 @@ class SQLiteTransaction:
             (proposal_id,),
         )
         return [
-            RoundInfo(round=r[0], started_at=_dt(r[1]), deadline=_dt(r[2]), concluded_at=dt(r[3]), outcome=r[4])
+            RoundInfo(
+                round=r["round"],
+                started_at=_dt(r["started_at"]),
+                deadline=_dt(r["deadline"]),
+                concluded_at=dt(r["concluded_at"]),
+                outcome=r["outcome"],
+            )
             for r in rows
         ]
 
     # comments -------------------------------------------------------------------------------
     async def insert_comment(self, comment: NewComment) -> int:
-        return await self._run(
+        """Store a comment and index it for search (rowid = comment id)."""
+        comment_id = await self._run(
             "INSERT INTO comments (proposal_id, round, author, type, content, parent_id, refs, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -384,6 +474,12 @@ class SQLiteTransaction:
                 ts(comment.created_at),
             ),
         )
+        await self._run(
+            "INSERT INTO search_index (rowid, proposal_id, kind, comment_id, title, body) "
+            "VALUES (?, ?, 'comment', ?, '', ?)",
+            (comment_id, comment.proposal_id, comment_id, comment.content),
+        )
+        return comment_id
 
     async def get_comment(self, comment_id: int) -> Comment | None:
         if not fits(comment_id):
@@ -391,18 +487,33 @@ class SQLiteTransaction:
         row = await self._one(f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE id = ?", (comment_id,))
         return _comment(row) if row else None
 
-    async def list_comments(self, proposal_id: str) -> list[Comment]:
+    async def list_comments(self, proposal_id: str, *, after_id: int = 0, limit: int | None = None) -> list[Comment]:
+        if not fits(after_id):
+            return []
         rows = await self._all(
-            f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE proposal_id = ? ORDER BY id", (proposal_id,)
+            f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE proposal_id = ? AND id > ? ORDER BY id LIMIT ?",
+            (proposal_id, after_id, -1 if limit is None else limit),
         )
         return [_comment(r) for r in rows]
 
+    async def count_proposal_comments(self, proposal_id: str) -> int:
+        row = await self._one("SELECT COUNT(*) AS n FROM comments WHERE proposal_id = ?", (proposal_id,))
+        return int(row["n"]) if row else 0
+
+    async def unresolved_objections(self, proposal_id: str) -> list[int]:
+        rows = await self._all(
+            "SELECT id FROM comments WHERE proposal_id = ? AND type = 'objection' AND resolved_by IS NULL "
+            "ORDER BY id",
+            (proposal_id,),
+        )
+        return [r["id"] for r in rows]
+
     async def count_comments(self, proposal_id: str, round_: int, author: str) -> int:
         row = await self._one(
-            "SELECT COUNT(*) FROM comments WHERE proposal_id = ? AND round = ? AND author = ?",
+            "SELECT COUNT(*) AS n FROM comments WHERE proposal_id = ? AND round = ? AND author = ?",
             (proposal_id, round_, author),
         )
-        return int(row[0]) if row else 0
+        return int(row["n"]) if row else 0
 
     async def resolve_comment(self, comment_id: int, by: str, note: str, at: datetime) -> None:
         await self._run(
@@ -412,7 +523,7 @@ class SQLiteTransaction:
 
     # voting ---------------------------------------------------------------------------------
     async def freeze_eligible(self, proposal_id: str, eligible: Mapping[str, int]) -> None:
-        await self._db.executemany(
+        await self._many(
             "INSERT INTO eligible_voters (proposal_id, agent_id, weight) VALUES (?, ?, ?)",
             [(proposal_id, agent, weight) for agent, weight in sorted(eligible.items())],
         )
@@ -422,7 +533,7 @@ class SQLiteTransaction:
             "SELECT agent_id, weight FROM eligible_voters WHERE proposal_id = ? ORDER BY agent_id",
             (proposal_id,),
         )
-        return {r[0]: r[1] for r in rows}
+        return {r["agent_id"]: r["weight"] for r in rows}
 
     async def insert_vote(
         self, proposal_id: str, agent_id: str, decision: str, justification: str, at: datetime
@@ -441,9 +552,50 @@ class SQLiteTransaction:
             (proposal_id,),
         )
         return [
-            Ballot(agent_id=r[0], decision=Decision(r[1]), justification=r[2], weight=r[3], cast_at=_dt(r[4]))
+            Ballot(
+                agent_id=r["agent_id"],
+                decision=Decision(r["decision"]),
+                justification=r["justification"],
+                weight=r["weight"],
+                cast_at=_dt(r["cast_at"]),
+            )
             for r in rows
         ]
+
+    async def store_tally(self, proposal_id: str, tally: Tally, rules_version: int) -> None:
+        await self._run(
+            "INSERT INTO vote_tallies (proposal_id, approve, reject, abstain, eligible_weight, voted_weight, "
+            "quorum_met, consensus, outcome, reason, rules_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                proposal_id,
+                tally.approve,
+                tally.reject,
+                tally.abstain,
+                tally.eligible_weight,
+                tally.voted_weight,
+                int(tally.quorum_met),
+                fraction_text(tally.consensus),
+                tally.outcome.value,
+                tally.reason.value if tally.reason else None,
+                rules_version,
+            ),
+        )
+
+    async def get_tally(self, proposal_id: str) -> Tally | None:
+        row = await self._one("SELECT * FROM vote_tallies WHERE proposal_id = ?", (proposal_id,))
+        if row is None:
+            return None
+        return Tally(
+            approve=row["approve"],
+            reject=row["reject"],
+            abstain=row["abstain"],
+            eligible_weight=row["eligible_weight"],
+            voted_weight=row["voted_weight"],
+            quorum_met=bool(row["quorum_met"]),
+            consensus=Fraction(row["consensus"]),
+            outcome=Outcome(row["outcome"]),
+            reason=RejectReason(row["reason"]) if row["reason"] else None,
+        )
 
     # audit ----------------------------------------------------------------------------------
     async def append_audit(
@@ -474,33 +626,22 @@ class SQLiteTransaction:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        return [StoredEvent(*r) for r in await self._all(sql, params)]
+        return [_event(r) for r in await self._all(sql, params)]
 
     async def audit_head(self) -> tuple[int, str | None]:
         row = await self._one("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
-        return (row[0], row[1]) if row else (0, None)
+        return (row["seq"], row["hash"]) if row else (0, None)
 
     # search ---------------------------------------------------------------------------------
-    async def index_proposal(self, proposal_id: str, title: str, body: str) -> None:
-        await self._run("DELETE FROM search_index WHERE proposal_id = ? AND kind = 'proposal'", (proposal_id,))
-        await self._run(
-            "INSERT INTO search_index (proposal_id, kind, comment_id, title, body) VALUES (?, 'proposal', NULL, ?, ?)",
-            (proposal_id, title, body),
-        )
-
-    async def index_comment(self, proposal_id: str, comment_id: int, title: str, body: str) -> None:
-        await self._run(
-            "INSERT INTO search_index (proposal_id, kind, comment_id, title, body) VALUES (?, 'comment', ?, ?, ?)",
-            (proposal_id, comment_id, title, body),
-        )
-
     async def search(self, terms: Sequence[str], limit: int) -> list[RawHit]:
         """All terms first; when nothing has them all, any term. Best (lowest bm25) first."""
         quoted = [fts_quote(t) for t in terms]
+        rows: list[sqlite3.Row] = []
         for joiner in (" AND ", " OR "):
             rows = await self._all(
-                "SELECT search_index.proposal_id, kind, comment_id, "
-                "snippet(search_index, -1, '[', ']', '…', 16), bm25(search_index), v.title, p.status "
+                "SELECT search_index.proposal_id AS proposal_id, kind, comment_id, "
+                "snippet(search_index, -1, '[', ']', '…', 16) AS snippet, bm25(search_index) AS score, "
+                "v.title AS title, p.status AS status "
                 "FROM search_index JOIN proposals p ON p.id = search_index.proposal_id "
                 "JOIN proposal_versions v ON v.proposal_id = p.id AND v.version = p.version "
                 "WHERE search_index MATCH ? ORDER BY rank LIMIT ?",
@@ -510,89 +651,133 @@ class SQLiteTransaction:
                 break
         return [
             RawHit(
-                proposal_id=r[0],
-                kind=r[1],
-                comment_id=r[2],
-                snippet=r[3],
-                score=-float(r[4]),
-                title=r[5],
-                status=Status(r[6]),
+                proposal_id=r["proposal_id"],
+                kind=r["kind"],
+                comment_id=r["comment_id"],
+                snippet=r["snippet"],
+                score=-float(r["score"]),
+                title=r["title"],
+                status=Status(r["status"]),
             )
             for r in rows
         ]
 
 
+def _cause(exc: sqlite3.Error) -> str:
+    return str(exc) or type(exc).__name__
+
+
 class SQLiteStore:
     """Opens the file, applies migrations and hands out transactions."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, path: str) -> None:
         self._db = db
+        self.path = path
         self._lock = anyio.Lock()
+        # Called before each statement; tests use it to cancel at every await point.
+        self.statement_hook: StatementHook | None = None
 
     @classmethod
     async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> SQLiteStore:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(str(path), isolation_level=None, timeout=busy_timeout_ms / 1000)
+        where = str(path)
+        if where != ":memory:":
+            target = Path(path)
+            if target.is_dir():
+                raise StorageError(where, "it is a folder, not a database file")
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(where, f"its folder can't be created ({exc.strerror or exc})") from None
         try:
-            await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            await db.execute("PRAGMA journal_mode = WAL")
-            await db.execute("PRAGMA synchronous = FULL")
-            await db.execute("PRAGMA foreign_keys = ON")
-            store = cls(db)
+            db = await aiosqlite.connect(where, isolation_level=None, timeout=busy_timeout_ms / 1000)
+        except sqlite3.Error as exc:
+            raise StorageError(where, _cause(exc)) from None
+        db.row_factory = sqlite3.Row
+        store = cls(db, where)
+        try:
+            await store.run(lambda c: c.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}"))
+            await store.run(lambda c: c.execute("PRAGMA journal_mode = WAL"))
+            await store.run(lambda c: c.execute("PRAGMA synchronous = FULL"))
+            await store.run(lambda c: c.execute("PRAGMA foreign_keys = ON"))
             await store._migrate()
         except BaseException:
-            await db.close()
+            with anyio.CancelScope(shield=True):
+                await db.close()
             raise
         return store
 
+    async def run(self, op: Callable[[aiosqlite.Connection], Awaitable[Any]], sql: str = "") -> Any:
+        """Run one operation on the connection, turning SQLite's errors into the store's."""
+        if self.statement_hook is not None:
+            await self.statement_hook(sql)
+        try:
+            return await op(self._db)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+
+    def _error(self, exc: sqlite3.Error) -> StoreBusy | StorageError:
+        text = _cause(exc)
+        if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+            return StoreBusy(text)
+        return StorageError(self.path, text)
+
     async def _migrate(self) -> None:
         async with self._transaction("BEGIN IMMEDIATE"):
-            await self._db.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            await self.run(
+                lambda c: c.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations "
+                    "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+                )
             )
-            async with self._db.execute("SELECT version FROM schema_migrations") as cur:
-                applied = {r[0] for r in await cur.fetchall()}
+            rows = await self.run(lambda c: c.execute_fetchall("SELECT version FROM schema_migrations"))
+            applied = {r[0] for r in rows}
             for version, name, script in MIGRATIONS:
                 if version in applied:
                     continue
                 for statement in split_statements(script):
-                    await self._db.execute(statement)
-                await self._db.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                    (version, name, ts(datetime.now(UTC))),
+                    await self.run(lambda c, s=statement: c.execute(s))  # type: ignore[misc]
+                await self.run(
+                    lambda c, v=version, n=name: c.execute(  # type: ignore[misc]
+                        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                        (v, n, ts(datetime.now(UTC))),
+                    )
                 )
 
     async def applied_migrations(self) -> list[tuple[int, str]]:
-        async with (
-            self._lock,
-            self._db.execute("SELECT version, name FROM schema_migrations ORDER BY version") as c,
-        ):
-            return [(r[0], r[1]) for r in await c.fetchall()]
+        async with self._transaction("BEGIN") as tx:
+            rows = await tx._all("SELECT version, name FROM schema_migrations ORDER BY version")
+        return [(r["version"], r["name"]) for r in rows]
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._db.in_transaction
+
+    async def _settle(self) -> None:
+        """After a failure or a cancellation: wait for the statement in flight, then roll back.
+
+        Shielded, so a cancelled request still releases the database before it unwinds."""
+        with anyio.CancelScope(shield=True):
+            try:
+                await self._db.execute_fetchall("SELECT 1")  # queued behind whatever is in flight
+                if self._db.in_transaction:
+                    await self._db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the connection is gone or the disk failed: nothing is committed either way
 
     @asynccontextmanager
     async def _transaction(self, begin: str) -> AsyncIterator[SQLiteTransaction]:
         async with self._lock:
             try:
-                await self._db.execute(begin)
-            except sqlite3.OperationalError as exc:
-                if "locked" in str(exc) or "busy" in str(exc):
-                    raise StoreBusy(str(exc)) from exc
+                await self.run(lambda c: c.execute(begin), begin)
+                yield SQLiteTransaction(self)
+            except BaseException:
+                await self._settle()
                 raise
             try:
-                yield SQLiteTransaction(self._db)
+                with anyio.CancelScope(shield=True):  # once committing, finish: the write is whole or absent
+                    await self.run(lambda c: c.execute("COMMIT"), "COMMIT")
             except BaseException:
-                with anyio.CancelScope(shield=True):
-                    if self._db.in_transaction:
-                        await self._db.execute("ROLLBACK")
-                raise
-            try:
-                await self._db.execute("COMMIT")
-            except BaseException:
-                with anyio.CancelScope(shield=True):
-                    if self._db.in_transaction:
-                        await self._db.execute("ROLLBACK")
+                await self._settle()
                 raise
 
     def read(self) -> AbstractAsyncContextManager[SQLiteTransaction]:
@@ -604,4 +789,5 @@ class SQLiteStore:
         return self._transaction("BEGIN IMMEDIATE")
 
     async def close(self) -> None:
-        await self._db.close()
+        with anyio.CancelScope(shield=True):
+            await self._db.close()

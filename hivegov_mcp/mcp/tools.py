@@ -1,15 +1,20 @@
 """The MCP tools (DESIGN §7). Each is thin: it names its arguments for the model and calls
-the service through `call`, which resolves the acting agent and maps errors."""
+the service through `call`, which resolves the acting agent and maps errors.
+
+Enumerations are the domain's own enums and the limits in descriptions are the domain's
+constants: nothing here restates a rule."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
+from hivegov_mcp.domain import limits
+from hivegov_mcp.domain.config import ProposalType
 from hivegov_mcp.domain.models import (
     Agent,
     AgentList,
@@ -17,6 +22,7 @@ from hivegov_mcp.domain.models import (
     AuditPage,
     AuditVerification,
     CommentReceipt,
+    CommentType,
     Discussion,
     GovernanceStatus,
     Proposal,
@@ -25,13 +31,19 @@ from hivegov_mcp.domain.models import (
     ProposalPage,
     ProposalReceipt,
     RegisteredAgent,
+    Resolution,
     ResultsReceipt,
     SearchResults,
     SummaryReceipt,
     VoteReceipt,
     VotingResults,
 )
-from hivegov_mcp.server import AppState, call
+from hivegov_mcp.domain.permissions import Role
+from hivegov_mcp.domain.phases import Status
+from hivegov_mcp.domain.tally import Decision
+from hivegov_mcp.mcp.context import AppState, call
+from hivegov_mcp.service.base import MAX_AUDIT_PAGE, MAX_LIST, MAX_SEARCH
+from hivegov_mcp.service.discussion import DEFAULT_COMMENT_PAGE, MAX_COMMENT_PAGE
 
 READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
@@ -39,21 +51,7 @@ FINAL = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_
 SET = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 
 ProposalId = Annotated[str, Field(description="Proposal id, e.g. BIP-001.")]
-ProposalType = Literal["standards", "informational", "process"]
-Status = Literal["draft", "discussion", "revision", "voting", "approved", "rejected", "withdrawn"]
-RoleName = Literal[
-    "proposer",
-    "discussant",
-    "reviewer",
-    "mediator",
-    "voter",
-    "executor",
-    "summarizer",
-    "arbiter",
-    "validator",
-    "reporter",
-    "admin",
-]
+KIB = 1024
 
 
 def data(text: str) -> str:
@@ -71,7 +69,7 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
     @mcp.tool(annotations=READ)
     async def list_agents(
         ctx: Context[AppState],
-        role: Annotated[RoleName | None, Field(description="Only agents holding this role.")] = None,
+        role: Annotated[Role | None, Field(description="Only agents holding this role.")] = None,
     ) -> AgentList:
         """List registered agents with their roles, weights and whether they are active."""
         return await call(ctx, lambda s, a: s.list_agents(a, role))
@@ -80,7 +78,7 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
     async def register_agent(
         ctx: Context[AppState],
         agent_id: Annotated[str, Field(description="New agent id: lowercase letters, digits, - and _.")],
-        roles: Annotated[list[RoleName], Field(description="Roles to grant, e.g. [proposer, voter].")],
+        roles: Annotated[list[Role], Field(description="Roles to grant, e.g. [proposer, voter].")],
         display_name: Annotated[str | None, Field(description="Human-readable name; defaults to the id.")] = None,
         weight: Annotated[int, Field(description="Voting weight (default 1).", ge=1)] = 1,
     ) -> RegisteredAgent:
@@ -94,7 +92,7 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
     async def set_agent_roles(
         ctx: Context[AppState],
         agent_id: Annotated[str, Field(description="The agent to change.")],
-        roles: Annotated[list[RoleName], Field(description="The complete new list of roles (replaces the old).")],
+        roles: Annotated[list[Role], Field(description="The complete new list of roles (replaces the old).")],
     ) -> AgentReceipt:
         """Replace an agent's roles (admin only). Voting eligibility already frozen is not affected."""
         return await call(ctx, lambda s, a: s.set_agent_roles(a, agent_id, roles))
@@ -104,14 +102,27 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
         ctx: Context[AppState],
         agent_id: Annotated[str, Field(description="The agent to deactivate.")],
     ) -> AgentReceipt:
-        """Deactivate an agent (admin only): its token stops working at once; its history stays."""
+        """Deactivate an agent (admin only): its token stops working at once; its history stays.
+        activate_agent undoes it."""
         return await call(ctx, lambda s, a: s.deactivate_agent(a, agent_id))
 
+    @mcp.tool(annotations=SET)
+    async def activate_agent(
+        ctx: Context[AppState],
+        agent_id: Annotated[str, Field(description="The deactivated agent to activate again.")],
+    ) -> AgentReceipt:
+        """Activate a deactivated agent again (admin only): its current token works again."""
+        return await call(ctx, lambda s, a: s.activate_agent(a, agent_id))
+
     # -- proposals --------------------------------------------------------------------------------
-    @mcp.tool(annotations=WRITE)
+    @mcp.tool(
+        annotations=WRITE,
+        description="Create a proposal as a draft (version 1); you need the proposer role. Each text field may "
+        f"be up to {limits.MAX_FIELD_BYTES // KIB} KiB. Next: revise it while in draft, then start_discussion.",
+    )
     async def create_proposal(
         ctx: Context[AppState],
-        title: Annotated[str, Field(description="One-line title, at most 200 characters.")],
+        title: Annotated[str, Field(description=f"One-line title, at most {limits.MAX_TITLE} characters.")],
         type: Annotated[ProposalType, Field(description="standards, informational or process.")],
         abstract: Annotated[str, Field(description="A short summary (Markdown).")],
         motivation: Annotated[str, Field(description="Why this is needed (Markdown).")],
@@ -119,8 +130,6 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
         implementation: Annotated[str, Field(description="How it will be carried out (optional).")] = "",
         dependencies: Annotated[list[str] | None, Field(description="Ids of existing proposals it depends on.")] = None,
     ) -> ProposalReceipt:
-        """Create a proposal as a draft (version 1); you need the proposer role. Each text field may be
-        up to 64 KiB. Next: revise it while in draft, then start_discussion."""
         return await call(
             ctx,
             lambda s, a: s.create_proposal(
@@ -152,7 +161,7 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
         status: Annotated[Status | None, Field(description="Only proposals in this status.")] = None,
         type: Annotated[ProposalType | None, Field(description="Only proposals of this type.")] = None,
         author: Annotated[str | None, Field(description="Only proposals by this agent id.")] = None,
-        limit: Annotated[int, Field(description="Page size, 1 to 100.", ge=1, le=100)] = 20,
+        limit: Annotated[int, Field(description=f"Page size, 1 to {MAX_LIST}.", ge=1, le=MAX_LIST)] = 20,
         cursor: Annotated[str | None, Field(description="next_cursor from the previous page.")] = None,
     ) -> ProposalPage:
         """List proposals, newest first, with optional filters; page with cursor."""
@@ -225,7 +234,7 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
     async def search_proposals(
         ctx: Context[AppState],
         query: Annotated[str, Field(description="Words to look for in proposals and comments.")],
-        limit: Annotated[int, Field(description="At most this many hits, 1 to 50.", ge=1, le=50)] = 10,
+        limit: Annotated[int, Field(description=f"At most this many hits, 1 to {MAX_SEARCH}.", ge=1, le=MAX_SEARCH)] = 10,
     ) -> SearchResults:
         return await call(ctx, lambda s, a: s.search_proposals(a, query, limit))
 
@@ -246,11 +255,11 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
     async def add_comment(
         ctx: Context[AppState],
         proposal_id: ProposalId,
-        content: Annotated[str, Field(description="Your comment (up to 16 KiB).")],
+        content: Annotated[str, Field(description=f"Your comment (up to {limits.MAX_COMMENT_BYTES // KIB} KiB).")],
         type: Annotated[
-            Literal["comment", "suggestion", "objection", "support"],
+            CommentType,
             Field(description="objection blocks voting until resolved; support and suggestion count too."),
-        ] = "comment",
+        ] = CommentType.COMMENT,
         parent_id: Annotated[int | None, Field(description="Id of the comment you reply to.")] = None,
         references: Annotated[
             list[int] | None, Field(description="Ids of other comments of this proposal you cite.")
@@ -278,18 +287,26 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
     @mcp.tool(
         annotations=READ,
         description=data(
-            "The whole discussion of a proposal: rounds, comments (flat and as a reply tree) and the "
-            "unresolved objections."
+            "The discussion of a proposal: its rounds, the unresolved objections and one page of comments "
+            "(oldest first; a reply names its parent in parent_id). Page with after_id=next_after_id."
         ),
     )
-    async def get_discussion(ctx: Context[AppState], proposal_id: ProposalId) -> Discussion:
-        return await call(ctx, lambda s, a: s.get_discussion(a, proposal_id))
+    async def get_discussion(
+        ctx: Context[AppState],
+        proposal_id: ProposalId,
+        after_id: Annotated[int, Field(description="Comments after this comment id (0: from the start).", ge=0)] = 0,
+        limit: Annotated[
+            int, Field(description=f"Page size, 1 to {MAX_COMMENT_PAGE}.", ge=1, le=MAX_COMMENT_PAGE)
+        ] = DEFAULT_COMMENT_PAGE,
+    ) -> Discussion:
+        return await call(ctx, lambda s, a: s.get_discussion(a, proposal_id, after_id=after_id, limit=limit))
 
     @mcp.tool(
         annotations=SET,
         description=data(
             "A deterministic summary of the discussion (participants, counts, objections, suggestions, "
-            "support ratio, recommendation, a digest of at most 300 words), stored for the current round."
+            "support ratio, recommendation, a digest of at most 300 words), stored for the current round "
+            "when it changed (calling again on an unchanged discussion writes nothing)."
         ),
     )
     async def summarize_discussion(ctx: Context[AppState], proposal_id: ProposalId) -> SummaryReceipt:
@@ -300,7 +317,7 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
         ctx: Context[AppState],
         proposal_id: ProposalId,
         resolution: Annotated[
-            Literal["approved-for-voting", "requires-revision", "blocked"],
+            Resolution,
             Field(description="approved-for-voting opens voting; requires-revision; blocked rejects it."),
         ],
         reason: Annotated[str, Field(description="Why (required; recorded in the audit log).")],
@@ -319,8 +336,14 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
     async def cast_vote(
         ctx: Context[AppState],
         proposal_id: ProposalId,
-        decision: Annotated[Literal["approve", "reject", "abstain"], Field(description="Your vote.")],
-        justification: Annotated[str, Field(description="Your reasoning (at least 20 characters by default).")],
+        decision: Annotated[Decision, Field(description="Your vote.")],
+        justification: Annotated[
+            str,
+            Field(
+                description="Your reasoning: at least the rules' min_justification_chars, at most "
+                f"{limits.MAX_JUSTIFICATION_BYTES // KIB} KiB."
+            ),
+        ],
     ) -> VoteReceipt:
         """Vote on a proposal in voting, if you were an eligible voter when voting opened. You may
         vote again to change your vote while voting is open; the last one counts."""
@@ -351,7 +374,7 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
         ctx: Context[AppState],
         proposal_id: Annotated[str | None, Field(description="Only events of this proposal.")] = None,
         after_seq: Annotated[int, Field(description="Events after this sequence number.", ge=0)] = 0,
-        limit: Annotated[int, Field(description="Page size, 1 to 500.", ge=1, le=500)] = 50,
+        limit: Annotated[int, Field(description=f"Page size, 1 to {MAX_AUDIT_PAGE}.", ge=1, le=MAX_AUDIT_PAGE)] = 50,
     ) -> AuditPage:
         """Read the hash-chained audit log in sequence order; page with next_after_seq."""
         return await call(
@@ -365,5 +388,5 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
 
     @mcp.tool(annotations=READ)
     async def get_governance_status(ctx: Context[AppState]) -> GovernanceStatus:
-        """Counts of proposals per status, the next deadlines and the audit head."""
+        """Counts of proposals per status, the next deadlines, the rules version in force and the audit head."""
         return await call(ctx, lambda s, a: s.get_governance_status(a))

@@ -1,0 +1,30 @@
+"""The one factory: open the store, adopt or check the rules, build the service.
+
+Every front door (stdio MCP, the command line, the demo, the bench, later HTTP) takes its
+service from `open_service`; none constructs a store itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from hivegov_mcp.service import GovernanceService
+from hivegov_mcp.settings import Settings
+from hivegov_mcp.store.sqlite import SQLiteStore
+
+
+@asynccontextmanager
+async def open_service(settings: Settings, *, check_rules: bool = True) -> AsyncIterator[GovernanceService]:
+    """The service on the settings' database, closed on exit.
+
+    A new database stores the settings' rules (or the defaults) as rules version 1; a database
+    with rules refuses settings whose rules differ (RulesMismatch names both hashes), unless
+    `check_rules` is off (the `rules` commands, which show or replace them)."""
+    store = await SQLiteStore.open(settings.db, busy_timeout_ms=settings.busy_timeout_ms)
+    try:
+        service = GovernanceService(store, settings.clock)
+        await service.adopt_rules(settings.rules, source=settings.rules_source, check=check_rules)
+        yield service
+    finally:
+        await store.close()

@@ -1,0 +1,131 @@
+"""Agent operations: authenticate a token, register, change roles, deactivate, activate, rotate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hivegov_mcp.agents import MAX_WEIGHT, check_roles, hash_token, new_token
+from hivegov_mcp.domain import limits
+from hivegov_mcp.domain.models import Agent, AgentList, AgentReceipt, RegisteredAgent
+from hivegov_mcp.domain.permissions import require
+from hivegov_mcp.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from hivegov_mcp.service.base import ServiceBase
+from hivegov_mcp.store.base import Transaction
+
+
+class AgentOperations(ServiceBase):
+    async def authenticate(self, token: str | None) -> Agent:
+        """The agent a token belongs to; NotAuthenticated when there is none or it is inactive."""
+        if not token:
+            raise NotAuthenticated("no agent token was given")
+        async with self.store.read() as tx:
+            agent = await tx.agent_by_token_hash(hash_token(token))
+        if agent is None:
+            raise NotAuthenticated(
+                "the token matches no agent",
+                "It may have been rotated: ask an operator for the agent's current token "
+                "(`hivegov-mcp agent rotate-token ID` issues a new one).",
+            )
+        if not agent.active:
+            raise NotAuthenticated(
+                f"agent {agent.id!r} has been deactivated",
+                f"An admin can activate it again (`hivegov-mcp agent activate {agent.id}`).",
+            )
+        return agent
+
+    async def whoami(self, actor: Agent) -> Agent:
+        return actor
+
+    @staticmethod
+    async def _agent(tx: Transaction, agent_id: str) -> Agent:
+        agent = await tx.get_agent(agent_id)
+        if agent is None:
+            raise NotFound("agent", agent_id, hint="The list of agents shows the registered ids.")
+        return agent
+
+    async def register_agent(
+        self,
+        actor: Agent,
+        agent_id: str,
+        roles: Sequence[str],
+        *,
+        display_name: str | None = None,
+        weight: int = 1,
+    ) -> RegisteredAgent:
+        require(actor.id, "register_agent", actor.roles)
+        limits.check_encodable("agent_id", agent_id)
+        limits.check_agent_id(agent_id)
+        clean_roles = check_roles(roles, allow_empty=False)
+        name = display_name if display_name is not None else agent_id
+        limits.check_text("display_name", name, max_bytes=limits.MAX_TITLE)
+        if not 1 <= weight <= MAX_WEIGHT:
+            raise InvalidInput("weight", f"{weight} must be between 1 and {MAX_WEIGHT}")
+        token = new_token()
+        async with self._begin(actor) as (tx, now):
+            if await tx.get_agent(agent_id) is not None:
+                raise Conflict(
+                    f"Agent {agent_id!r} already exists.",
+                    "Pick another id, or rotate its token to get a new one (`hivegov-mcp agent rotate-token ID`).",
+                )
+            agent = Agent(id=agent_id, display_name=name, roles=clean_roles, weight=weight, active=True, created_at=now)
+            await tx.insert_agent(agent, hash_token(token))
+            receipt = await tx.append_audit(
+                at=now,
+                actor=actor.id,
+                action="register_agent",
+                subject=f"agent:{agent_id}",
+                payload={"roles": clean_roles, "weight": weight, "display_name": name},
+            )
+        return RegisteredAgent(**agent.model_dump(), receipt=receipt, token=token)
+
+    async def _update_agent(
+        self,
+        actor: Agent,
+        agent_id: str,
+        action: str,
+        *,
+        roles: Sequence[str] | None = None,
+        active: bool | None = None,
+        token_hash: str | None = None,
+    ) -> AgentReceipt:
+        """Change one agent and append its audit event, in one transaction."""
+        limits.check_encodable("agent_id", agent_id)
+        async with self._begin(actor) as (tx, now):
+            before = await self._agent(tx, agent_id)
+            if active is not None and before.active is active:
+                state = "active" if active else "deactivated"
+                raise Conflict(f"Agent {agent_id!r} is already {state}; nothing to do.")
+            await tx.update_agent(agent_id, roles=roles, active=active, token_hash=token_hash)
+            payload: dict[str, object] = {} if roles is None else {"from": before.roles, "to": list(roles)}
+            receipt = await tx.append_audit(
+                at=now, actor=actor.id, action=action, subject=f"agent:{agent_id}", payload=payload
+            )
+            after = await self._agent(tx, agent_id)
+        return AgentReceipt(**after.model_dump(), receipt=receipt)
+
+    async def set_agent_roles(self, actor: Agent, agent_id: str, roles: Sequence[str]) -> AgentReceipt:
+        require(actor.id, "set_agent_roles", actor.roles)
+        clean_roles = check_roles(roles, allow_empty=True)
+        return await self._update_agent(actor, agent_id, "set_agent_roles", roles=clean_roles)
+
+    async def deactivate_agent(self, actor: Agent, agent_id: str) -> AgentReceipt:
+        require(actor.id, "deactivate_agent", actor.roles)
+        return await self._update_agent(actor, agent_id, "deactivate_agent", active=False)
+
+    async def activate_agent(self, actor: Agent, agent_id: str) -> AgentReceipt:
+        """Undo a deactivation: the agent's current token works again."""
+        require(actor.id, "activate_agent", actor.roles)
+        return await self._update_agent(actor, agent_id, "activate_agent", active=True)
+
+    async def rotate_token(self, actor: Agent, agent_id: str) -> RegisteredAgent:
+        """A new token for the agent; the old one stops working at once."""
+        require(actor.id, "rotate_token", actor.roles)
+        token = new_token()
+        changed = await self._update_agent(actor, agent_id, "rotate_token", token_hash=hash_token(token))
+        return RegisteredAgent(**changed.model_dump(), token=token)
+
+    async def list_agents(self, actor: Agent, role: str | None = None) -> AgentList:
+        if role is not None:
+            check_roles([role], allow_empty=False)
+        async with self.store.read() as tx:
+            return AgentList(agents=await tx.list_agents(role))
