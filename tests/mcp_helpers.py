@@ -57,7 +57,9 @@ def text_of(content: list[Any]) -> str:
     return "\n".join(c.text for c in content if isinstance(c, TextContent))
 
 
-def stdio_params(db_path: Path, token: str | None, *extra: str, env: dict[str, str] | None = None) -> StdioServerParameters:
+def stdio_params(
+    db_path: Path, token: str | None, *extra: str, env: dict[str, str] | None = None
+) -> StdioServerParameters:
     environment = {"HIVEGOV_LOG_LEVEL": "WARNING", **(env or {})}
     if token is not None:
         environment["HIVEGOV_TOKEN"] = token

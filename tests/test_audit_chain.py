@@ -55,7 +55,7 @@ def test_an_event_hash_is_sha256_of_the_previous_hash_and_the_canonical_event() 
             actor="bob",
             action="cast_vote",
             subject="BIP-001",
-            payload='{"b": "é", "a": 1}',
+            payload='{"a":1,"b":"é"}',
         )
         == expected
     )

@@ -10,21 +10,32 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_the_example_client_script_runs_a_short_cycle(tmp_path: Path) -> None:
+def run_client(db: Path) -> list[str]:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "client.py"), str(tmp_path / "example.db")],
+        [sys.executable, str(ROOT / "examples" / "client.py"), str(db)],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == [
-        "ada created BIP-001 (audit #3)",
+    return done.stdout.splitlines()
+
+
+def test_the_example_client_script_runs_a_short_cycle(tmp_path: Path) -> None:
+    assert run_client(tmp_path / "example.db") == [
+        "ada created BIP-001 (audit #4)",
         "lin commented #1 (support)",
         "BIP-001 is in discussion with 1 comment(s)",
-        "audit chain ok=True events=5",
+        "audit chain ok=True events=6",
     ]
+
+
+def test_the_example_client_runs_again_on_the_same_database(tmp_path: Path) -> None:
+    run_client(tmp_path / "example.db")
+    again = run_client(tmp_path / "example.db")
+    assert again[0] == "ada created BIP-002 (audit #9)"  # 6 events, then two token rotations
+    assert again[-1] == "audit chain ok=True events=11"
 
 
 def test_client_configurations_start_the_server_with_a_token() -> None:

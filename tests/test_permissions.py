@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hivegov_mcp.domain.permissions import ANY, AUTHOR, PERMISSIONS, Role, may, require
+from hivegov_mcp.domain.permissions import ANY, AUTHOR, PERMISSIONS, Role, grants, may, require, role_grants_text
 from hivegov_mcp.errors import HivegovError, PermissionDenied
 
 R = Role
@@ -23,9 +23,19 @@ EXPECTED: dict[str, frozenset[str]] = {
     "override_objections": frozenset({R.ARBITER}),
     "cast_vote": frozenset({R.VOTER}),
     "close_voting": frozenset({R.MEDIATOR}),
+    "publish_summary": frozenset({R.SUMMARIZER}),
+    "record_validation": frozenset({R.VALIDATOR}),
+    "claim_execution": frozenset({R.EXECUTOR}),
+    "report_execution": frozenset({R.EXECUTOR}),
+    "rollback_execution": frozenset({R.EXECUTOR, R.ARBITER}),
+    "decide_appeal": frozenset({R.ARBITER}),
+    "export_report": frozenset({R.REPORTER}),
     "register_agent": frozenset({R.ADMIN}),
     "set_agent_roles": frozenset({R.ADMIN}),
     "deactivate_agent": frozenset({R.ADMIN}),
+    "activate_agent": frozenset({R.ADMIN}),
+    "rotate_token": frozenset({R.ADMIN}),
+    "set_rules": frozenset({R.ADMIN}),
 }
 
 
@@ -75,7 +85,7 @@ def test_a_discussant_may_not_cast_a_vote_and_is_told_which_role_it_lacks() -> N
         require("alice", "cast_vote", ["proposer", "discussant"])
     assert str(info.value) == (
         "Agent 'alice' may not cast_vote: it needs the voter role (it has discussant, proposer). "
-        "An admin can grant roles with set_agent_roles."
+        "An admin can grant roles."
     )
     assert (info.value.agent_id, info.value.action, info.value.needed) == ("alice", "cast_vote", ("the voter role",))
 
@@ -125,3 +135,18 @@ def test_managing_agents_needs_admin() -> None:
 def test_a_permission_refusal_is_a_hivegov_error() -> None:
     with pytest.raises(HivegovError):
         require("x", "close_voting", ["voter"])
+
+
+def test_every_role_grants_at_least_one_action_of_its_own() -> None:
+    for role in Role:
+        assert [a for a in grants(role) if ANY not in PERMISSIONS.get(a, frozenset())], role
+
+
+def test_the_role_help_names_what_each_role_grants_and_marks_what_is_not_served_yet() -> None:
+    text = role_grants_text()
+    names = {r.value for r in Role}
+    lines = {line.split()[0]: line for line in text.splitlines() if line.split() and line.split()[0] in names}
+    assert set(lines) == names
+    assert "claim_execution*" in lines["executor"]
+    assert "cast_vote" in lines["voter"] and "*" not in lines["voter"]
+    assert "set_rules" in lines["admin"] and "activate_agent" in lines["admin"]

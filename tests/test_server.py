@@ -21,6 +21,7 @@ CATALOGUE = {
     "register_agent",
     "set_agent_roles",
     "deactivate_agent",
+    "activate_agent",
     "create_proposal",
     "get_proposal",
     "list_proposals",
@@ -46,6 +47,7 @@ WRITES = {
     "register_agent",
     "set_agent_roles",
     "deactivate_agent",
+    "activate_agent",
     "create_proposal",
     "revise_proposal",
     "withdraw_proposal",
@@ -101,7 +103,7 @@ async def test_smoke_path_works_in_both_protocol_eras(db_path: Path, cast: Cast,
         page = await ok(client, "list_proposals")
         assert [p["id"] for p in page["proposals"]] == ["BIP-001"]
         text = await refused(client, "get_proposal", proposal_id="BIP-404")
-        assert "Unknown proposal 'BIP-404'" in text and "list_proposals" in text
+        assert "Unknown proposal 'BIP-404'" in text and "List or search the proposals" in text
         check = await ok(client, "verify_audit")
         assert check["ok"] is True and check["first_bad_seq"] is None
 
@@ -214,7 +216,11 @@ async def test_admin_tools_register_and_deactivate_agents(db_path: Path, cast: C
 async def test_bad_arguments_get_a_clear_error_and_write_nothing(db_path: Path, cast: Cast, clock: FakeClock) -> None:
     async with connect(db_path, cast.tokens["alice"], clock=clock) as alice:
         before = (await ok(alice, "get_governance_status"))["audit_events"]
-        assert "validation error" in await refused(alice, "create_proposal", **{**PROPOSAL, "type": "law"})
+        text = await refused(alice, "create_proposal", **{**PROPOSAL, "type": "law"})
+        assert text == (
+            "Error executing tool create_proposal: Invalid arguments: type must be 'standards', "
+            "'informational' or 'process' (got 'law')."
+        )
         text = await refused(alice, "create_proposal", **{**PROPOSAL, "title": "x" * 201})
         assert "title: is 201 characters; the limit is 200" in text
         text = await refused(alice, "create_proposal", **{**PROPOSAL, "abstract": "a\x00b"})
@@ -239,7 +245,7 @@ async def test_resources_render_a_proposal_its_discussion_and_results(
         assert page.mime_type == "text/markdown"
         assert f"# {PROPOSAL['title']}" in getattr(page, "text", "")
         discussion = (await alice.read_resource("hivegov://proposals/BIP-001/discussion")).contents[0]
-        assert '"proposal_id": "BIP-001"' in getattr(discussion, "text", "")
+        assert '"proposal_id":"BIP-001"' in getattr(discussion, "text", "")
         with pytest.raises(MCPError) as not_found:
             await alice.read_resource("hivegov://proposals/BIP-404")
         assert "BIP-404" in not_found.value.message

@@ -12,8 +12,15 @@ from hivegov_mcp.domain.config import GovernanceConfig, ProposalType, Rules, Vis
 from hivegov_mcp.domain.models import Agent, Comment
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.tally import Decision, Outcome
-from hivegov_mcp.engine import ENGINE, NoEligibleVoters
-from hivegov_mcp.errors import InvalidInput, NotAuthenticated, NotEligible, PermissionDenied, TransitionNotAllowed
+from hivegov_mcp.engine import ENGINE
+from hivegov_mcp.errors import (
+    InvalidInput,
+    NoEligibleVoters,
+    NotAuthenticated,
+    NotEligible,
+    PermissionDenied,
+    TransitionNotAllowed,
+)
 from hivegov_mcp.service import GovernanceService
 from tests.conftest import PROPOSAL, Cast
 

@@ -26,8 +26,8 @@ def cli(db: Path, *args: str, config: Path | None = None) -> subprocess.Complete
     )
 
 
-def add_agent(db: Path, agent_id: str, *roles: str) -> str:
-    done = cli(db, "agent", "add", agent_id, *[arg for role in roles for arg in ("--role", role)])
+def add_agent(db: Path, agent_id: str, *roles: str, config: Path | None = None) -> str:
+    done = cli(db, "agent", "add", agent_id, *[arg for role in roles for arg in ("--role", role)], config=config)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip().splitlines()[-1]
 
@@ -64,7 +64,7 @@ async def test_serve_speaks_mcp_on_stdio_as_the_agent_of_hivegov_token(db_path: 
         async with Client(stdio_params(db_path, token), mode=mode) as client:
             assert (await ok(client, "whoami"))["id"] == "alice"
             created = await ok(client, "create_proposal", **PROPOSAL)
-            assert created["id"] == "BIP-001" and created["receipt"]["seq"] == 2
+            assert created["id"] == "BIP-001" and created["receipt"]["seq"] == 3  # rules v1, alice, this
         async with Client(stdio_params(db_path, None), mode=mode) as anonymous:
             assert "hivegov-mcp agent add" in await refused(anonymous, "list_proposals")
 
@@ -91,7 +91,7 @@ async def test_two_server_processes_writing_at_once_lose_nothing_and_keep_the_ch
     db.close()
     assert ids == [f"BIP-{n:03d}" for n in range(1, 2 * per_agent + 1)]
     assert titles == {f"{a} proposal {i}" for a in ("alice", "dave") for i in range(per_agent)}
-    assert events == 2 + 2 * per_agent
+    assert events == 1 + 2 + 2 * per_agent  # rules v1, the two agents, their proposals
     verified = cli(db_path, "audit", "verify")
     assert verified.returncode == 0 and verified.stdout.startswith(f"ok: {events} events")
 
@@ -115,7 +115,7 @@ async def test_tick_applies_a_passed_deadline_once(db_path: Path, tmp_path: Path
     config = tmp_path / "fast.toml"
     # 0.0001 minutes is 6 ms: over long before the next process has even started.
     config.write_text("[governance]\nmin_discussion_minutes = 0\ndiscussion_minutes = 0.0001\n")
-    token = add_agent(db_path, "alice", "proposer")
+    token = add_agent(db_path, "alice", "proposer", config=config)  # the first command stores the rules
     add_agent(db_path, "bob", "voter")
     with anyio.fail_after(60):
         async with Client(stdio_params(db_path, token, "--config", str(config))) as client:

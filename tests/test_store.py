@@ -76,7 +76,7 @@ async def test_migrations_are_recorded_and_not_applied_again_on_reopen(db_path: 
         agents = await reopened.list_agents(LOCAL_ADMIN)
 
     assert [a.id for a in agents.agents] == ["alice"]
-    assert scalar(db_path, "SELECT COUNT(*) FROM schema_migrations") == 2
+    assert scalar(db_path, "SELECT COUNT(*) FROM schema_migrations") == 3
     assert scalar(db_path, "SELECT applied_at FROM schema_migrations WHERE version = 1") == applied_at
 
 
@@ -204,9 +204,9 @@ async def test_an_intact_log_verifies_with_its_head(service: GovernanceService, 
     check = await service.verify_audit()
     status = await service.get_governance_status(cast["root"])
 
-    assert (check.ok, check.events, check.first_bad_seq, check.problem) == (True, 9, None, None)
+    assert (check.ok, check.events, check.first_bad_seq, check.problem) == (True, 10, None, None)
     assert check.head == status.audit_head
-    assert status.audit_events == 9
+    assert status.audit_events == 10
 
 
 # -- atomic writes ---------------------------------------------------------------------------------
@@ -270,16 +270,15 @@ async def test_a_write_that_fails_in_the_database_midway_leaves_nothing(
 async def test_two_stores_writing_at_once_keep_one_unbroken_chain(
     service: GovernanceService, cast: Cast, db_path: Path, config: GovernanceConfig, clock: FakeClock
 ) -> None:
-    async with open_service(Settings(db=db_path, rules=config, clock=clock)) as other:
-        async with anyio.create_task_group() as tg:
-            for n in range(6):
-                for writer in (service, other):
-                    tg.start_soon(_create, writer, cast["alice"], f"Proposal {n}")
+    async with open_service(Settings(db=db_path, rules=config, clock=clock)) as other, anyio.create_task_group() as tg:
+        for n in range(6):
+            for writer in (service, other):
+                tg.start_soon(_create, writer, cast["alice"], f"Proposal {n}")
 
     page = await service.list_proposals(cast["alice"], limit=100)
     assert sorted(p.id for p in page.proposals) == [f"BIP-{n:03d}" for n in range(1, 13)]
     check = await service.verify_audit()
-    assert (check.ok, check.events) == (True, 6 + 12)
+    assert (check.ok, check.events) == (True, 1 + 6 + 12)  # rules version 1, the cast, the proposals
 
 
 # -- tokens ----------------------------------------------------------------------------------------

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from hivegov_mcp.agents import LOCAL_ADMIN
-from hivegov_mcp.clock import FakeClock
 from hivegov_mcp.app import open_service
+from hivegov_mcp.clock import FakeClock
 from hivegov_mcp.errors import StoreBusy
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
@@ -31,6 +31,6 @@ async def _blocked_write_is_refused_then_retried(service: GovernanceService, db_
         other.execute("ROLLBACK")
         assert (await service.list_agents(LOCAL_ADMIN)).agents == []
         registered = await service.register_agent(LOCAL_ADMIN, "alice", ["proposer"])
-        assert registered.receipt.seq == 1
+        assert registered.receipt.seq == 2  # after the rules_changed event of rules version 1
     finally:
         other.close()

@@ -111,8 +111,7 @@ def register_content(mcp: MCPServer[AppState]) -> None:
                 "create_proposal tool. Fill every field: title (one line, at most "
                 f"{limits.MAX_TITLE} characters), abstract (2-3 sentences), motivation (the problem and who has "
                 "it), specification (exactly what changes, testable), implementation (steps, owners, rollback), "
-                "and dependencies (ids of existing proposals, found with search_proposals, if any).\n\n"
-                + fenced(topic)
+                "and dependencies (ids of existing proposals, found with search_proposals, if any).\n\n" + fenced(topic)
             )
         ]
 

@@ -42,7 +42,10 @@ async def acting_agent(state: AppState) -> Agent:
             "An operator registers an agent with `hivegov-mcp agent add ID --role …` and starts this server "
             "with the printed token in HIVEGOV_TOKEN.",
         )
-    agent = await state.service.authenticate(state.token)
+    try:
+        agent = await state.service.authenticate(state.token)
+    except NotAuthenticated as exc:
+        raise NotAuthenticated(f"{exc.reason} (the token in HIVEGOV_TOKEN of this server)", exc.hint) from None
     holder = request_agent.get()
     if holder is not None:
         holder.append(agent.id)

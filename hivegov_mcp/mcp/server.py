@@ -158,7 +158,9 @@ async def serve_stdio(settings: Settings, options: ServerOptions) -> None:
     """Open the service, say on stderr when the token is missing or refused, then speak MCP on stdio."""
     async with open_service(settings) as service:
         if options.token is None:
-            print("hivegov-mcp: HIVEGOV_TOKEN is not set; every tool will answer with how to get a token", file=sys.stderr)
+            print(
+                "hivegov-mcp: HIVEGOV_TOKEN is not set; every tool will answer with how to get a token", file=sys.stderr
+            )
         else:
             try:
                 agent = await service.authenticate(options.token)

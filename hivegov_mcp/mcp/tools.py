@@ -6,12 +6,13 @@ constants: nothing here restates a rule."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from enum import StrEnum
+from typing import Annotated, TypeVar
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.types import ToolAnnotations
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 from hivegov_mcp.domain import limits
 from hivegov_mcp.domain.config import ProposalType
@@ -52,6 +53,20 @@ SET = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_h
 
 ProposalId = Annotated[str, Field(description="Proposal id, e.g. BIP-001.")]
 KIB = 1024
+E = TypeVar("E", bound=StrEnum)
+
+
+def inline(enum: type[E]) -> WithJsonSchema:
+    """The enum's values inline in the tool's input schema (no $ref for clients to resolve)."""
+    return WithJsonSchema({"type": "string", "enum": [e.value for e in enum]})
+
+
+TypeArg = Annotated[ProposalType, inline(ProposalType)]
+StatusArg = Annotated[Status, inline(Status)]
+RoleArg = Annotated[Role, inline(Role)]
+CommentTypeArg = Annotated[CommentType, inline(CommentType)]
+ResolutionArg = Annotated[Resolution, inline(Resolution)]
+DecisionArg = Annotated[Decision, inline(Decision)]
 
 
 def data(text: str) -> str:
@@ -69,7 +84,7 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
     @mcp.tool(annotations=READ)
     async def list_agents(
         ctx: Context[AppState],
-        role: Annotated[Role | None, Field(description="Only agents holding this role.")] = None,
+        role: Annotated[RoleArg | None, Field(description="Only agents holding this role.")] = None,
     ) -> AgentList:
         """List registered agents with their roles, weights and whether they are active."""
         return await call(ctx, lambda s, a: s.list_agents(a, role))
@@ -78,7 +93,7 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
     async def register_agent(
         ctx: Context[AppState],
         agent_id: Annotated[str, Field(description="New agent id: lowercase letters, digits, - and _.")],
-        roles: Annotated[list[Role], Field(description="Roles to grant, e.g. [proposer, voter].")],
+        roles: Annotated[list[RoleArg], Field(description="Roles to grant, e.g. [proposer, voter].")],
         display_name: Annotated[str | None, Field(description="Human-readable name; defaults to the id.")] = None,
         weight: Annotated[int, Field(description="Voting weight (default 1).", ge=1)] = 1,
     ) -> RegisteredAgent:
@@ -92,7 +107,7 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
     async def set_agent_roles(
         ctx: Context[AppState],
         agent_id: Annotated[str, Field(description="The agent to change.")],
-        roles: Annotated[list[Role], Field(description="The complete new list of roles (replaces the old).")],
+        roles: Annotated[list[RoleArg], Field(description="The complete new list of roles (replaces the old).")],
     ) -> AgentReceipt:
         """Replace an agent's roles (admin only). Voting eligibility already frozen is not affected."""
         return await call(ctx, lambda s, a: s.set_agent_roles(a, agent_id, roles))
@@ -123,7 +138,7 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
     async def create_proposal(
         ctx: Context[AppState],
         title: Annotated[str, Field(description=f"One-line title, at most {limits.MAX_TITLE} characters.")],
-        type: Annotated[ProposalType, Field(description="standards, informational or process.")],
+        type: Annotated[TypeArg, Field(description="standards, informational or process.")],
         abstract: Annotated[str, Field(description="A short summary (Markdown).")],
         motivation: Annotated[str, Field(description="Why this is needed (Markdown).")],
         specification: Annotated[str, Field(description="Exactly what changes (Markdown).")],
@@ -158,8 +173,8 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
     @mcp.tool(annotations=READ)
     async def list_proposals(
         ctx: Context[AppState],
-        status: Annotated[Status | None, Field(description="Only proposals in this status.")] = None,
-        type: Annotated[ProposalType | None, Field(description="Only proposals of this type.")] = None,
+        status: Annotated[StatusArg | None, Field(description="Only proposals in this status.")] = None,
+        type: Annotated[TypeArg | None, Field(description="Only proposals of this type.")] = None,
         author: Annotated[str | None, Field(description="Only proposals by this agent id.")] = None,
         limit: Annotated[int, Field(description=f"Page size, 1 to {MAX_LIST}.", ge=1, le=MAX_LIST)] = 20,
         cursor: Annotated[str | None, Field(description="next_cursor from the previous page.")] = None,
@@ -234,7 +249,9 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
     async def search_proposals(
         ctx: Context[AppState],
         query: Annotated[str, Field(description="Words to look for in proposals and comments.")],
-        limit: Annotated[int, Field(description=f"At most this many hits, 1 to {MAX_SEARCH}.", ge=1, le=MAX_SEARCH)] = 10,
+        limit: Annotated[
+            int, Field(description=f"At most this many hits, 1 to {MAX_SEARCH}.", ge=1, le=MAX_SEARCH)
+        ] = 10,
     ) -> SearchResults:
         return await call(ctx, lambda s, a: s.search_proposals(a, query, limit))
 
@@ -257,7 +274,7 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
         proposal_id: ProposalId,
         content: Annotated[str, Field(description=f"Your comment (up to {limits.MAX_COMMENT_BYTES // KIB} KiB).")],
         type: Annotated[
-            CommentType,
+            CommentTypeArg,
             Field(description="objection blocks voting until resolved; support and suggestion count too."),
         ] = CommentType.COMMENT,
         parent_id: Annotated[int | None, Field(description="Id of the comment you reply to.")] = None,
@@ -317,7 +334,7 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
         ctx: Context[AppState],
         proposal_id: ProposalId,
         resolution: Annotated[
-            Resolution,
+            ResolutionArg,
             Field(description="approved-for-voting opens voting; requires-revision; blocked rejects it."),
         ],
         reason: Annotated[str, Field(description="Why (required; recorded in the audit log).")],
@@ -336,7 +353,7 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
     async def cast_vote(
         ctx: Context[AppState],
         proposal_id: ProposalId,
-        decision: Annotated[Decision, Field(description="Your vote.")],
+        decision: Annotated[DecisionArg, Field(description="Your vote.")],
         justification: Annotated[
             str,
             Field(

@@ -24,7 +24,8 @@ class AgentOperations(ServiceBase):
             raise NotAuthenticated(
                 "the token matches no agent",
                 "It may have been rotated: ask an operator for the agent's current token "
-                "(`hivegov-mcp agent rotate-token ID` issues a new one).",
+                "(`hivegov-mcp agent rotate-token ID` issues a new one), or to register an agent "
+                "(`hivegov-mcp agent add ID --role …`).",
             )
         if not agent.active:
             raise NotAuthenticated(

@@ -52,9 +52,9 @@ class DiscussionOperations(ServiceBase):
             if not (math.isfinite(minutes) and minutes > 0 and lo <= minutes <= hi):
                 raise InvalidInput(
                     "duration_minutes",
-                    f"{minutes} is outside the {lo}..{hi} minutes allowed for {state.type} proposals "
+                    f"{minutes:g} is outside the {lo:g}..{hi:g} minutes allowed for {state.type} proposals "
                     "(and must be above 0); leave it out for the default of "
-                    f"{rules.discussion_minutes}",
+                    f"{rules.discussion_minutes:g}",
                 )
             deadline = now + timedelta(minutes=minutes)
             round_ = state.round + 1
@@ -198,7 +198,9 @@ class DiscussionOperations(ServiceBase):
         async with self._read(proposal_id) as (tx, _):
             summary, text, stored = await self._summary(tx, await self._state(tx, proposal_id))
         if stored is not None and stored.text == text:
-            return SummaryReceipt(**summary.model_dump(), changed=False, receipt=Receipt(seq=stored.seq, hash=stored.hash))
+            return SummaryReceipt(
+                **summary.model_dump(), changed=False, receipt=Receipt(seq=stored.seq, hash=stored.hash)
+            )
         async with self._write(actor, proposal_id) as (tx, state, now):
             summary, text, stored = await self._summary(tx, state)
             if stored is not None and stored.text == text:  # another process stored it meanwhile

@@ -52,7 +52,9 @@ class RulesOperations(ServiceBase):
             )
         return _info(current)
 
-    async def set_rules(self, actor: Agent, config: GovernanceConfig, *, source: str) -> tuple[RulesInfo, Receipt | None]:
+    async def set_rules(
+        self, actor: Agent, config: GovernanceConfig, *, source: str
+    ) -> tuple[RulesInfo, Receipt | None]:
         """Store `config` as a new rules version (admin). Unchanged rules store nothing (receipt None).
 
         Votes already open keep the version they opened under; everything else follows the new one."""

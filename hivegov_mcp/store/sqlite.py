@@ -30,7 +30,7 @@ from hivegov_mcp.domain.models import Agent, Ballot, Comment, CommentType, Propo
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.render import search_body
 from hivegov_mcp.domain.tally import Decision, Outcome, RejectReason, Tally
-from hivegov_mcp.errors import StorageError, StoreBusy
+from hivegov_mcp.errors import InvalidInput, StorageError, StoreBusy
 from hivegov_mcp.store.base import NewComment, ProposalState, RawHit, StoredRules, StoredSummary, Version
 from hivegov_mcp.store.migrations import MIGRATIONS
 
@@ -502,8 +502,7 @@ class SQLiteTransaction:
 
     async def unresolved_objections(self, proposal_id: str) -> list[int]:
         rows = await self._all(
-            "SELECT id FROM comments WHERE proposal_id = ? AND type = 'objection' AND resolved_by IS NULL "
-            "ORDER BY id",
+            "SELECT id FROM comments WHERE proposal_id = ? AND type = 'objection' AND resolved_by IS NULL ORDER BY id",
             (proposal_id,),
         )
         return [r["id"] for r in rows]
@@ -681,11 +680,11 @@ class SQLiteStore:
     async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> SQLiteStore:
         where = str(path)
         if where != ":memory:":
-            target = Path(path)
-            if target.is_dir():
+            target = anyio.Path(path)
+            if await target.is_dir():
                 raise StorageError(where, "it is a folder, not a database file")
             try:
-                target.parent.mkdir(parents=True, exist_ok=True)
+                await target.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StorageError(where, f"its folder can't be created ({exc.strerror or exc})") from None
         try:
@@ -712,8 +711,14 @@ class SQLiteStore:
             await self.statement_hook(sql)
         try:
             return await op(self._db)
+        except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
+            raise  # a broken constraint or a misused connection is a bug, not the disk: keep it visible
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
+        except UnicodeEncodeError as exc:  # text that is not Unicode (a lone surrogate) can't be stored
+            raise InvalidInput(
+                "text", f"contains {exc.object[exc.start : exc.end]!r}, which is not valid Unicode"
+            ) from None
 
     def _error(self, exc: sqlite3.Error) -> StoreBusy | StorageError:
         text = _cause(exc)
