@@ -15,16 +15,19 @@ from hivegov_mcp.store.sqlite import SQLiteStore
 
 
 @asynccontextmanager
-async def open_service(settings: Settings, *, check_rules: bool = True) -> AsyncIterator[GovernanceService]:
+async def open_service(
+    settings: Settings, *, check_rules: bool = True, store_rules: bool = True
+) -> AsyncIterator[GovernanceService]:
     """The service on the settings' database, closed on exit.
 
-    A new database stores the settings' rules (or the defaults) as rules version 1; a database
-    with rules refuses settings whose rules differ (RulesMismatch names both hashes), unless
-    `check_rules` is off (the `rules` commands, which show or replace them)."""
+    A database without rules stores the settings' rules (or the defaults) as rules version 1,
+    unless `store_rules` is off (commands that only read). A database with rules refuses
+    settings whose rules differ (RulesMismatch names both hashes), unless `check_rules` is off
+    (the `rules` commands, which show or replace them)."""
     store = await SQLiteStore.open(settings.db, busy_timeout_ms=settings.busy_timeout_ms)
     try:
         service = GovernanceService(store, settings.clock)
-        await service.adopt_rules(settings.rules, source=settings.rules_source, check=check_rules)
+        await service.adopt_rules(settings.rules, source=settings.rules_source, check=check_rules, store=store_rules)
         yield service
     finally:
         await store.close()

@@ -127,7 +127,13 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
     check = args.command != "rules"
     if args.command == "rules" and args.rules_command == "set":
         settings = replace(settings, rules=read_rules_file(args.file), rules_source=args.file)
-    async with open_service(settings, check_rules=check) as svc:
+    # Commands that only read never store rules: the first command that writes (or `rules set`) does.
+    reading = (args.command, getattr(args, "agent_command", None) or getattr(args, "rules_command", None)) in (
+        ("agent", "list"),
+        ("rules", "show"),
+        ("audit", None),
+    )
+    async with open_service(settings, check_rules=check, store_rules=not reading) as svc:
         if args.command == "agent":
             return await _agent_command(svc, args)
         if args.command == "rules":

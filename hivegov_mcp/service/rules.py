@@ -23,12 +23,14 @@ def _info(stored: StoredRules) -> RulesInfo:
 
 class RulesOperations(ServiceBase):
     async def adopt_rules(
-        self, given: GovernanceConfig | None, *, source: str = "--config", check: bool = True
-    ) -> RulesInfo:
-        """On a database without rules, store `given` (or the defaults) as version 1; on one with
-        rules, refuse `given` when it differs from the version in force (RulesMismatch)."""
+        self, given: GovernanceConfig | None, *, source: str = "--config", check: bool = True, store: bool = True
+    ) -> RulesInfo | None:
+        """On a database without rules, store `given` (or the defaults) as version 1 (when `store`);
+        on one with rules, refuse `given` when it differs from the version in force (RulesMismatch)."""
         async with self.store.read() as tx:
             current = await tx.current_rules()
+        if current is None and not store:
+            return None
         if current is None:
             async with self.store.write() as tx:
                 current = await tx.current_rules()  # another process may have adopted meanwhile

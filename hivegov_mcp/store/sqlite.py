@@ -683,6 +683,9 @@ class SQLiteStore:
             target = anyio.Path(path)
             if await target.is_dir():
                 raise StorageError(where, "it is a folder, not a database file")
+            for parent in target.parents:
+                if await parent.exists() and not await parent.is_dir():
+                    raise StorageError(where, f"{parent} is a file, not a folder")
             try:
                 await target.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
