@@ -15,6 +15,7 @@ from mcp import Client, StdioServerParameters
 
 from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
+from hivegov_mcp.domain.models import RulesInfo
 from hivegov_mcp.settings import ENV_LOG_LEVEL, ENV_TOKEN, resolve_db_path, settings_from
 
 AGENTS: dict[str, list[str]] = {
@@ -82,6 +83,11 @@ async def register(db: Path, config: str | None) -> dict[str, str]:
             reg = await svc.register_agent(LOCAL_ADMIN, name, roles, display_name=name.capitalize())
             tokens[name] = reg.token
         return tokens
+
+
+async def show_rules(db: Path) -> RulesInfo:
+    async with open_service(settings_from(str(db), None), store_rules=False) as svc:
+        return await svc.show_rules()
 
 
 def show(actor: str, what: str, receipt: dict[str, Any] | None = None) -> None:
@@ -208,6 +214,8 @@ async def run_demo(db_flag: str | None, config: str | None) -> int:
         tokens = await register(db, config)
         for name, roles in AGENTS.items():
             say(f"  registered {name:<6} roles: {', '.join(roles)}")
+        rules = await show_rules(db)
+        say(f"  rules version {rules.version} in force for every process (sha256 {rules.hash[:16]}…)")
         try:
             async with speakers(db, config, tokens) as cast:
                 results = await cycle(cast)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from hivegov_mcp.domain.permissions import ANY, AUTHOR, PERMISSIONS, Role, grants, may, require, role_grants_text
@@ -150,3 +152,18 @@ def test_the_role_help_names_what_each_role_grants_and_marks_what_is_not_served_
     assert "claim_execution*" in lines["executor"]
     assert "cast_vote" in lines["voter"] and "*" not in lines["voter"]
     assert "set_rules" in lines["admin"] and "activate_agent" in lines["admin"]
+
+
+def test_the_readme_role_table_names_every_action_each_role_grants() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| role | grants |") :].split("\n\n")[0]
+    rows = {}
+    for line in table.splitlines()[2:]:
+        roles, granted = line.strip("|").split("|", 1)
+        for role in roles.split(","):
+            rows[role.strip()] = granted
+    assert set(rows) == {r.value for r in Role}
+    for role in Role:
+        for action in grants(role):
+            if action in PERMISSIONS:
+                assert f"`{action}`" in rows[role.value], (role, action)
