@@ -10,6 +10,7 @@ from pathlib import Path
 from hivegov_mcp.clock import Clock, SystemClock
 from hivegov_mcp.domain.config import GovernanceConfig, parse_config
 from hivegov_mcp.errors import ConfigError
+from hivegov_mcp.store.sqlite import BUSY_TIMEOUT_MS
 
 ENV_DB = "HIVEGOV_DB"
 ENV_CONFIG = "HIVEGOV_CONFIG"
@@ -26,7 +27,7 @@ class Settings:
     rules: GovernanceConfig | None = None  # from --config / HIVEGOV_CONFIG; None: the database's rules
     rules_source: str = "--config"  # the file named in messages
     clock: Clock = field(default_factory=SystemClock)
-    busy_timeout_ms: int = 30_000  # how long a write waits for another process's write lock
+    busy_timeout_ms: int = BUSY_TIMEOUT_MS  # how long a write waits for another process's write lock
 
 
 def default_db_path() -> Path:

@@ -33,9 +33,15 @@ max_revision_rounds = 3
 max_comments_per_agent = 50    # per round
 early_close = true
 results_visibility = "after_close"
+appeal_window_minutes = 60     # after resolution, before execution may start
+execution_lease_minutes = 60   # an executor's claim expires after this
+max_execution_attempts = 3
+require_validation = false     # a validator's pass is needed before voting (§15)
+writes_per_agent_per_minute = 120
 
 [governance.types.standards]
 approval_threshold = "3/4"
+require_validation = true
 """
 
 
@@ -66,8 +72,18 @@ def test_the_example_of_the_design_parses() -> None:
     assert parse_config(DESIGN_EXAMPLE) == GovernanceConfig(
         id_prefix="BIP",
         defaults=Rules(),
-        per_type={ProposalType.STANDARDS: replace(Rules(), approval_threshold=Fraction(3, 4))},
+        per_type={
+            ProposalType.STANDARDS: replace(Rules(), approval_threshold=Fraction(3, 4), require_validation=True)
+        },
     )
+
+
+def test_the_write_limit_is_set_for_the_whole_governance_not_per_type() -> None:
+    assert parse_config("[governance]\nwrites_per_agent_per_minute = 7\n").writes_per_agent_per_minute == 7
+    with pytest.raises(ConfigError, match="applies to the whole governance"):
+        parse_config("[governance.types.process]\nwrites_per_agent_per_minute = 7\n")
+    with pytest.raises(ConfigError, match="at least 1"):
+        parse_config("[governance]\nwrites_per_agent_per_minute = 0\n")
 
 
 def test_a_quorum_of_0_6_parses_to_exactly_three_fifths() -> None:

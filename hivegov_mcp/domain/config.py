@@ -17,6 +17,7 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
+from hivegov_mcp.domain.tally import fraction_text
 from hivegov_mcp.errors import ConfigError
 
 
@@ -199,7 +200,7 @@ def _toml_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Fraction):
-        return f'"{value.numerator}/{value.denominator}"'
+        return f'"{fraction_text(value)}"'
     if isinstance(value, int | float):
         return repr(value)
     return json.dumps(str(value), ensure_ascii=False)

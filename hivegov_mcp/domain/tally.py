@@ -24,6 +24,11 @@ class RejectReason(StrEnum):
     THRESHOLD_NOT_MET = "threshold_not_met"
 
 
+def fraction_text(value: Fraction) -> str:
+    """An exact fraction as text, "n/d" (how rules and stored tallies write it)."""
+    return f"{value.numerator}/{value.denominator}"
+
+
 @dataclass(frozen=True)
 class Tally:
     approve: int

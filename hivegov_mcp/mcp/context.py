@@ -18,7 +18,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import INTERNAL_ERROR, INVALID_PARAMS
 
 from hivegov_mcp.domain.models import Agent
-from hivegov_mcp.errors import HivegovError, NotAuthenticated, NotFound
+from hivegov_mcp.errors import HivegovError, NotAuthenticated
 from hivegov_mcp.service import GovernanceService
 
 T = TypeVar("T")
@@ -69,7 +69,3 @@ def protocol_error(exc: HivegovError) -> MCPError:
     server_side = exc.code in ("storage_error", "store_busy", "config_error")
     code = INTERNAL_ERROR if server_side else INVALID_PARAMS
     return MCPError(code=code, message=str(exc), data={"code": exc.code})
-
-
-def is_not_found(exc: HivegovError) -> bool:
-    return isinstance(exc, NotFound)

@@ -106,9 +106,15 @@ class GovernanceMCP(MCPServer[AppState]):
                 outcome = "invalid_arguments"
                 raise ToolError(f"Error executing tool {name}: {describe_validation(cause)}") from cause
             domain = cause.__cause__ if cause is not None else None
-            outcome = domain.code if isinstance(domain, HivegovError) else outcome if outcome != "ok" else "error"
+            if isinstance(domain, HivegovError):
+                outcome = domain.code
+            elif outcome == "ok":
+                outcome = "error"
             raise
-        except BaseException:
+        except anyio.get_cancelled_exc_class():
+            outcome = "cancelled"
+            raise
+        except Exception:
             outcome = "crash"
             raise
         finally:

@@ -7,7 +7,6 @@ import hashlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
-from fractions import Fraction
 
 from hivegov_mcp import engine
 from hivegov_mcp.audit import content_hash
@@ -32,10 +31,6 @@ def sha256_text(text: str) -> str:
 
 def hash_content(content: ProposalContent) -> str:
     return content_hash(content.model_dump())
-
-
-def fraction_text(value: Fraction) -> str:
-    return f"{value.numerator}/{value.denominator}"
 
 
 def is_system(agent: Agent) -> bool:

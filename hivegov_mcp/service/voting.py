@@ -15,7 +15,7 @@ from hivegov_mcp.domain.models import (
 )
 from hivegov_mcp.domain.permissions import require
 from hivegov_mcp.domain.phases import RESULTS_READABLE, Action, Status, check_action
-from hivegov_mcp.domain.tally import Decision, Outcome
+from hivegov_mcp.domain.tally import Decision, Outcome, fraction_text
 from hivegov_mcp.errors import (
     InvalidInput,
     NotEligible,
@@ -23,7 +23,6 @@ from hivegov_mcp.errors import (
 )
 from hivegov_mcp.service.base import (
     ServiceBase,
-    fraction_text,
     sha256_text,
 )
 from hivegov_mcp.store.base import ProposalState, Transaction

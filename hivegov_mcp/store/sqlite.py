@@ -29,7 +29,7 @@ from hivegov_mcp.audit import GENESIS, StoredEvent, canonical_json, event_hash
 from hivegov_mcp.domain.models import Agent, Ballot, Comment, CommentType, ProposalContent, Receipt, RoundInfo
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.render import search_body
-from hivegov_mcp.domain.tally import Decision, Outcome, RejectReason, Tally
+from hivegov_mcp.domain.tally import Decision, Outcome, RejectReason, Tally, fraction_text
 from hivegov_mcp.errors import InvalidInput, StorageError, StoreBusy
 from hivegov_mcp.store.base import NewComment, ProposalState, RawHit, StoredRules, StoredSummary, Version
 from hivegov_mcp.store.migrations import MIGRATIONS
@@ -67,10 +67,6 @@ def split_statements(script: str) -> list[str]:
     if buf.strip():
         statements.append(buf.strip())
     return statements
-
-
-def fraction_text(value: Fraction) -> str:
-    return f"{value.numerator}/{value.denominator}"
 
 
 _PROPOSAL_FIELDS = (
