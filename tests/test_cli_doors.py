@@ -89,6 +89,19 @@ def test_a_garbage_database_file_is_refused_as_not_a_database(tmp_path: Path) ->
     assert db.read_bytes() == (b"not a database" * 300)[:4096]  # nothing was written
 
 
+def test_an_immutable_database_file_is_refused_with_its_path_and_nothing_is_written(db_path: Path) -> None:
+    add_agent(db_path, "alice", "proposer")
+    if subprocess.run(["chattr", "+i", str(db_path)], capture_output=True, check=False).returncode != 0:
+        pytest.skip("this file system can't mark a file immutable (chattr +i)")
+    try:
+        done = cli(db_path, "agent", "add", "bob", "--role", "voter")
+        listed = cli(db_path, "agent", "list")
+    finally:
+        subprocess.run(["chattr", "-i", str(db_path)], check=True)
+    assert_short_storage_error(done, str(db_path), "readonly database")
+    assert listed.stdout.split()[0] == "alice" and "bob" not in listed.stdout
+
+
 # 2. The token at the start of `serve`
 
 

@@ -72,9 +72,7 @@ def test_the_example_of_the_design_parses() -> None:
     assert parse_config(DESIGN_EXAMPLE) == GovernanceConfig(
         id_prefix="BIP",
         defaults=Rules(),
-        per_type={
-            ProposalType.STANDARDS: replace(Rules(), approval_threshold=Fraction(3, 4), require_validation=True)
-        },
+        per_type={ProposalType.STANDARDS: replace(Rules(), approval_threshold=Fraction(3, 4), require_validation=True)},
     )
 
 

@@ -14,6 +14,7 @@ errors never leave the store: they become StoreBusy or StorageError, naming the 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -658,8 +659,13 @@ class SQLiteTransaction:
         ]
 
 
-def _cause(exc: sqlite3.Error) -> str:
-    return str(exc) or type(exc).__name__
+def _cause(exc: sqlite3.Error, path: str = ":memory:") -> str:
+    """SQLite's reason, with what it usually means on disk when SQLite's own words are vague."""
+    text = str(exc) or type(exc).__name__
+    folder = os.path.dirname(os.path.abspath(path))
+    if path != ":memory:" and "unable to open" in text and not os.access(folder, os.W_OK):
+        text += f" (its folder {folder} is not writable: a read-only mount?)"
+    return text
 
 
 class SQLiteStore:
@@ -689,7 +695,7 @@ class SQLiteStore:
         try:
             db = await aiosqlite.connect(where, isolation_level=None, timeout=busy_timeout_ms / 1000)
         except sqlite3.Error as exc:
-            raise StorageError(where, _cause(exc)) from None
+            raise StorageError(where, _cause(exc, where)) from None
         db.row_factory = sqlite3.Row
         store = cls(db, where)
         try:
@@ -720,7 +726,7 @@ class SQLiteStore:
             ) from None
 
     def _error(self, exc: sqlite3.Error) -> StoreBusy | StorageError:
-        text = _cause(exc)
+        text = _cause(exc, self.path)
         if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
             return StoreBusy(text)
         return StorageError(self.path, text)
