@@ -30,6 +30,7 @@ from hivegov_mcp.errors import HivegovError
 from hivegov_mcp.mcp.arguments import describe_validation, surrogate_problem
 from hivegov_mcp.mcp.content import register_content
 from hivegov_mcp.mcp.context import AppState, request_agent
+from hivegov_mcp.mcp.stdio import run_screened_stdio
 from hivegov_mcp.mcp.tools import register_tools
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
@@ -122,6 +123,15 @@ class GovernanceMCP(MCPServer[AppState]):
             elapsed = (time.perf_counter() - started) * 1000
             agent = holder[0] if holder else "-"
             log.info("tool=%s agent=%s outcome=%s ms=%.1f", name, agent, outcome, elapsed)
+
+    async def run_stdio_async(self) -> None:
+        """Stdio, with lines the SDK can't parse answered instead of dropped (see `stdio.py`)."""
+
+        async def serve(read_stream: Any, write_stream: Any) -> None:
+            options = self._lowlevel_server.create_initialization_options()
+            await self._lowlevel_server.run(read_stream, write_stream, options)
+
+        await run_screened_stdio(serve)
 
     async def get_prompt(
         self, name: str, arguments: dict[str, Any] | None = None, context: Context[AppState, Any] | None = None
