@@ -36,9 +36,17 @@ def event_hash(prev_hash: str, *, seq: int, at: str, actor: str, action: str, su
     return hashlib.sha256(prev_hash.encode() + body).hexdigest()
 
 
+def _not_unicode(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def is_canonical(payload: object) -> bool:
     """True when the stored payload is exactly the canonical JSON of a JSON object."""
-    if not isinstance(payload, str):
+    if not isinstance(payload, str) or _not_unicode(payload):
         return False
     try:
         value = json.loads(payload)
@@ -80,8 +88,8 @@ def verify_chain(events: Iterable[StoredEvent]) -> ChainCheck:
             problem = f"sequence gap: expected {expected_seq}, found {ev.seq}"
         elif ev.prev_hash != prev:
             problem = "prev_hash does not match the hash of the event before"
-        elif not all(isinstance(v, str) for v in (ev.at, ev.actor, ev.action, ev.subject)):
-            problem = "a field of the event is not text"
+        elif not all(isinstance(v, str) and not _not_unicode(v) for v in (ev.at, ev.actor, ev.action, ev.subject)):
+            problem = "a field of the event is not UTF-8 text"
         elif not is_canonical(ev.payload):
             problem = "the stored payload is not byte-for-byte canonical JSON"
         else:

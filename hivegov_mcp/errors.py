@@ -191,10 +191,12 @@ class RulesMismatch(ConfigError):
 class StoreBusy(HivegovError):
     code = "store_busy"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, path: str = "") -> None:
         self.detail = detail
+        self.path = path
+        where = f" {path}" if path else ""
         super().__init__(
-            f"The database stayed busy ({detail}): another process held the write lock too long.",
+            f"The database{where} stayed busy ({detail}): another process held the write lock too long.",
             "Nothing was written; retry.",
         )
 

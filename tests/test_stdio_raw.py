@@ -31,7 +31,12 @@ HELLO = [
 
 
 def _call(request_id: int, tool: str, arguments: dict[str, Any]) -> str:
-    message = {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": {"name": tool, "arguments": arguments}}
+    message = {
+        "jsonrpc": "2.0",
+        "id": request_id,
+        "method": "tools/call",
+        "params": {"name": tool, "arguments": arguments},
+    }
     return json.dumps(message)  # ensure_ascii: a lone surrogate goes out as the escape "\ud800"
 
 

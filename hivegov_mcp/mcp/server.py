@@ -21,7 +21,7 @@ from mcp import MCPError
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequiredResult
+from mcp.types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequiredResult, Prompt
 from pydantic import ValidationError
 
 from hivegov_mcp import __version__
@@ -85,6 +85,8 @@ async def run_ticker(
 class GovernanceMCP(MCPServer[AppState]):
     """MCPServer with short argument errors, a text check, a request log and proper prompt errors."""
 
+    _parameters: dict[str, set[str]] | None = None  # tool name -> its argument names, read once
+
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
@@ -93,9 +95,9 @@ class GovernanceMCP(MCPServer[AppState]):
         started = time.perf_counter()
         outcome = "ok"
         try:
-            problem = surrogate_problem(arguments)
+            problem = surrogate_problem(arguments) or await self._unknown_arguments(name, arguments)
             if problem:
-                outcome = "invalid_text"
+                outcome = "invalid_arguments"
                 raise ToolError(f"Error executing tool {name}: {problem}")
             result = await super().call_tool(name, arguments, context)
             if isinstance(result, CallToolResult) and result.is_error:
@@ -124,6 +126,19 @@ class GovernanceMCP(MCPServer[AppState]):
             agent = holder[0] if holder else "-"
             log.info("tool=%s agent=%s outcome=%s ms=%.1f", name, agent, outcome, elapsed)
 
+    async def _unknown_arguments(self, name: str, arguments: dict[str, Any]) -> str | None:
+        """Arguments the tool does not take (a misspelt optional one would otherwise be dropped)."""
+        if self._parameters is None:
+            self._parameters = {t.name: set(t.input_schema.get("properties", {})) for t in await self.list_tools()}
+        known = self._parameters.get(name)
+        if known is None:
+            return None  # an unknown tool: the SDK says so
+        extra = sorted(set(arguments) - known)
+        if not extra:
+            return None
+        takes = ", ".join(sorted(known)) or "no arguments"
+        return f"Unknown argument(s) {', '.join(map(repr, extra))}; {name} takes {takes}."
+
     async def run_stdio_async(self) -> None:
         """Stdio, with lines the SDK can't parse answered instead of dropped (see `stdio.py`)."""
 
@@ -136,13 +151,33 @@ class GovernanceMCP(MCPServer[AppState]):
     async def get_prompt(
         self, name: str, arguments: dict[str, Any] | None = None, context: Context[AppState, Any] | None = None
     ) -> GetPromptResult | InputRequiredResult:
-        known = [p.name for p in await self.list_prompts()]
-        if name not in known:
-            raise MCPError(code=INVALID_PARAMS, message=f"Unknown prompt {name!r}; the prompts are {', '.join(known)}.")
-        problem = surrogate_problem(arguments or {})
+        prompts = {p.name: p for p in await self.list_prompts()}
+        if name not in prompts:
+            known = ", ".join(prompts)
+            raise MCPError(code=INVALID_PARAMS, message=f"Unknown prompt {name!r}; the prompts are {known}.")
+        given = arguments or {}
+        problem = surrogate_problem(given) or prompt_arguments_problem(prompts[name], given)
         if problem:
             raise MCPError(code=INVALID_PARAMS, message=problem)
-        return await super().get_prompt(name, arguments, context)
+        try:
+            return await super().get_prompt(name, arguments, context)
+        except ValueError as exc:  # the SDK's wrapper of a crash while rendering: say which prompt, keep the rest
+            log.exception("prompt %s failed", name)
+            raise MCPError(code=INTERNAL_ERROR, message=f"The prompt {name} could not be rendered.") from exc
+
+
+def prompt_arguments_problem(prompt: Prompt, given: dict[str, Any]) -> str | None:
+    """A missing required argument or one the prompt does not take, as a message."""
+    arguments = prompt.arguments or []
+    names = [a.name for a in arguments]
+    missing = [a.name for a in arguments if a.required and a.name not in given]
+    extra = sorted(set(given) - set(names))
+    takes = ", ".join(names) or "no arguments"
+    if missing:
+        return f"Missing argument {', '.join(missing)}: {prompt.name} takes {takes}."
+    if extra:
+        return f"Unknown argument(s) {', '.join(map(repr, extra))}: {prompt.name} takes {takes}."
+    return None
 
 
 def build_server(service: GovernanceService, options: ServerOptions | None = None) -> GovernanceMCP:

@@ -99,10 +99,11 @@ class RecordOperations(ServiceBase):
 
 def _payload(text: str) -> dict[str, object]:
     """The stored payload as JSON; a row that does not parse (tampered) is shown, not crashed on."""
+    shown = str(text).encode("utf-8", "backslashreplace").decode()
     try:
-        value = json.loads(text)
+        value = json.loads(text) if shown == text else None
     except (ValueError, RecursionError, TypeError):
         value = None
     if isinstance(value, dict):
         return value
-    return {"unreadable_payload": str(text)[:200]}
+    return {"unreadable_payload": shown[:200]}

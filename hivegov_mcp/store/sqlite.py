@@ -178,17 +178,22 @@ def _rules(row: sqlite3.Row) -> StoredRules:
     )
 
 
+# Audit rows are read as bytes: a row whose bytes are not UTF-8 (tampered) must be reported
+# by the verifier at its sequence number, not fail the read.
+_AUDIT_FIELDS = ("at", "actor", "action", "subject", "payload", "prev_hash", "hash")
+_AUDIT_TEXT = ", ".join(f"CAST({f} AS BLOB) AS {f}" for f in _AUDIT_FIELDS)
+
+
+def _text(value: object) -> str:
+    """Stored text; bytes that are not UTF-8 keep a lone surrogate each, which the verifier rejects."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogateescape")
+    return str(value)
+
+
 def _event(row: sqlite3.Row) -> StoredEvent:
-    return StoredEvent(
-        seq=row["seq"],
-        at=row["at"],
-        actor=row["actor"],
-        action=row["action"],
-        subject=row["subject"],
-        payload=row["payload"],
-        prev_hash=row["prev_hash"],
-        hash=row["hash"],
-    )
+    texts = {f: _text(row[f]) for f in _AUDIT_FIELDS}
+    return StoredEvent(seq=row["seq"], **texts)
 
 
 def fts_quote(term: str) -> str:
@@ -613,7 +618,7 @@ class SQLiteTransaction:
     async def audit_events(self, *, subject: str | None, after_seq: int, limit: int | None) -> list[StoredEvent]:
         if not fits(after_seq):
             return []
-        sql = "SELECT seq, at, actor, action, subject, payload, prev_hash, hash FROM audit_events WHERE seq > ?"
+        sql = f"SELECT seq, {_AUDIT_TEXT} FROM audit_events WHERE seq > ?"
         params: list[Any] = [after_seq]
         if subject is not None:
             sql += " AND subject = ?"
@@ -728,10 +733,24 @@ class SQLiteStore:
     def _error(self, exc: sqlite3.Error) -> StoreBusy | StorageError:
         text = _cause(exc, self.path)
         if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
-            return StoreBusy(text)
+            return StoreBusy(text, self.path)
         return StorageError(self.path, text)
 
+    async def _pending_migrations(self) -> bool:
+        async with self._transaction("BEGIN") as tx:
+            exists = await tx._one(
+                "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+            )
+            if exists is None:
+                return True
+            rows = await tx._all("SELECT version FROM schema_migrations")
+        return {r["version"] for r in rows} != {version for version, _, _ in MIGRATIONS}
+
     async def _migrate(self) -> None:
+        """Apply missing migrations. Only then is the write lock taken: an up-to-date database is
+        opened without waiting for another process's write."""
+        if not await self._pending_migrations():
+            return
         async with self._transaction("BEGIN IMMEDIATE"):
             await self.run(
                 lambda c: c.execute(
