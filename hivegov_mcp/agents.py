@@ -37,7 +37,7 @@ def check_roles(roles: Sequence[str], *, allow_empty: bool) -> list[str]:
     known = {r.value for r in Role}
     bad = [r for r in roles if r not in known]
     if bad and len(bad) == 1 and "," in bad[0]:
-        raise InvalidInput("roles", f"{bad[0]!r}: give each role on its own (e.g. --role proposer --role voter)")
+        raise InvalidInput("roles", f"{bad[0]!r}: give each role as a separate value, not joined by commas")
     if bad:
         raise InvalidInput("roles", f"{', '.join(map(repr, bad))} unknown; roles are {', '.join(sorted(known))}")
     if not roles and not allow_empty:

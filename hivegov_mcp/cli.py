@@ -17,7 +17,7 @@ from hivegov_mcp import __version__
 from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
 from hivegov_mcp.domain.permissions import role_grants_text
-from hivegov_mcp.errors import HivegovError
+from hivegov_mcp.errors import HivegovError, StorageError
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import (
     ENV_CONFIG,
@@ -133,6 +133,10 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
         ("rules", "show"),
         ("audit", None),
     )
+    if reading and not await anyio.Path(settings.db).exists():
+        raise StorageError(
+            str(settings.db), "there is no database file there (commands that only read don't create one)"
+        )
     async with open_service(settings, check_rules=check, store_rules=not reading) as svc:
         if args.command == "agent":
             return await _agent_command(svc, args)
@@ -153,7 +157,8 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
 async def _rules_command(svc: GovernanceService, args: argparse.Namespace, settings: Settings) -> int:
     if args.rules_command == "show":
         info = await svc.show_rules()
-        print(f"# rules version {info.version}, sha256 {info.hash}, stored {info.created_at:%Y-%m-%d %H:%M} UTC")
+        stored = f"stored {info.created_at:%Y-%m-%d %H:%M} UTC" if info.version else "not stored yet (the defaults)"
+        print(f"# rules version {info.version}, sha256 {info.hash}, {stored}")
         print(info.toml, end="")
         return 0
     assert settings.rules is not None
@@ -222,3 +227,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.hint:
             print(f"  {exc.hint}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:  # `hivegov-mcp rules show | head`: the reader left; nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

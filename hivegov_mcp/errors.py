@@ -184,7 +184,8 @@ class RulesMismatch(ConfigError):
             f"(version {stored_version}, sha256 {stored_hash}); every process on a database counts under "
             "the same rules, so this one refuses to start",
             f"To adopt the file's rules for everyone run `hivegov-mcp --db {db} rules set {source}`; "
-            f"or start without --config to use the database's rules (`hivegov-mcp --db {db} rules show`).",
+            "or start without --config (and without HIVEGOV_CONFIG) to use the database's rules "
+            f"(`hivegov-mcp --db {db} rules show`).",
         )
 
 

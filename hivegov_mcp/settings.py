@@ -25,7 +25,7 @@ class Settings:
 
     db: Path | str
     rules: GovernanceConfig | None = None  # from --config / HIVEGOV_CONFIG; None: the database's rules
-    rules_source: str = "--config"  # the file named in messages
+    rules_source: str = "defaults"  # the file named in messages and in the rules_changed event
     clock: Clock = field(default_factory=SystemClock)
     busy_timeout_ms: int = BUSY_TIMEOUT_MS  # how long a write waits for another process's write lock
 
@@ -50,15 +50,20 @@ def read_rules_file(path: str) -> GovernanceConfig:
         raise ConfigError(str(path), f"can't be read ({exc.strerror})") from None
     except UnicodeDecodeError:
         raise ConfigError(str(path), "is not UTF-8 text") from None
-    return parse_config(text)
+    try:
+        return parse_config(text)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc.key}", exc.problem) from None
 
 
 def settings_from(db_flag: str | None, config_flag: str | None, *, clock: Clock | None = None) -> Settings:
+    if db_flag is not None and not db_flag.strip():
+        raise ConfigError("--db", "is empty; give the database file's path")
     path = config_path(config_flag)
     return Settings(
         db=resolve_db_path(db_flag),
         rules=read_rules_file(path) if path else None,
-        rules_source=path or "--config",
+        rules_source=path or "defaults",
         clock=clock or SystemClock(),
     )
 

@@ -124,3 +124,20 @@ async def test_an_untouched_log_still_verifies_with_the_same_hashes_as_before(
         assert row["hash"] == _old_style_hash(prev, row)
         prev = row["hash"]
     assert (await service.verify_audit()).ok
+
+
+async def test_a_payload_whose_bytes_are_not_utf8_is_reported_as_tampering(
+    service: GovernanceService, cast: Cast, db_path: Path
+) -> None:
+    seq = await _one_proposal(service, cast, db_path)
+    con = sqlite3.connect(db_path)
+    with con:
+        con.execute("DROP TRIGGER audit_events_no_update")
+        con.execute("UPDATE audit_events SET payload = CAST(X'7B2278223A22FF227D' AS TEXT) WHERE seq = ?", (seq,))
+    con.close()
+
+    check = await service.verify_audit()
+    page = await service.get_audit_log(LOCAL_ADMIN)
+
+    assert (check.ok, check.first_bad_seq) == (False, seq)
+    assert [e.payload for e in page.events if e.seq == seq] == [{"unreadable_payload": '{"x":"\\udcff"}'}]

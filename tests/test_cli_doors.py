@@ -239,8 +239,9 @@ def test_rules_move_from_file_to_database_only_through_rules_set(db_path: Path, 
     first, other = tmp_path / "first.toml", tmp_path / "other.toml"
     first.write_text('[governance]\nquorum = "1/3"\n')
     other.write_text('[governance]\nquorum = "1/2"\n')
-    assert cli(db_path, "agent", "list", config=first).returncode == 0  # reading stores no rules
-    assert cli(db_path, "rules", "show").stdout.startswith("# rules version 0")
+    reading = cli(db_path, "agent", "list", config=first)  # a command that only reads creates nothing
+    assert reading.returncode == 2 and "there is no database file there" in reading.stderr
+    assert not db_path.exists()
     assert cli(db_path, "agent", "add", "alice", "--role", "proposer", config=first).returncode == 0
 
     shown = cli(db_path, "rules", "show")
@@ -269,8 +270,42 @@ def test_rules_move_from_file_to_database_only_through_rules_set(db_path: Path, 
 def test_rules_show_output_given_back_to_rules_set_is_unchanged(db_path: Path, tmp_path: Path) -> None:
     rules = tmp_path / "rules.toml"
     rules.write_text('[governance]\nquorum = "1/3"\nvoting_minutes = 45\n')
-    assert cli(db_path, "agent", "list", config=rules).returncode == 0
+    assert cli(db_path, "agent", "add", "alice", "--role", "proposer", config=rules).returncode == 0
     shown = tmp_path / "shown.toml"
     shown.write_text(cli(db_path, "rules", "show").stdout)
     done = cli(db_path, "rules", "set", str(shown))
     assert done.returncode == 0 and done.stdout.startswith("rules unchanged: version 1"), done.stdout + done.stderr
+
+
+def test_an_empty_db_path_is_refused_rather_than_meaning_the_default(tmp_path: Path) -> None:
+    done = run("--db", "", "agent", "add", "alice", "--role", "proposer")
+    assert done.returncode == 2 and "--db" in done.stderr and "is empty" in done.stderr
+
+
+def test_a_reading_command_on_a_missing_file_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.db"
+    for command in (["agent", "list"], ["rules", "show"], ["audit", "verify"]):
+        done = cli(missing, *command)
+        assert done.returncode == 2 and str(missing) in done.stderr, command
+        assert "there is no database file there" in done.stderr
+    assert not missing.exists()
+
+
+def test_rules_show_into_a_pipe_that_closes_early_prints_no_traceback(db_path: Path) -> None:
+    add_agent(db_path, "alice", "proposer")
+    done = subprocess.run(
+        f'"{sys.executable}" -m hivegov_mcp --db "{db_path}" rules show | head -n 1',
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.stdout.startswith("# rules version 1") and done.stderr == ""
+
+
+def test_a_rules_file_with_a_bad_value_is_named_in_the_error(db_path: Path, tmp_path: Path) -> None:
+    rules = tmp_path / "bad.toml"
+    rules.write_text("[governance]\nquorum = 2\n")
+    done = cli(db_path, "agent", "add", "alice", "--role", "proposer", config=rules)
+    assert done.returncode == 2 and f"{rules}: governance.quorum" in done.stderr

@@ -10,7 +10,7 @@ from mcp import Client, MCPError
 from mcp.types import INVALID_PARAMS, TextContent
 
 from hivegov_mcp.clock import FakeClock
-from hivegov_mcp.errors import InvalidInput
+from hivegov_mcp.errors import Conflict, InvalidInput, PermissionDenied
 from hivegov_mcp.mcp import ServerOptions, build_server
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.store.sqlite import SQLiteStore
@@ -91,8 +91,14 @@ async def test_a_prompt_lists_objections_in_words_not_as_a_python_value(
     async with connect(db_path, cast.tokens["alice"], clock=clock) as alice:
         pid = (await ok(alice, "create_proposal", **PROPOSAL))["id"]
         await ok(alice, "start_discussion", proposal_id=pid)
+        with pytest.raises(MCPError) as not_yet:
+            await alice.get_prompt("vote_on_proposal", {"proposal_id": pid})
+        async with connect(db_path, cast.tokens["carol"], clock=clock) as carol:
+            await ok(carol, "conclude_discussion", proposal_id=pid, resolution="approved-for-voting", reason="Ok.")
         result = await alice.get_prompt("vote_on_proposal", {"proposal_id": pid})
 
+    assert not_yet.value.code == INVALID_PARAMS
+    assert not_yet.value.message == f"{pid} is in discussion: votes are cast only while it is in voting."
     content = result.messages[0].content
     assert isinstance(content, TextContent)
     assert "Resolved objections: none" in content.text
@@ -148,3 +154,62 @@ async def test_an_admin_activates_a_deactivated_agent_again(db_path: Path, cast:
             assert back["active"] is True
             assert (await ok(dave, "whoami"))["id"] == "dave"
         assert "already active" in await refused(root, "activate_agent", agent_id="dave")
+
+
+async def test_a_prompt_with_a_missing_or_unknown_argument_names_it(
+    db_path: Path, cast: Cast, clock: FakeClock
+) -> None:
+    async with connect(db_path, cast.tokens["alice"], clock=clock) as alice:
+        with pytest.raises(MCPError) as missing:
+            await alice.get_prompt("review_proposal", {})
+        with pytest.raises(MCPError) as extra:
+            await alice.get_prompt("review_proposal", {"proposal_id": "BIP-001", "mood": "grumpy"})
+
+    assert (missing.value.code, missing.value.message) == (
+        INVALID_PARAMS,
+        "Missing argument proposal_id: review_proposal takes proposal_id.",
+    )
+    assert (extra.value.code, extra.value.message) == (
+        INVALID_PARAMS,
+        "Unknown argument(s) 'mood': review_proposal takes proposal_id.",
+    )
+
+
+async def test_a_misspelt_tool_argument_is_refused_rather_than_dropped(
+    db_path: Path, cast: Cast, clock: FakeClock
+) -> None:
+    async with connect(db_path, cast.tokens["alice"], clock=clock) as alice:
+        text = await refused(alice, "create_proposal", **PROPOSAL, implementaton="Ship it in March.")
+        listed = await ok(alice, "list_proposals")
+
+    assert text.startswith("Error executing tool create_proposal: Unknown argument(s) 'implementaton'; ")
+    assert "implementation" in text and listed["proposals"] == []
+
+
+async def test_an_error_of_the_caller_on_a_resource_is_invalid_params(
+    db_path: Path, cast: Cast, clock: FakeClock
+) -> None:
+    async with connect(db_path, cast.tokens["alice"], clock=clock) as alice:
+        await ok(alice, "create_proposal", **PROPOSAL)
+        with pytest.raises(MCPError) as draft:
+            await alice.read_resource("hivegov://proposals/BIP-001/results")
+
+    assert draft.value.code == INVALID_PARAMS
+    assert "Can't get_voting_results on BIP-001: it is in draft" in draft.value.message
+
+
+async def test_an_admin_may_not_lock_itself_out(service: GovernanceService, cast: Cast) -> None:
+    with pytest.raises(Conflict, match="can't deactivate itself"):
+        await service.deactivate_agent(cast["root"], "root")
+    assert (await service.authenticate(cast.tokens["root"])).active
+
+
+async def test_refusing_to_resolve_an_objection_says_whose_authorship_counts(
+    service: GovernanceService, cast: Cast
+) -> None:
+    pid = (await service.create_proposal(cast["alice"], **PROPOSAL)).id
+    await service.start_discussion(cast["alice"], pid)
+    objection = await service.add_comment(cast["bob"], pid, "This breaks X.", type="objection")
+
+    with pytest.raises(PermissionDenied, match="it needs to be the objection's author or the arbiter role"):
+        await service.resolve_comment(cast["alice"], objection.id, "I disagree.")

@@ -34,3 +34,31 @@ async def _blocked_write_is_refused_then_retried(service: GovernanceService, db_
         assert registered.receipt.seq == 2  # after the rules_changed event of rules version 1
     finally:
         other.close()
+
+
+async def test_the_busy_message_names_the_database_file(db_path: Path) -> None:
+    async with open_service(Settings(db=db_path, clock=FakeClock(), busy_timeout_ms=50)) as service:
+        other = sqlite3.connect(db_path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            with pytest.raises(StoreBusy) as busy:
+                await service.register_agent(LOCAL_ADMIN, "alice", ["proposer"])
+        finally:
+            other.close()
+    assert str(db_path) in str(busy.value)
+
+
+async def test_an_up_to_date_database_opens_and_reads_while_another_process_holds_the_write_lock(
+    db_path: Path,
+) -> None:
+    async with open_service(Settings(db=db_path, clock=FakeClock())) as service:
+        await service.register_agent(LOCAL_ADMIN, "alice", ["proposer"])
+    other = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        async with open_service(Settings(db=db_path, clock=FakeClock(), busy_timeout_ms=50)) as reader:
+            agents = await reader.list_agents(LOCAL_ADMIN)
+            verified = await reader.verify_audit()
+    finally:
+        other.close()
+    assert [a.id for a in agents.agents] == ["alice"] and verified.ok

@@ -98,7 +98,8 @@ def role_grants_text() -> str:
         shown = [a + ("*" if a in NOT_YET_SERVED else "") for a in grants(role)]
         lines.append(f"  {role.value:<11} {', '.join(shown)}")
     lines.append("  (every agent: read everything, summarize_discussion; the author of a proposal: revise,")
-    lines.append("   withdraw, start_discussion and comment on it; * = arrives with the after-the-vote features)")
+    lines.append("   withdraw, start_discussion and comment on it; the author of a comment or objection:")
+    lines.append("   resolve it; * = arrives with the after-the-vote features)")
     return "\n".join(lines)
 
 
@@ -111,9 +112,12 @@ def may(action: str, roles: Collection[str], *, is_author: bool = False) -> bool
     return any(role in needed for role in roles)
 
 
-def require(agent_id: str, action: str, roles: Collection[str], *, is_author: bool = False) -> None:
-    """Raise PermissionDenied naming the agent, the action and what it lacks."""
+def require(
+    agent_id: str, action: str, roles: Collection[str], *, is_author: bool = False, author: str = "the author"
+) -> None:
+    """Raise PermissionDenied naming the agent, the action and what it lacks (`author` says whose
+    authorship counts, e.g. "the objection's author")."""
     if not may(action, roles, is_author=is_author):
         needed = sorted(PERMISSIONS[action], key=lambda r: (r != AUTHOR, r))
-        shown = [f"the {r} role" if r != AUTHOR else "to be the author" for r in needed]
+        shown = [f"the {r} role" if r != AUTHOR else f"to be {author}" for r in needed]
         raise PermissionDenied(agent_id, action, shown, detail=f"it has {', '.join(sorted(roles)) or 'no roles'}")

@@ -20,9 +20,10 @@ from pydantic import Field
 from hivegov_mcp.domain import limits
 from hivegov_mcp.domain.config import ProposalType
 from hivegov_mcp.domain.models import Agent, DiscussionSummary, ObjectionNote, Proposal
+from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.render import content_markdown
-from hivegov_mcp.errors import HivegovError, NotFound
-from hivegov_mcp.mcp.context import AppState, protocol_error, run_op
+from hivegov_mcp.errors import HivegovError
+from hivegov_mcp.mcp.context import SERVER_SIDE, AppState, protocol_error, run_op
 from hivegov_mcp.service import GovernanceService
 
 T = TypeVar("T")
@@ -60,10 +61,10 @@ async def _resource(ctx: Context[AppState], op: Callable[[GovernanceService, Age
     """Run a read for a resource, mapping errors to resource errors."""
     try:
         return await run_op(ctx.request_context.lifespan_context, op)
-    except NotFound as exc:
-        raise ResourceNotFoundError(str(exc)) from exc
     except HivegovError as exc:
-        raise ResourceError(str(exc)) from exc
+        if exc.code in SERVER_SIDE:
+            raise ResourceError(str(exc)) from exc
+        raise ResourceNotFoundError(str(exc)) from exc  # the caller's mistake: invalid params
 
 
 async def _for_prompt(ctx: Context[AppState], proposal_id: str) -> tuple[Proposal, DiscussionSummary]:
@@ -133,6 +134,11 @@ def register_content(mcp: MCPServer[AppState]) -> None:
     async def vote_on_proposal(proposal_id: PromptProposalId, ctx: Context[AppState]) -> list[UserMessage]:
         """Load a proposal in voting and ask for a justified vote."""
         p, summary = await _for_prompt(ctx, proposal_id)
+        if p.status is not Status.VOTING:
+            raise MCPError(
+                code=INVALID_PARAMS,
+                message=f"{p.id} is in {p.status.value}: votes are cast only while it is in voting.",
+            )
         return [
             UserMessage(
                 f"Proposal {p.id} is {p.status.value}. Decide how to vote on its merits alone, then "

@@ -64,8 +64,11 @@ async def call(ctx: Context[AppState], op: Callable[[GovernanceService, Agent], 
         raise ToolError(str(exc)) from exc
 
 
+# Error codes that are the server's trouble rather than the caller's mistake.
+SERVER_SIDE = frozenset({"storage_error", "store_busy", "config_error"})
+
+
 def protocol_error(exc: HivegovError) -> MCPError:
     """A domain error as a JSON-RPC error (for prompts, completions): bad input vs. a server problem."""
-    server_side = exc.code in ("storage_error", "store_busy", "config_error")
-    code = INTERNAL_ERROR if server_side else INVALID_PARAMS
+    code = INTERNAL_ERROR if exc.code in SERVER_SIDE else INVALID_PARAMS
     return MCPError(code=code, message=str(exc), data={"code": exc.code})

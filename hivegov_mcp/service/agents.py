@@ -111,6 +111,11 @@ class AgentOperations(ServiceBase):
 
     async def deactivate_agent(self, actor: Agent, agent_id: str) -> AgentReceipt:
         require(actor.id, "deactivate_agent", actor.roles)
+        if agent_id == actor.id:
+            raise Conflict(
+                f"Agent {agent_id!r} can't deactivate itself.",
+                "Another admin can, or the local administrator (`hivegov-mcp agent deactivate ID`).",
+            )
         return await self._update_agent(actor, agent_id, "deactivate_agent", active=False)
 
     async def activate_agent(self, actor: Agent, agent_id: str) -> AgentReceipt:

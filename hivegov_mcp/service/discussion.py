@@ -142,7 +142,13 @@ class DiscussionOperations(ServiceBase):
             comment = await tx.get_comment(comment_id)
             assert comment is not None
             if comment.type is CommentType.OBJECTION:
-                require(actor.id, "resolve_objection", actor.roles, is_author=actor.id == comment.author)
+                require(
+                    actor.id,
+                    "resolve_objection",
+                    actor.roles,
+                    is_author=actor.id == comment.author,
+                    author="the objection's author",
+                )
             else:
                 is_author = actor.id in (comment.author, state.author)
                 require(actor.id, "resolve_comment", actor.roles, is_author=is_author)

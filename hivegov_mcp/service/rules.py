@@ -23,7 +23,7 @@ def _info(stored: StoredRules) -> RulesInfo:
 
 class RulesOperations(ServiceBase):
     async def adopt_rules(
-        self, given: GovernanceConfig | None, *, source: str = "--config", check: bool = True, store: bool = True
+        self, given: GovernanceConfig | None, *, source: str = "defaults", check: bool = True, store: bool = True
     ) -> RulesInfo | None:
         """On a database without rules, store `given` (or the defaults) as version 1 (when `store`);
         on one with rules, refuse `given` when it differs from the version in force (RulesMismatch)."""
