@@ -96,11 +96,9 @@ async def test_the_store_connection_is_durable_and_checks_foreign_keys(
 ) -> None:
     store = sqlite_store(service)
 
-    async with store._db.execute(f"PRAGMA {pragma}") as cur:
-        row = await cur.fetchone()
+    rows = await store.run(lambda c: c.execute_fetchall(f"PRAGMA {pragma}"))
 
-    assert row is not None
-    assert row[0] == expected
+    assert next(iter(rows))[0] == expected
 
 
 # -- the append-only audit log ---------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import anyio
 import pytest
 
 from hivegov_mcp.agents import LOCAL_ADMIN
@@ -13,6 +14,7 @@ from hivegov_mcp.clock import FakeClock
 from hivegov_mcp.errors import StoreBusy
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
+from tests.conftest import PROPOSAL
 
 pytestmark = pytest.mark.anyio
 
@@ -62,3 +64,30 @@ async def test_an_up_to_date_database_opens_and_reads_while_another_process_hold
     finally:
         other.close()
     assert [a.id for a in agents.agents] == ["alice"] and verified.ok
+
+
+async def test_reads_go_on_while_a_write_waits_for_another_process_lock(db_path: Path) -> None:
+    async with open_service(Settings(db=db_path, clock=FakeClock())) as service:
+        alice = await service.register_agent(LOCAL_ADMIN, "alice", ["proposer"])
+        first = await service.create_proposal(await service.authenticate(alice.token), **PROPOSAL)
+        other = sqlite3.connect(db_path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        created: list[str] = []
+        try:
+            async with anyio.create_task_group() as tg:
+
+                async def blocked_write() -> None:
+                    agent = await service.authenticate(alice.token)
+                    created.append((await service.create_proposal(agent, **PROPOSAL)).id)
+
+                tg.start_soon(blocked_write)
+                with anyio.fail_after(5):  # the write waits up to 30 s; the reads must not
+                    agent = await service.authenticate(alice.token)
+                    read = await service.get_proposal(agent, first.id)
+                    listed = await service.list_proposals(agent)
+                assert created == []
+                other.execute("ROLLBACK")
+        finally:
+            other.close()
+    assert read.id == first.id and [p.id for p in listed.proposals] == [first.id]
+    assert created == ["BIP-002"]

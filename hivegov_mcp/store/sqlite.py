@@ -203,8 +203,8 @@ def fts_quote(term: str) -> str:
 class SQLiteTransaction:
     """Every query of the store; only ever used inside SQLiteStore.read() or .write()."""
 
-    def __init__(self, store: SQLiteStore) -> None:
-        self._store = store
+    def __init__(self, connection: Connection) -> None:
+        self._store = connection
 
     async def _all(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[sqlite3.Row]:
         rows = await self._store.run(lambda db: db.execute_fetchall(sql, params), sql)
@@ -673,15 +673,103 @@ def _cause(exc: sqlite3.Error, path: str = ":memory:") -> str:
     return text
 
 
-class SQLiteStore:
-    """Opens the file, applies migrations and hands out transactions."""
+class Connection:
+    """One aiosqlite connection, its lock (transactions on it never interleave) and the one
+    transaction helper with its shielded cleanup."""
 
-    def __init__(self, db: aiosqlite.Connection, path: str) -> None:
-        self._db = db
-        self.path = path
+    def __init__(self, db: aiosqlite.Connection, store: SQLiteStore) -> None:
+        self.db = db
+        self._store = store
         self._lock = anyio.Lock()
+
+    @classmethod
+    async def connect(cls, store: SQLiteStore, *, busy_timeout_ms: int, read_only: bool) -> Connection:
+        try:
+            db = await aiosqlite.connect(store.path, isolation_level=None, timeout=busy_timeout_ms / 1000)
+        except sqlite3.Error as exc:
+            raise StorageError(store.path, _cause(exc, store.path)) from None
+        db.row_factory = sqlite3.Row
+        connection = cls(db, store)
+        try:
+            await connection.run(lambda c: c.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}"))
+            if read_only:
+                await connection.run(lambda c: c.execute("PRAGMA query_only = ON"))
+            else:
+                await connection.run(lambda c: c.execute("PRAGMA journal_mode = WAL"))
+                await connection.run(lambda c: c.execute("PRAGMA synchronous = FULL"))
+                await connection.run(lambda c: c.execute("PRAGMA foreign_keys = ON"))
+        except BaseException:
+            await connection.close()
+            raise
+        return connection
+
+    async def run(self, op: Callable[[aiosqlite.Connection], Awaitable[Any]], sql: str = "") -> Any:
+        """Run one operation on the connection, turning SQLite's errors into the store's."""
+        if self._store.statement_hook is not None:
+            await self._store.statement_hook(sql)
+        try:
+            return await op(self.db)
+        except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
+            raise  # a broken constraint or a misused connection is a bug, not the disk: keep it visible
+        except sqlite3.Error as exc:
+            raise self._store.error(exc) from exc
+        except UnicodeEncodeError as exc:  # text that is not Unicode (a lone surrogate) can't be stored
+            raise InvalidInput(
+                "text", f"contains {exc.object[exc.start : exc.end]!r}, which is not valid Unicode"
+            ) from None
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.db.in_transaction
+
+    async def _settle(self) -> None:
+        """After a failure or a cancellation: wait for the statement in flight, then roll back.
+
+        Shielded, so a cancelled request still releases the database before it unwinds."""
+        with anyio.CancelScope(shield=True):
+            try:
+                await self.db.execute_fetchall("SELECT 1")  # queued behind whatever is in flight
+                if self.db.in_transaction:
+                    await self.db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the connection is gone or the disk failed: nothing is committed either way
+
+    @asynccontextmanager
+    async def transaction(self, begin: str) -> AsyncIterator[SQLiteTransaction]:
+        async with self._lock:
+            try:
+                await self.run(lambda c: c.execute(begin), begin)
+                yield SQLiteTransaction(self)
+            except BaseException:
+                await self._settle()
+                raise
+            try:
+                with anyio.CancelScope(shield=True):  # once committing, finish: the write is whole or absent
+                    await self.run(lambda c: c.execute("COMMIT"), "COMMIT")
+            except BaseException:
+                await self._settle()
+                raise
+
+    async def close(self) -> None:
+        with anyio.CancelScope(shield=True):
+            await self.db.close()
+
+
+class SQLiteStore:
+    """Opens the file, applies migrations and hands out transactions.
+
+    Two connections per process: the writer (every `write()`, serialized) and a reader with
+    `query_only` (every `read()`). In WAL mode a reader never waits for a writer, so reads and
+    identity checks go on while this or another process waits for the write lock. An
+    in-memory database has one connection for both.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
         # Called before each statement; tests use it to cancel at every await point.
         self.statement_hook: StatementHook | None = None
+        self._writer: Connection | None = None
+        self._reader: Connection | None = None
 
     @classmethod
     async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> SQLiteStore:
@@ -697,47 +785,41 @@ class SQLiteStore:
                 await target.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StorageError(where, f"its folder can't be created ({exc.strerror or exc})") from None
+        store = cls(where)
         try:
-            db = await aiosqlite.connect(where, isolation_level=None, timeout=busy_timeout_ms / 1000)
-        except sqlite3.Error as exc:
-            raise StorageError(where, _cause(exc, where)) from None
-        db.row_factory = sqlite3.Row
-        store = cls(db, where)
-        try:
-            await store.run(lambda c: c.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}"))
-            await store.run(lambda c: c.execute("PRAGMA journal_mode = WAL"))
-            await store.run(lambda c: c.execute("PRAGMA synchronous = FULL"))
-            await store.run(lambda c: c.execute("PRAGMA foreign_keys = ON"))
+            store._writer = await Connection.connect(store, busy_timeout_ms=busy_timeout_ms, read_only=False)
             await store._migrate()
+            if where == ":memory:":
+                store._reader = store._writer
+            else:
+                store._reader = await Connection.connect(store, busy_timeout_ms=busy_timeout_ms, read_only=True)
         except BaseException:
-            with anyio.CancelScope(shield=True):
-                await db.close()
+            await store.close()
             raise
         return store
 
-    async def run(self, op: Callable[[aiosqlite.Connection], Awaitable[Any]], sql: str = "") -> Any:
-        """Run one operation on the connection, turning SQLite's errors into the store's."""
-        if self.statement_hook is not None:
-            await self.statement_hook(sql)
-        try:
-            return await op(self._db)
-        except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
-            raise  # a broken constraint or a misused connection is a bug, not the disk: keep it visible
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
-        except UnicodeEncodeError as exc:  # text that is not Unicode (a lone surrogate) can't be stored
-            raise InvalidInput(
-                "text", f"contains {exc.object[exc.start : exc.end]!r}, which is not valid Unicode"
-            ) from None
+    @property
+    def writer(self) -> Connection:
+        assert self._writer is not None, "the store is closed"
+        return self._writer
 
-    def _error(self, exc: sqlite3.Error) -> StoreBusy | StorageError:
+    @property
+    def reader(self) -> Connection:
+        assert self._reader is not None, "the store is closed"
+        return self._reader
+
+    async def run(self, op: Callable[[aiosqlite.Connection], Awaitable[Any]], sql: str = "") -> Any:
+        """Run one operation on the writer connection (outside any transaction)."""
+        return await self.writer.run(op, sql)
+
+    def error(self, exc: sqlite3.Error) -> StoreBusy | StorageError:
         text = _cause(exc, self.path)
         if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
             return StoreBusy(text, self.path)
         return StorageError(self.path, text)
 
     async def _pending_migrations(self) -> bool:
-        async with self._transaction("BEGIN") as tx:
+        async with self.writer.transaction("BEGIN") as tx:
             exists = await tx._one(
                 "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
             )
@@ -751,72 +833,40 @@ class SQLiteStore:
         opened without waiting for another process's write."""
         if not await self._pending_migrations():
             return
-        async with self._transaction("BEGIN IMMEDIATE"):
-            await self.run(
-                lambda c: c.execute(
-                    "CREATE TABLE IF NOT EXISTS schema_migrations "
-                    "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-                )
+        async with self.writer.transaction("BEGIN IMMEDIATE") as tx:
+            await tx._run(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
             )
-            rows = await self.run(lambda c: c.execute_fetchall("SELECT version FROM schema_migrations"))
-            applied = {r[0] for r in rows}
+            applied = {r["version"] for r in await tx._all("SELECT version FROM schema_migrations")}
             for version, name, script in MIGRATIONS:
                 if version in applied:
                     continue
                 for statement in split_statements(script):
-                    await self.run(lambda c, s=statement: c.execute(s))  # type: ignore[misc]
-                await self.run(
-                    lambda c, v=version, n=name: c.execute(  # type: ignore[misc]
-                        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                        (v, n, ts(datetime.now(UTC))),
-                    )
+                    await tx._run(statement)
+                await tx._run(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (version, name, ts(datetime.now(UTC))),
                 )
 
     async def applied_migrations(self) -> list[tuple[int, str]]:
-        async with self._transaction("BEGIN") as tx:
+        async with self.read() as tx:
             rows = await tx._all("SELECT version, name FROM schema_migrations ORDER BY version")
         return [(r["version"], r["name"]) for r in rows]
 
     @property
     def in_transaction(self) -> bool:
-        return self._db.in_transaction
-
-    async def _settle(self) -> None:
-        """After a failure or a cancellation: wait for the statement in flight, then roll back.
-
-        Shielded, so a cancelled request still releases the database before it unwinds."""
-        with anyio.CancelScope(shield=True):
-            try:
-                await self._db.execute_fetchall("SELECT 1")  # queued behind whatever is in flight
-                if self._db.in_transaction:
-                    await self._db.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass  # the connection is gone or the disk failed: nothing is committed either way
-
-    @asynccontextmanager
-    async def _transaction(self, begin: str) -> AsyncIterator[SQLiteTransaction]:
-        async with self._lock:
-            try:
-                await self.run(lambda c: c.execute(begin), begin)
-                yield SQLiteTransaction(self)
-            except BaseException:
-                await self._settle()
-                raise
-            try:
-                with anyio.CancelScope(shield=True):  # once committing, finish: the write is whole or absent
-                    await self.run(lambda c: c.execute("COMMIT"), "COMMIT")
-            except BaseException:
-                await self._settle()
-                raise
+        return any(c is not None and c.in_transaction for c in (self._writer, self._reader))
 
     def read(self) -> AbstractAsyncContextManager[SQLiteTransaction]:
-        """A consistent snapshot for reads."""
-        return self._transaction("BEGIN")
+        """A consistent snapshot for reads, on the reader connection."""
+        return self.reader.transaction("BEGIN")
 
     def write(self) -> AbstractAsyncContextManager[SQLiteTransaction]:
-        """The one write path: BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any error."""
-        return self._transaction("BEGIN IMMEDIATE")
+        """The one write path: BEGIN IMMEDIATE … COMMIT on the writer, or ROLLBACK on any error."""
+        return self.writer.transaction("BEGIN IMMEDIATE")
 
     async def close(self) -> None:
-        with anyio.CancelScope(shield=True):
-            await self._db.close()
+        for connection in {id(c): c for c in (self._reader, self._writer) if c is not None}.values():
+            await connection.close()
+        self._reader = self._writer = None
