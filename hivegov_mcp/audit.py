@@ -76,32 +76,56 @@ class ChainCheck:
     problem: str | None
 
 
+def _problem(ev: StoredEvent, expected_seq: int, prev: str) -> str | None:
+    if ev.seq != expected_seq:
+        return f"sequence gap: expected {expected_seq}, found {ev.seq}"
+    if ev.prev_hash != prev:
+        return "prev_hash does not match the hash of the event before"
+    if not all(isinstance(v, str) and not _not_unicode(v) for v in (ev.at, ev.actor, ev.action, ev.subject)):
+        return "a field of the event is not UTF-8 text"
+    if not is_canonical(ev.payload):
+        return "the stored payload is not byte-for-byte canonical JSON"
+    recomputed = event_hash(
+        prev, seq=ev.seq, at=ev.at, actor=ev.actor, action=ev.action, subject=ev.subject, payload=ev.payload
+    )
+    return None if recomputed == ev.hash else "hash does not match the event's content"
+
+
+class ChainVerifier:
+    """Checks the chain a page at a time, so a verification holds one page in memory."""
+
+    def __init__(self) -> None:
+        self._prev = GENESIS
+        self._count = 0
+        self._failure: ChainCheck | None = None
+
+    def feed(self, events: Iterable[StoredEvent]) -> bool:
+        """Check the next events in order; False once a bad event was found (stop feeding)."""
+        if self._failure is not None:
+            return False
+        for ev in events:
+            self._count += 1
+            problem = _problem(ev, self._count, self._prev)
+            if problem:
+                self._failure = ChainCheck(
+                    ok=False, events=self._count, head=ev.hash, first_bad_seq=ev.seq, problem=problem
+                )
+                return False
+            self._prev = ev.hash
+        return True
+
+    def result(self) -> ChainCheck:
+        if self._failure is not None:
+            return self._failure
+        head = None if self._count == 0 else self._prev
+        return ChainCheck(ok=True, events=self._count, head=head, first_bad_seq=None, problem=None)
+
+
 def verify_chain(events: Iterable[StoredEvent]) -> ChainCheck:
     """Recompute every link; report the first event whose seq, link or hash is wrong."""
-    prev = GENESIS
-    count = 0
-    head: str | None = None
-    for expected_seq, ev in enumerate(events, start=1):
-        count += 1
-        problem = None
-        if ev.seq != expected_seq:
-            problem = f"sequence gap: expected {expected_seq}, found {ev.seq}"
-        elif ev.prev_hash != prev:
-            problem = "prev_hash does not match the hash of the event before"
-        elif not all(isinstance(v, str) and not _not_unicode(v) for v in (ev.at, ev.actor, ev.action, ev.subject)):
-            problem = "a field of the event is not UTF-8 text"
-        elif not is_canonical(ev.payload):
-            problem = "the stored payload is not byte-for-byte canonical JSON"
-        else:
-            recomputed = event_hash(
-                prev, seq=ev.seq, at=ev.at, actor=ev.actor, action=ev.action, subject=ev.subject, payload=ev.payload
-            )
-            if recomputed != ev.hash:
-                problem = "hash does not match the event's content"
-        if problem:
-            return ChainCheck(ok=False, events=count, head=ev.hash, first_bad_seq=ev.seq, problem=problem)
-        prev = head = ev.hash
-    return ChainCheck(ok=True, events=count, head=head, first_bad_seq=None, problem=None)
+    verifier = ChainVerifier()
+    verifier.feed(events)
+    return verifier.result()
 
 
 def content_hash(fields: Mapping[str, object]) -> str:

@@ -141,3 +141,20 @@ async def test_a_payload_whose_bytes_are_not_utf8_is_reported_as_tampering(
 
     assert (check.ok, check.first_bad_seq) == (False, seq)
     assert [e.payload for e in page.events if e.seq == seq] == [{"unreadable_payload": '{"x":"\\udcff"}'}]
+
+
+async def test_the_log_is_verified_page_by_page_across_page_boundaries(
+    service: GovernanceService, cast: Cast, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hivegov_mcp.service import records
+
+    for _ in range(3):
+        await _one_proposal(service, cast, db_path)
+    whole = await service.verify_audit()
+    monkeypatch.setattr(records, "VERIFY_PAGE", 3)
+    paged = await service.verify_audit()
+    _rewrite(db_path, whole.events - 1, _stored_payload(db_path, whole.events - 1).replace(",", ", "))
+    tampered = await service.verify_audit()
+
+    assert paged == whole and whole.ok and whole.events > 9
+    assert (tampered.ok, tampered.first_bad_seq) == (False, whole.events - 1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from hivegov_mcp.audit import verify_chain
+from hivegov_mcp.audit import ChainVerifier
 from hivegov_mcp.domain.config import GovernanceConfig, rules_hash
 from hivegov_mcp.domain.models import (
     Agent,
@@ -26,6 +26,8 @@ from hivegov_mcp.service.base import (
     MAX_AUDIT_PAGE,
     ServiceBase,
 )
+
+VERIFY_PAGE = 5_000
 
 
 class RecordOperations(ServiceBase):
@@ -57,8 +59,17 @@ class RecordOperations(ServiceBase):
         return AuditPage(events=events, next_after_seq=next_after)
 
     async def verify_audit(self, actor: Agent | None = None) -> AuditVerification:
-        async with self.store.read() as tx:
-            check = verify_chain(await tx.audit_events(subject=None, after_seq=0, limit=None))
+        """Recompute the chain a page at a time, each page in its own short read: memory stays flat
+        in the log's length and other calls are served between pages."""
+        verifier = ChainVerifier()
+        after = 0
+        while True:
+            async with self.store.read() as tx:
+                page = await tx.audit_events(subject=None, after_seq=after, limit=VERIFY_PAGE)
+            if not verifier.feed(page) or len(page) < VERIFY_PAGE:
+                break
+            after = page[-1].seq
+        check = verifier.result()
         return AuditVerification(
             ok=check.ok,
             events=check.events,
