@@ -27,7 +27,7 @@ from hivegov_mcp.domain.models import (
 )
 from hivegov_mcp.domain.permissions import require
 from hivegov_mcp.domain.phases import INITIAL_STATUS, Action, Status, check_action
-from hivegov_mcp.domain.render import content_markdown
+from hivegov_mcp.domain.render import content_markdown, snippet
 from hivegov_mcp.errors import (
     InvalidInput,
     NotFound,
@@ -41,6 +41,8 @@ from hivegov_mcp.service.base import (
     hash_content,
 )
 from hivegov_mcp.store.base import ProposalState, Version
+
+MAX_QUERY_TERMS = 16  # more words than this add cost, not precision
 
 
 class ProposalOperations(ServiceBase):
@@ -284,7 +286,8 @@ class ProposalOperations(ServiceBase):
         if not terms:
             raise InvalidInput("query", f"{query!r} has no words to search for")
         async with self._read() as (tx, _):
-            raw = await tx.search(terms[:32], limit)
+            terms = terms[:MAX_QUERY_TERMS]
+            raw = await tx.search(terms, limit)
         hits = [
             SearchHit(
                 proposal_id=h.proposal_id,
@@ -292,7 +295,7 @@ class ProposalOperations(ServiceBase):
                 comment_id=h.comment_id,
                 title=h.title,
                 status=h.status,
-                snippet=h.snippet,
+                snippet=snippet(h.texts, terms),
                 score=h.score,
             )
             for h in raw

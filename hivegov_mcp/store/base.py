@@ -85,7 +85,7 @@ class RawHit:
     proposal_id: str
     kind: str
     comment_id: int | None
-    snippet: str
+    texts: tuple[str, str]  # the indexed title and body, for the snippet
     score: float
     title: str  # the proposal's latest title
     status: Status

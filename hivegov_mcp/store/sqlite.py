@@ -641,7 +641,7 @@ class SQLiteTransaction:
         for joiner in (" AND ", " OR "):
             rows = await self._all(
                 "SELECT search_index.proposal_id AS proposal_id, kind, comment_id, "
-                "snippet(search_index, -1, '[', ']', '…', 16) AS snippet, bm25(search_index) AS score, "
+                "search_index.title AS indexed_title, search_index.body AS body, bm25(search_index) AS score, "
                 "v.title AS title, p.status AS status "
                 "FROM search_index JOIN proposals p ON p.id = search_index.proposal_id "
                 "JOIN proposal_versions v ON v.proposal_id = p.id AND v.version = p.version "
@@ -655,7 +655,7 @@ class SQLiteTransaction:
                 proposal_id=r["proposal_id"],
                 kind=r["kind"],
                 comment_id=r["comment_id"],
-                snippet=r["snippet"],
+                texts=(r["indexed_title"], r["body"]),
                 score=-float(r["score"]),
                 title=r["title"],
                 status=Status(r["status"]),
