@@ -207,4 +207,15 @@ DROP TABLE search_index;
 ALTER TABLE search_index_v2 RENAME TO search_index;
 """,
     ),
+    (
+        4,
+        "listing_indexes",
+        """
+-- Every listing filter pages by number (newest first) without a sort: one index per filter.
+CREATE INDEX proposals_status_number ON proposals(status, number);
+CREATE INDEX proposals_type_number ON proposals(type, number);
+CREATE INDEX proposals_author_number ON proposals(author, number);
+DROP INDEX proposals_status;
+""",
+    ),
 ]
