@@ -1,22 +1,28 @@
-"""`python -m hivegov_mcp.bench [--calls N]`: time tool calls over real stdio MCP.
+"""`python -m hivegov_mcp.bench [--calls N] [--runs N]`: time tool calls through the real MCP client.
 
-One server process, one database file in a temporary folder; the cheapest tool (whoami: one
-token lookup) is timed next to reads and writes (each write is a BEGIN IMMEDIATE transaction
-with its audit append, fsynced with synchronous=FULL).
+For each transport (a `hivegov-mcp serve` process over stdio, and the in-memory client of the
+SDK), each run builds a fresh database, then times sequential calls of each tool after a
+warm-up; the cheapest tool (whoami) is the yardstick the others are divided by. Writes are
+BEGIN IMMEDIATE transactions with their audit append, fsynced (synchronous=FULL). Then the
+time from starting `serve` to the answer of `initialize`, and the server's resident memory.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import anyio
+from anyio.streams.text import TextReceiveStream
 from mcp import Client
 
 from hivegov_mcp.agents import LOCAL_ADMIN
@@ -24,6 +30,10 @@ from hivegov_mcp.app import open_service
 from hivegov_mcp.demo import server_params
 from hivegov_mcp.settings import settings_from
 
+RULES = (
+    "[governance]\nmax_comments_per_agent = 1000000\nwrites_per_agent_per_minute = 1000000\n"
+    "early_close = false\nvoting_minutes = 1440\ndiscussion_minutes = 1440\n"
+)
 PROPOSAL = {
     "title": "Benchmark proposal",
     "type": "process",
@@ -31,15 +41,56 @@ PROPOSAL = {
     "motivation": "Measure the cost of a write.",
     "specification": "Nothing changes; this measures the write path.",
 }
+JUSTIFICATION = "The benchmark votes to measure the cost of a vote."
+Args = Callable[[int], dict[str, Any]]
+CASES: list[tuple[str, str, Args]] = [
+    ("whoami (the yardstick)", "whoami", lambda i: {}),
+    ("get_proposal", "get_proposal", lambda i: {"proposal_id": "BIP-001"}),
+    ("list_proposals", "list_proposals", lambda i: {}),
+    ("search_proposals", "search_proposals", lambda i: {"query": "benchmark write"}),
+    ("get_discussion (20 comments)", "get_discussion", lambda i: {"proposal_id": "BIP-001", "limit": 20}),
+    ("create_proposal", "create_proposal", lambda i: {**PROPOSAL, "title": f"B {i}"}),
+    ("add_comment", "add_comment", lambda i: {"proposal_id": "BIP-001", "content": f"comment {i}"}),
+    (
+        "cast_vote",
+        "cast_vote",
+        lambda i: {"proposal_id": "BIP-002", "decision": ("approve", "reject")[i % 2], "justification": JUSTIFICATION},
+    ),
+]
+WRITES = {"create_proposal", "add_comment", "cast_vote"}
 
 
-async def _token(db: Path, config: Path) -> str:
-    async with open_service(settings_from(str(db), str(config))) as svc:
-        reg = await svc.register_agent(LOCAL_ADMIN, "bench", ["proposer", "discussant", "voter"])
+async def prepare(db: Path, rules: Path) -> str:
+    """An agent, BIP-001 in discussion with 20 comments, BIP-002 in voting; the agent's token."""
+    async with open_service(settings_from(str(db), str(rules))) as svc:
+        reg = await svc.register_agent(LOCAL_ADMIN, "bench", ["proposer", "discussant", "voter", "mediator"])
+        agent = await svc.authenticate(reg.token)
+        first = await svc.create_proposal(agent, **PROPOSAL)
+        await svc.start_discussion(agent, first.id)
+        for n in range(20):
+            await svc.add_comment(agent, first.id, f"Opening comment {n}.")
+        second = await svc.create_proposal(agent, **PROPOSAL)
+        await svc.start_discussion(agent, second.id)
+        await svc.conclude_discussion(agent, second.id, "approved-for-voting", "Benchmark.")
         return reg.token
 
 
-async def _time(client: Client, tool: str, args: Callable[[int], dict[str, Any]], calls: int) -> list[float]:
+@asynccontextmanager
+async def client_for(transport: str, db: Path, rules: Path, token: str) -> AsyncIterator[Client]:
+    if transport == "stdio":
+        async with Client(server_params(db, str(rules), token)) as client:
+            yield client
+        return
+    from hivegov_mcp.mcp import ServerOptions, build_server
+
+    async with (
+        open_service(settings_from(str(db), str(rules))) as svc,
+        Client(build_server(svc, ServerOptions(token=token, tick_seconds=0))) as client,
+    ):
+        yield client
+
+
+async def _time(client: Client, tool: str, args: Args, calls: int) -> list[float]:
     samples = []
     for i in range(calls):
         start = time.perf_counter()
@@ -47,48 +98,78 @@ async def _time(client: Client, tool: str, args: Callable[[int], dict[str, Any]]
         samples.append((time.perf_counter() - start) * 1000)
         if result.is_error:
             raise SystemExit(f"{tool} failed: {result.content}")
-    return samples
+    return sorted(samples)
 
 
-CASES: list[tuple[str, str, Callable[[int], dict[str, Any]]]] = [
-    ("whoami (trivial: one token lookup)", "whoami", lambda i: {}),
-    ("get_proposal (read)", "get_proposal", lambda i: {"proposal_id": "BIP-001"}),
-    ("search_proposals (FTS5 read)", "search_proposals", lambda i: {"query": "benchmark write"}),
-    ("create_proposal (write + audit)", "create_proposal", lambda i: {**PROPOSAL, "title": f"B {i}"}),
-    ("add_comment (write + audit)", "add_comment", lambda i: {"proposal_id": "BIP-001", "content": f"comment {i}"}),
-]
-
-
-async def one_run(calls: int, warmup: int) -> dict[str, list[float]]:
-    """A fresh database and server process; sorted samples (ms) per case."""
+async def one_run(transport: str, calls: int, warmup: int) -> dict[str, list[float]]:
     with tempfile.TemporaryDirectory(prefix="hivegov-bench-") as tmp:
-        db = Path(tmp) / "bench.db"
-        config = Path(tmp) / "bench.toml"
-        config.write_text(
-            "[governance]\nmax_comments_per_agent = 1000000\nwrites_per_agent_per_minute = 1000000\n",
-            encoding="utf-8",
-        )
-        token = await _token(db, config)
+        db, rules = Path(tmp) / "bench.db", Path(tmp) / "bench.toml"
+        rules.write_text(RULES, encoding="utf-8")
+        token = await prepare(db, rules)
         samples: dict[str, list[float]] = {}
-        async with Client(server_params(db, str(config), token)) as client:
-            await client.call_tool("create_proposal", PROPOSAL)
-            await client.call_tool("start_discussion", {"proposal_id": "BIP-001", "duration_minutes": 1440})
+        async with client_for(transport, db, rules, token) as client:
             for label, tool, args in CASES:
                 await _time(client, tool, args, warmup)
-                samples[label] = sorted(await _time(client, tool, args, calls))
+                samples[label] = await _time(client, tool, args, calls)
         return samples
 
 
+def _p(sorted_ms: list[float], q: float) -> float:
+    return sorted_ms[min(len(sorted_ms) - 1, int(q * len(sorted_ms)))]
+
+
+async def startup(db: Path, rules: Path, token: str) -> tuple[float, float]:
+    """Seconds from starting `serve` to the answer of `initialize`, and its resident MiB then."""
+    hello = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "bench", "version": "0"},
+        },
+    }
+    command = [sys.executable, "-m", "hivegov_mcp", "--db", str(db), "--config", str(rules), "serve"]
+    env = {**os.environ, "HIVEGOV_TOKEN": token, "HIVEGOV_LOG_LEVEL": "WARNING"}
+    started = time.perf_counter()
+    async with await anyio.open_process(command, env=env) as process:
+        assert process.stdin is not None and process.stdout is not None
+        await process.stdin.send((json.dumps(hello) + "\n").encode())
+        async for chunk in TextReceiveStream(process.stdout):
+            if '"id":1' in chunk:
+                break
+        elapsed = time.perf_counter() - started
+        status = await anyio.Path(f"/proc/{process.pid}/status").read_text()
+        rss_kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+        await process.stdin.aclose()
+    return elapsed, rss_kib / 1024
+
+
 async def run(calls: int, warmup: int, runs: int) -> None:
-    print(f"hivegov-mcp bench: {runs} run(s), each a fresh server process over stdio and a fresh database;")
-    print(f"{calls} sequential calls per tool per run after {warmup} warm-up calls (python {sys.version.split()[0]})")
-    results = [await one_run(calls, warmup) for _ in range(runs)]
-    print(f"{'tool':<38} {'median ms':>10} {'p95 ms':>8}   median range over runs")
-    for label, _, _ in CASES:
-        medians = [statistics.median(r[label]) for r in results]
-        p95s = [r[label][int(0.95 * (len(r[label]) - 1))] for r in results]
-        spread = f"{min(medians):.2f}-{max(medians):.2f}"
-        print(f"{label:<38} {statistics.median(medians):>10.2f} {statistics.median(p95s):>8.2f}   {spread}")
+    print(f"hivegov-mcp bench: python {sys.version.split()[0]}, {os.cpu_count()} cores; {runs} run(s) per transport,")
+    print(f"each on a fresh database: {calls} sequential calls per tool after {warmup} warm-up calls")
+    for transport in ("stdio", "memory"):
+        results = [await one_run(transport, calls, warmup) for _ in range(runs)]
+        base = statistics.median(statistics.median(r[CASES[0][0]]) for r in results)
+        print(f"\n{transport}: {'tool':<30} {'median ms':>9} {'p99 ms':>7} {'× whoami':>8}   medians over runs")
+        for label, _, _ in CASES:
+            medians = [statistics.median(r[label]) for r in results]
+            median = statistics.median(medians)
+            p99 = statistics.median(_p(r[label], 0.99) for r in results)
+            spread = f"{min(medians):.2f}-{max(medians):.2f}"
+            print(f"{'':<7}{label:<30} {median:>9.2f} {p99:>7.2f} {median / base:>8.2f}   {spread}")
+    with tempfile.TemporaryDirectory(prefix="hivegov-bench-") as tmp:
+        db, rules = Path(tmp) / "bench.db", Path(tmp) / "bench.toml"
+        rules.write_text(RULES, encoding="utf-8")
+        token = await prepare(db, rules)
+        starts = [await startup(db, rules, token) for _ in range(3)]
+    seconds = statistics.median(s for s, _ in starts)
+    rss = statistics.median(m for _, m in starts)
+    print(
+        f"\nstartup: `serve` to the answer of initialize, median of 3: {seconds:.2f} s; "
+        f"resident memory then {rss:.0f} MiB"
+    )
 
 
 def main() -> None:

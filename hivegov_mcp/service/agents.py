@@ -18,7 +18,7 @@ class AgentOperations(ServiceBase):
         """The agent a token belongs to; NotAuthenticated when there is none or it is inactive."""
         if not token:
             raise NotAuthenticated("no agent token was given")
-        async with self.store.read() as tx:
+        async with self.store.lookup() as tx:
             agent = await tx.agent_by_token_hash(hash_token(token))
         if agent is None:
             raise NotAuthenticated(

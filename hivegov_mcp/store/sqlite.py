@@ -750,6 +750,13 @@ class Connection:
                 await self._settle()
                 raise
 
+    @asynccontextmanager
+    async def statements(self) -> AsyncIterator[SQLiteTransaction]:
+        """Statements each in its own implicit transaction (no BEGIN/COMMIT round trips): for a
+        read of one statement, which needs no snapshot."""
+        async with self._lock:
+            yield SQLiteTransaction(self)
+
     async def close(self) -> None:
         with anyio.CancelScope(shield=True):
             await self.db.close()
@@ -861,6 +868,10 @@ class SQLiteStore:
     def read(self) -> AbstractAsyncContextManager[SQLiteTransaction]:
         """A consistent snapshot for reads, on the reader connection."""
         return self.reader.transaction("BEGIN")
+
+    def lookup(self) -> AbstractAsyncContextManager[SQLiteTransaction]:
+        """For a read of one statement: no transaction round trips, on the reader connection."""
+        return self.reader.statements()
 
     def write(self) -> AbstractAsyncContextManager[SQLiteTransaction]:
         """The one write path: BEGIN IMMEDIATE … COMMIT on the writer, or ROLLBACK on any error."""
