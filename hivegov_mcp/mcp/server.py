@@ -30,6 +30,7 @@ from hivegov_mcp.errors import HivegovError
 from hivegov_mcp.mcp.arguments import describe_validation, surrogate_problem
 from hivegov_mcp.mcp.content import register_content
 from hivegov_mcp.mcp.context import AppState, request_agent
+from hivegov_mcp.mcp.schemas import lighten_output_schemas
 from hivegov_mcp.mcp.stdio import run_screened_stdio
 from hivegov_mcp.mcp.tools import register_tools
 from hivegov_mcp.service import GovernanceService
@@ -202,6 +203,7 @@ def build_server(service: GovernanceService, options: ServerOptions | None = Non
     )
     register_tools(mcp)
     register_content(mcp)
+    lighten_output_schemas(mcp)
     return mcp
 
 
