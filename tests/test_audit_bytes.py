@@ -50,6 +50,15 @@ def _rewrite(db_path: Path, seq: int, payload: str) -> None:
     con.close()
 
 
+def _overwrite(db_path: Path, seq: int, expression: str, *params: object) -> None:
+    """Set one stored payload to an SQL expression, leaving every hash as it was."""
+    con = sqlite3.connect(db_path)
+    with con:
+        con.execute("DROP TRIGGER audit_events_no_update")
+        con.execute(f"UPDATE audit_events SET payload = {expression} WHERE seq = ?", (*params, seq))
+    con.close()
+
+
 async def _one_proposal(service: GovernanceService, cast: Cast, db_path: Path) -> int:
     receipt = (await service.create_proposal(cast["alice"], **PROPOSAL)).receipt
     return receipt.seq
@@ -92,11 +101,7 @@ async def test_a_deeply_nested_payload_is_reported_not_crashed_on(
     service: GovernanceService, cast: Cast, db_path: Path
 ) -> None:
     seq = await _one_proposal(service, cast, db_path)
-    con = sqlite3.connect(db_path)
-    with con:
-        con.execute("DROP TRIGGER audit_events_no_update")
-        con.execute("UPDATE audit_events SET payload = ? WHERE seq = ?", ("[" * 200_000, seq))
-    con.close()
+    _overwrite(db_path, seq, "?", "[" * 200_000)
 
     check = await service.verify_audit()
     page = await service.get_audit_log(LOCAL_ADMIN)
@@ -130,11 +135,7 @@ async def test_a_payload_whose_bytes_are_not_utf8_is_reported_as_tampering(
     service: GovernanceService, cast: Cast, db_path: Path
 ) -> None:
     seq = await _one_proposal(service, cast, db_path)
-    con = sqlite3.connect(db_path)
-    with con:
-        con.execute("DROP TRIGGER audit_events_no_update")
-        con.execute("UPDATE audit_events SET payload = CAST(X'7B2278223A22FF227D' AS TEXT) WHERE seq = ?", (seq,))
-    con.close()
+    _overwrite(db_path, seq, "CAST(X'7B2278223A22FF227D' AS TEXT)")  # {"x":"<byte FF>"}
 
     check = await service.verify_audit()
     page = await service.get_audit_log(LOCAL_ADMIN)
