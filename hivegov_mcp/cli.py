@@ -133,9 +133,10 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
         ("rules", "show"),
         ("audit", None),
     )
-    if reading and not await anyio.Path(settings.db).exists():
+    target = anyio.Path(settings.db)
+    if reading and not (await target.exists() and (await target.stat()).st_size > 0):
         raise StorageError(
-            str(settings.db), "there is no database file there (commands that only read don't create one)"
+            str(settings.db), "there is no database in that file (commands that only read don't create one)"
         )
     async with open_service(settings, check_rules=check, store_rules=not reading) as svc:
         if args.command == "agent":

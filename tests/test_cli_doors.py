@@ -240,7 +240,7 @@ def test_rules_move_from_file_to_database_only_through_rules_set(db_path: Path, 
     first.write_text('[governance]\nquorum = "1/3"\n')
     other.write_text('[governance]\nquorum = "1/2"\n')
     reading = cli(db_path, "agent", "list", config=first)  # a command that only reads creates nothing
-    assert reading.returncode == 2 and "there is no database file there" in reading.stderr
+    assert reading.returncode == 2 and "there is no database in that file" in reading.stderr
     assert not db_path.exists()
     assert cli(db_path, "agent", "add", "alice", "--role", "proposer", config=first).returncode == 0
 
@@ -287,8 +287,11 @@ def test_a_reading_command_on_a_missing_file_creates_nothing(tmp_path: Path) -> 
     for command in (["agent", "list"], ["rules", "show"], ["audit", "verify"]):
         done = cli(missing, *command)
         assert done.returncode == 2 and str(missing) in done.stderr, command
-        assert "there is no database file there" in done.stderr
+        assert "there is no database in that file" in done.stderr
     assert not missing.exists()
+    missing.touch()  # an empty file is no database either, and stays empty
+    assert "there is no database" in cli(missing, "agent", "list").stderr
+    assert missing.stat().st_size == 0
 
 
 def test_rules_show_into_a_pipe_that_closes_early_prints_no_traceback(db_path: Path) -> None:

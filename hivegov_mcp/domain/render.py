@@ -25,8 +25,9 @@ def search_body(content: ProposalContent) -> str:
 
 
 SNIPPET_WORDS = 16
+SCAN_CHARS = 64 * 1024  # a match further into a text shows that text's first words instead
 _WORD = re.compile(r"\w+")
-_SUFFIXES = ("ations", "ation", "ances", "ance", "ings", "ing", "ions", "ion", "ies", "es", "ed", "s")
+_SUFFIXES = ("ations", "ation", "ances", "ance", "ings", "ing", "ions", "ion", "ies", "es", "ed", "s", "e")
 
 
 def _stem(term: str) -> str:
@@ -38,25 +39,37 @@ def _stem(term: str) -> str:
     return word
 
 
+def _matches(word: str, stems: Sequence[str]) -> bool:
+    return _stem(word) in stems or word.lower() in stems
+
+
 def snippet(texts: Sequence[str], terms: Sequence[str], *, words: int = SNIPPET_WORDS) -> str:
     """About `words` words from just before the first match of any term, matches in [brackets].
 
-    One regular-expression scan per text, stopping at the first match: linear in the text and
-    nearly independent of the number of terms (SQLite's snippet() grows much faster than that
-    with the number of terms, and can't be interrupted)."""
+    A word matches when its rough stem is a term's (`cats` for `cat`, not `category`). One
+    regular-expression scan of at most SCAN_CHARS of each text, stopping at the first match:
+    bounded whatever the text and nearly independent of the number of terms (SQLite's
+    snippet() grows much faster than that with the terms, and can't be interrupted)."""
     stems = sorted({_stem(t) for t in terms if t}, key=len, reverse=True)
     if stems:
         pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, stems)) + r")\w*", re.IGNORECASE)
         for text in texts:
-            found = pattern.search(text)
+            scanned = text[:SCAN_CHARS]
+            found = next((m for m in pattern.finditer(scanned) if _matches(m.group(), stems)), None)
             if found is None:
                 continue
-            preceding = _WORD.findall(text[max(0, found.start() - 120) : found.start()])
+            start = found.start()
+            window = max(0, start - 120)
+            preceding = list(_WORD.finditer(scanned, window, start))
+            if preceding and window > 0 and preceding[0].start() == window and scanned[window - 1].isalnum():
+                preceding = preceding[1:]  # a word cut by the window's edge
             before = preceding[-3:]
-            after = _WORD.findall(text[found.start() : found.start() + 40 * words])[: words - len(before)]
-            shown = [f"[{w}]" if pattern.fullmatch(w) else w for w in [*before, *after]]
-            lead = "…" if len(preceding) > len(before) or found.start() > 120 else ""
-            return f"{lead}{' '.join(shown)}…" if len(after) == words - len(before) else f"{lead}{' '.join(shown)}"
+            first_shown = before[0].start() if before else start
+            after = _WORD.findall(text[start : start + 40 * words])[: words - len(before)]
+            shown = [f"[{w}]" if _matches(w, stems) else w for w in [*(m.group() for m in before), *after]]
+            lead = "…" if _WORD.search(text, 0, first_shown) else ""
+            tail = "…" if len(after) == words - len(before) else ""
+            return f"{lead}{' '.join(shown)}{tail}"
     first = next((t for t in texts if t.strip()), "")
     head = _WORD.findall(first[: 40 * words])
     return " ".join(head[:words]) + ("…" if len(head) > words else "")

@@ -35,29 +35,32 @@ def describe_validation(exc: ValidationError) -> str:
     return "Invalid arguments: " + "; ".join(parts) + tail + "."
 
 
-def surrogate_problem(arguments: Any, where: str = "") -> str | None:
-    """The first argument holding a lone UTF-16 surrogate (invalid Unicode), as a message."""
-    if isinstance(arguments, str):
-        at = lone_surrogate(arguments)
-        if at is None:
-            return None
-        return (
-            f"Invalid argument {where or 'text'}: it contains a lone UTF-16 surrogate ({arguments[at]!r} at "
-            f"character {at}), which is not valid Unicode text; send complete surrogate pairs or plain UTF-8."
-        )
-    if isinstance(arguments, dict):
-        items: list[tuple[str, Any]] = [(str(k), v) for k, v in arguments.items()]
-    elif isinstance(arguments, list):
-        items = [(f"{where}[{i}]", v) for i, v in enumerate(arguments)]
-        return next((p for k, v in items if (p := surrogate_problem(v, k))), None)
-    else:
-        return None
-    for key, value in items:
-        key_problem = surrogate_problem(key, "name")
-        if key_problem:
-            return key_problem
-        name = f"{where}.{key}" if where else key
-        problem = surrogate_problem(value, name)
-        if problem:
-            return problem
+def _surrogate_message(where: str, text: str, at: int) -> str:
+    return (
+        f"Invalid argument {where or 'text'}: it contains a lone UTF-16 surrogate ({text[at]!r} at "
+        f"character {at}), which is not valid Unicode text; send complete surrogate pairs or plain UTF-8."
+    )
+
+
+def surrogate_problem(value: Any, where: str = "") -> str | None:
+    """The first string (a value or a key) holding a lone UTF-16 surrogate, as a message.
+
+    Walks the value with an explicit stack, so any depth of nesting is fine."""
+    stack: list[tuple[str, Any]] = [(where, value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            at = lone_surrogate(item)
+            if at is not None:
+                return _surrogate_message(path, item, at)
+        elif isinstance(item, dict):
+            children: list[tuple[str, Any]] = []
+            for key, child in item.items():
+                name = str(key)
+                if lone_surrogate(name) is not None:
+                    return _surrogate_message(f"{path}.name" if path else "name", name, lone_surrogate(name) or 0)
+                children.append((f"{path}.{name}" if path else name, child))
+            stack.extend(reversed(children))
+        elif isinstance(item, list):
+            stack.extend(reversed([(f"{path}[{i}]", child) for i, child in enumerate(item)]))
     return None

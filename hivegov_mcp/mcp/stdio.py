@@ -17,7 +17,14 @@ from anyio.streams.memory import MemoryObjectSendStream
 from mcp.server.stdio import stdio_server
 from mcp.shared._stream_protocols import ReadStream, WriteStream
 from mcp.shared.message import SessionMessage
-from mcp.types import INVALID_PARAMS, PARSE_ERROR, ErrorData, JSONRPCError, jsonrpc_message_adapter
+from mcp.types import (
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    PARSE_ERROR,
+    ErrorData,
+    JSONRPCError,
+    jsonrpc_message_adapter,
+)
 from pydantic import ValidationError
 
 from hivegov_mcp.mcp.arguments import surrogate_problem
@@ -33,22 +40,26 @@ def rescue(exc: Exception) -> SessionMessage | None:
     if not isinstance(exc, ValidationError):
         return None
     line = next((e.get("input") for e in exc.errors() if e["type"] == "json_invalid"), None)
-    if not isinstance(line, str):
-        return None
+    if not isinstance(line, str):  # JSON, but not one JSON-RPC message (a batch, a bare value)
+        return _refusal(None, INVALID_REQUEST, "Invalid Request: send one JSON-RPC message per line (no batches).")
     try:
         value = json.loads(line)
-    except (ValueError, RecursionError):
+    except RecursionError:
+        return _refusal(None, INVALID_REQUEST, "Invalid Request: the message is nested too deeply.")
+    except ValueError:
         return _refusal(None, PARSE_ERROR, "Parse error: the line is not valid JSON.")
-    request_id = value.get("id") if isinstance(value, dict) else None
-    problem = surrogate_problem(value.get("params", {}) if isinstance(value, dict) else value, "params")
-    if problem is None:
-        problem = surrogate_problem(value.get("method", "") if isinstance(value, dict) else "", "method")
+    if not isinstance(value, dict):
+        return _refusal(None, INVALID_REQUEST, "Invalid Request: send one JSON-RPC message per line (no batches).")
+    request_id = value.get("id")
+    if surrogate_problem(request_id) is not None:
+        request_id = None
+    problem = surrogate_problem(value)
     if problem is not None:
-        return _refusal(request_id, INVALID_PARAMS, problem) if request_id is not None else None
+        return _refusal(request_id, INVALID_PARAMS, problem) if "id" in value else None
     try:
         return SessionMessage(jsonrpc_message_adapter.validate_python(value, by_name=False))
-    except ValidationError:
-        return _refusal(request_id, INVALID_PARAMS, "Invalid request: not a JSON-RPC message.")
+    except (ValidationError, RecursionError):
+        return _refusal(request_id, INVALID_REQUEST, "Invalid Request: not a JSON-RPC message, or nested too deeply.")
 
 
 async def _screen(
@@ -61,7 +72,10 @@ async def _screen(
             if not isinstance(item, Exception):
                 await onward.send(item)
                 continue
-            rescued = rescue(item)
+            try:
+                rescued = rescue(item)
+            except Exception:  # the screen itself must never take the server down
+                rescued = _refusal(None, INVALID_REQUEST, "Invalid Request: the line could not be read.")
             if rescued is None:
                 await onward.send(item)
             elif isinstance(rescued.message, JSONRPCError):

@@ -42,7 +42,7 @@ from hivegov_mcp.service.base import (
 )
 from hivegov_mcp.store.base import ProposalState, Version
 
-MAX_QUERY_TERMS = 16  # more words than this add cost, not precision
+MAX_QUERY_TERMS = 16  # more distinct words than this add cost, not precision: the rest are ignored
 
 
 class ProposalOperations(ServiceBase):
@@ -282,7 +282,7 @@ class ProposalOperations(ServiceBase):
         if not 1 <= limit <= MAX_SEARCH:
             raise InvalidInput("limit", f"{limit} must be between 1 and {MAX_SEARCH}")
         limits.check_text("query", query, max_bytes=limits.MAX_QUERY_CHARS * 4)
-        terms = re.findall(r"\w+", query)
+        terms = list(dict.fromkeys(t.lower() for t in re.findall(r"\w+", query)))  # a repeated word adds nothing
         if not terms:
             raise InvalidInput("query", f"{query!r} has no words to search for")
         async with self._read() as (tx, _):
