@@ -45,6 +45,7 @@ from hivegov_mcp.domain.tally import Decision
 from hivegov_mcp.mcp.context import AppState, call
 from hivegov_mcp.service.base import MAX_AUDIT_PAGE, MAX_LIST, MAX_SEARCH
 from hivegov_mcp.service.discussion import DEFAULT_COMMENT_PAGE, MAX_COMMENT_PAGE
+from hivegov_mcp.service.proposals import MAX_QUERY_TERMS
 
 READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
@@ -244,7 +245,10 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
 
     @mcp.tool(
         annotations=READ,
-        description=data("Full-text search over proposals and comments, best match first, with snippets."),
+        description=data(
+            "Full-text search over proposals and comments, best match first, with snippets. Words match "
+            f"by stem; the first {MAX_QUERY_TERMS} distinct words of the query count."
+        ),
     )
     async def search_proposals(
         ctx: Context[AppState],
