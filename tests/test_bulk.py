@@ -1,0 +1,42 @@
+"""The benchmark's bulk loader writes the store's own schema: a database the service reads,
+searches and verifies like any other."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import anyio
+import pytest
+
+from hivegov_mcp.agents import LOCAL_ADMIN
+from hivegov_mcp.app import open_service
+from hivegov_mcp.clock import FakeClock
+from hivegov_mcp.settings import Settings
+from hivegov_mcp.store.bulk import Scale, load
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_bulk_loaded_database_verifies_and_serves_every_read(db_path: Path) -> None:
+    async with open_service(Settings(db=db_path, clock=FakeClock())):
+        pass
+    await anyio.to_thread.run_sync(load, db_path, Scale(proposals=50, comments=400, votes=300, agents=10))
+
+    async with open_service(Settings(db=db_path, clock=FakeClock())) as service:
+        check = await service.verify_audit()
+        first = await service.get_proposal(LOCAL_ADMIN, "BIP-001")
+        page = await service.list_proposals(LOCAL_ADMIN, limit=100)
+        found = await service.search_proposals(LOCAL_ADMIN, "governance")
+        discussion = await service.get_discussion(LOCAL_ADMIN, "BIP-001")
+    with sqlite3.connect(db_path) as con:
+        counts = con.execute(
+            "SELECT (SELECT COUNT(*) FROM proposals), (SELECT COUNT(*) FROM comments), (SELECT COUNT(*) FROM votes)"
+        ).fetchone()
+    con.close()
+
+    assert check.ok and check.events == 1 + 10 + 50 + 400 + 300
+    assert counts == (50, 400, 300)
+    assert first.status == "discussion" and len(page.proposals) == 50
+    assert found.hits and all("[governance]" in h.snippet for h in found.hits if h.kind == "proposal")
+    assert discussion.comment_count >= 200  # half the comments (at most 1,000) go to BIP-001, then at random
