@@ -32,8 +32,11 @@ test: lint typecheck pytest
 schemas: $(STAMP)
 	$(BIN)/python -m hivegov_mcp.schemas_export schemas
 
+SCALE ?= 0.1
+
 bench: $(STAMP)
 	$(BIN)/python -m hivegov_mcp.bench
+	$(BIN)/python -m hivegov_mcp.bench_scale --scale $(SCALE)
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info .bench-cache

@@ -301,3 +301,20 @@ async def test_tokens_are_stored_only_as_their_sha256(service: GovernanceService
         assert all(token not in str(value) for row in rows for value in row)
     assert hashes["alice"] == hashlib.sha256(cast.tokens["alice"].encode()).hexdigest()
     assert hashes["bob"] == hashlib.sha256(rotated.token.encode()).hexdigest()
+
+
+async def test_a_search_ranks_each_kind_among_its_newest_matches(
+    service: GovernanceService, cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hivegov_mcp.store import sqlite
+
+    texts = ["alpha alpha alpha alpha", "alpha beta", "alpha gamma", "alpha delta"]
+    for n, text in enumerate(texts):
+        await service.create_proposal(cast["alice"], **{**PROPOSAL, "title": f"P{n}", "specification": text})
+    everything = await service.search_proposals(cast["bob"], "alpha")
+    monkeypatch.setattr(sqlite, "RANK_WINDOW", 2)
+    newest = await service.search_proposals(cast["bob"], "alpha")
+
+    assert everything.hits[0].title == "P0"  # the densest match ranks first when all are ranked
+    assert {h.title for h in everything.hits} == {"P0", "P1", "P2", "P3"}
+    assert {h.title for h in newest.hits} == {"P2", "P3"}  # a very common word: the newest, ranked

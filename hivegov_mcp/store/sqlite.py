@@ -36,6 +36,7 @@ from hivegov_mcp.store.base import NewComment, ProposalState, RawHit, StoredRule
 from hivegov_mcp.store.migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 30_000
+RANK_WINDOW = 500  # matches ranked per kind of row in a search (see SQLiteTransaction.search)
 MAX_INTEGER = 2**63 - 1  # SQLite's INTEGER range: a larger id names nothing
 StatementHook = Callable[[str], Awaitable[None]]
 
@@ -635,32 +636,54 @@ class SQLiteTransaction:
 
     # search ---------------------------------------------------------------------------------
     async def search(self, terms: Sequence[str], limit: int) -> list[RawHit]:
-        """All terms first; when nothing has them all, any term. Best (lowest bm25) first."""
+        """All terms first; when nothing has them all, any term. Best (lowest bm25) first.
+
+        Ranking every match of a word found in a million rows costs a second, so each kind of
+        row (proposals, comments) is ranked among its RANK_WINDOW newest matches: exact for any
+        word with fewer matches than that, the best of the newest for a very common one."""
         quoted = [fts_quote(t) for t in terms]
-        rows: list[sqlite3.Row] = []
+        candidates: list[sqlite3.Row] = []
         for joiner in (" AND ", " OR "):
-            rows = await self._all(
-                "SELECT search_index.proposal_id AS proposal_id, kind, comment_id, "
-                "search_index.title AS indexed_title, search_index.body AS body, bm25(search_index) AS score, "
-                "v.title AS title, p.status AS status "
-                "FROM search_index JOIN proposals p ON p.id = search_index.proposal_id "
-                "JOIN proposal_versions v ON v.proposal_id = p.id AND v.version = p.version "
-                "WHERE search_index MATCH ? ORDER BY rank LIMIT ?",
-                (joiner.join(quoted), limit),
-            )
-            if rows or len(quoted) == 1:
+            query = joiner.join(quoted)
+            candidates = [
+                *await self._all(
+                    "SELECT rowid, bm25(search_index) AS score FROM search_index "
+                    "WHERE search_index MATCH ? AND rowid < 0 ORDER BY rowid LIMIT ?",  # newest proposals
+                    (query, RANK_WINDOW),
+                ),
+                *await self._all(
+                    "SELECT rowid, bm25(search_index) AS score FROM search_index "
+                    "WHERE search_index MATCH ? AND rowid > 0 ORDER BY rowid DESC LIMIT ?",  # newest comments
+                    (query, RANK_WINDOW),
+                ),
+            ]
+            if candidates or len(quoted) == 1:
                 break
+        best = sorted(candidates, key=lambda r: (r["score"], -r["rowid"]))[:limit]
+        if not best:
+            return []
+        marks = ", ".join("?" * len(best))
+        rows = await self._all(
+            "SELECT s.rowid AS rowid, s.proposal_id AS proposal_id, s.kind AS kind, s.comment_id AS comment_id, "
+            "s.title AS indexed_title, s.body AS body, v.title AS title, p.status AS status "
+            "FROM search_index s JOIN proposals p ON p.id = s.proposal_id "
+            "JOIN proposal_versions v ON v.proposal_id = p.id AND v.version = p.version "
+            f"WHERE s.rowid IN ({marks})",
+            [r["rowid"] for r in best],
+        )
+        found = {r["rowid"]: r for r in rows}
         return [
             RawHit(
                 proposal_id=r["proposal_id"],
                 kind=r["kind"],
                 comment_id=r["comment_id"],
                 texts=(r["indexed_title"], r["body"]),
-                score=-float(r["score"]),
+                score=-float(hit["score"]),
                 title=r["title"],
                 status=Status(r["status"]),
             )
-            for r in rows
+            for hit in best
+            if (r := found.get(hit["rowid"])) is not None
         ]
 
 
