@@ -247,7 +247,8 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
         annotations=READ,
         description=data(
             "Full-text search over proposals and comments, best match first, with snippets. Words match "
-            f"by stem; the first {MAX_QUERY_TERMS} distinct words of the query count."
+            f"by stem; the first {MAX_QUERY_TERMS} distinct words of the query count; for a very common word "
+            "the best of the newest matches are returned, so add rarer words to narrow it."
         ),
     )
     async def search_proposals(
