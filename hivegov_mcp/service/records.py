@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+import anyio
+
 from hivegov_mcp.audit import ChainVerifier
 from hivegov_mcp.domain.config import GovernanceConfig, rules_hash
 from hivegov_mcp.domain.models import (
@@ -66,7 +68,8 @@ class RecordOperations(ServiceBase):
         while True:
             async with self.store.read() as tx:
                 page = await tx.audit_events(subject=None, after_seq=after, limit=VERIFY_PAGE)
-            if not verifier.feed(page) or len(page) < VERIFY_PAGE:
+            # Hashing a page takes a while: do it off the event loop, so other calls go on meanwhile.
+            if not await anyio.to_thread.run_sync(verifier.feed, page) or len(page) < VERIFY_PAGE:
                 break
             after = page[-1].seq
         check = verifier.result()
