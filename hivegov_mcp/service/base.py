@@ -43,12 +43,20 @@ class RuleBook:
 
     def __init__(self) -> None:
         self._parsed: dict[int, GovernanceConfig] = {}
+        # The version in force as read by the latest transaction: within one transaction (one
+        # snapshot) it can't change, so the write limit, the operation and the engine share one read.
+        self._seen: tuple[Transaction, tuple[int, GovernanceConfig]] | None = None
 
     async def current(self, tx: Transaction) -> tuple[int, GovernanceConfig]:
+        if self._seen is not None and self._seen[0] is tx:
+            return self._seen[1]
         stored = await tx.current_rules()
         if stored is None:  # a database opened without the factory: the defaults are version 0
-            return 0, GovernanceConfig()
-        return stored.version, self._parse(stored.version, stored.toml)
+            found = (0, GovernanceConfig())
+        else:
+            found = (stored.version, self._parse(stored.version, stored.toml))
+        self._seen = (tx, found)
+        return found
 
     async def at(self, tx: Transaction, version: int) -> GovernanceConfig:
         if version in self._parsed:

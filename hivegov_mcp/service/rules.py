@@ -35,7 +35,7 @@ class RulesOperations(ServiceBase):
             async with self.store.write() as tx:
                 current = await tx.current_rules()  # another process may have adopted meanwhile
                 if current is None:
-                    current, _ = await self._store_rules(tx, LOCAL_ADMIN, given or GovernanceConfig(), source)
+                    current, _ = await self._store_rules(tx, LOCAL_ADMIN, given or GovernanceConfig(), source, None)
         if check and given is not None and rules_hash(given) != current.hash:
             raise RulesMismatch(source, rules_hash(given), current.hash, current.version, db=self.store.path)
         return _info(current)
@@ -65,13 +65,13 @@ class RulesOperations(ServiceBase):
             current = await tx.current_rules()
             if current is not None and current.hash == rules_hash(config):
                 return _info(current), None
-            stored, receipt = await self._store_rules(tx, actor, config, source)
+            stored, receipt = await self._store_rules(tx, actor, config, source, current)
         return _info(stored), receipt
 
     async def _store_rules(
-        self, tx: Transaction, actor: Agent, config: GovernanceConfig, source: str
+        self, tx: Transaction, actor: Agent, config: GovernanceConfig, source: str, current: StoredRules | None
     ) -> tuple[StoredRules, Receipt]:
-        current = await tx.current_rules()
+        """Store `config` as the version after `current` (the version in force, read in `tx`)."""
         now = self.clock.now()
         stored = StoredRules(
             version=(current.version if current else 0) + 1,
