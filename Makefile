@@ -37,6 +37,7 @@ SCALE ?= 0.1
 bench: $(STAMP)
 	$(BIN)/python -m hivegov_mcp.bench
 	$(BIN)/python -m hivegov_mcp.bench_scale --scale $(SCALE)
+	$(BIN)/python -m hivegov_mcp.bench_throughput
 
 clean:
 	rm -rf $(VENV) build *.egg-info .bench-cache

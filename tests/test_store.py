@@ -89,7 +89,7 @@ async def test_the_file_is_in_wal_mode(service: GovernanceService, db_path: Path
 
 @pytest.mark.parametrize(
     ("pragma", "expected"),
-    [("journal_mode", "wal"), ("synchronous", 2), ("foreign_keys", 1), ("busy_timeout", 30_000)],
+    [("journal_mode", "wal"), ("synchronous", 2), ("foreign_keys", 1), ("busy_timeout", 0)],
 )
 async def test_the_store_connection_is_durable_and_checks_foreign_keys(
     service: GovernanceService, pragma: str, expected: object
@@ -99,6 +99,18 @@ async def test_the_store_connection_is_durable_and_checks_foreign_keys(
     rows = await store.run(lambda c: c.execute_fetchall(f"PRAGMA {pragma}"))
 
     assert next(iter(rows))[0] == expected
+
+
+async def test_the_writer_polls_for_the_write_lock_itself_and_the_reader_waits_as_sqlite_does(
+    service: GovernanceService,
+) -> None:
+    """SQLite's busy handler backs off to 100 ms sleeps; the writer polls every millisecond or so
+    up to the same 30 s instead, so no process waits seconds while others take turns."""
+    store = sqlite_store(service)
+    assert store.busy_timeout_ms == 30_000
+    async with store.reader.statements() as tx:
+        rows = await tx._all("PRAGMA busy_timeout")
+    assert rows[0][0] == 30_000
 
 
 # -- the append-only audit log ---------------------------------------------------------------------

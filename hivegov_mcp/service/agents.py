@@ -9,7 +9,7 @@ from hivegov_mcp.domain import limits
 from hivegov_mcp.domain.models import Agent, AgentList, AgentReceipt, RegisteredAgent
 from hivegov_mcp.domain.permissions import require
 from hivegov_mcp.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
-from hivegov_mcp.service.base import ServiceBase
+from hivegov_mcp.service.base import ServiceBase, writes
 from hivegov_mcp.store.base import Transaction
 
 
@@ -44,6 +44,7 @@ class AgentOperations(ServiceBase):
             raise NotFound("agent", agent_id, hint="The list of agents shows the registered ids.")
         return agent
 
+    @writes
     async def register_agent(
         self,
         actor: Agent,
@@ -104,11 +105,13 @@ class AgentOperations(ServiceBase):
             after = await self._agent(tx, agent_id)
         return AgentReceipt(**after.model_dump(), receipt=receipt)
 
+    @writes
     async def set_agent_roles(self, actor: Agent, agent_id: str, roles: Sequence[str]) -> AgentReceipt:
         require(actor.id, "set_agent_roles", actor.roles)
         clean_roles = check_roles(roles, allow_empty=True)
         return await self._update_agent(actor, agent_id, "set_agent_roles", roles=clean_roles)
 
+    @writes
     async def deactivate_agent(self, actor: Agent, agent_id: str) -> AgentReceipt:
         require(actor.id, "deactivate_agent", actor.roles)
         if agent_id == actor.id:
@@ -118,11 +121,13 @@ class AgentOperations(ServiceBase):
             )
         return await self._update_agent(actor, agent_id, "deactivate_agent", active=False)
 
+    @writes
     async def activate_agent(self, actor: Agent, agent_id: str) -> AgentReceipt:
         """Undo a deactivation: the agent's current token works again."""
         require(actor.id, "activate_agent", actor.roles)
         return await self._update_agent(actor, agent_id, "activate_agent", active=True)
 
+    @writes
     async def rotate_token(self, actor: Agent, agent_id: str) -> RegisteredAgent:
         """A new token for the agent; the old one stops working at once."""
         require(actor.id, "rotate_token", actor.roles)

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from hivegov_mcp import engine
 from hivegov_mcp.audit import content_hash
@@ -23,6 +25,23 @@ MAX_AUDIT_PAGE = 500
 MAX_SEARCH = 50
 INITIAL_NOTE = "initial version"
 WRITE_WINDOW = timedelta(minutes=1)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+S = TypeVar("S", bound="ServiceBase")
+
+
+def writes(
+    method: Callable[Concatenate[S, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[S, P], Coroutine[Any, Any, R]]:
+    """A write operation: run whole on the store's writer, committed with its batch (group commit)."""
+
+    @functools.wraps(method)
+    async def run(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return await self.store.submit(lambda: method(self, *args, **kwargs))
+
+    return run
 
 
 def sha256_text(text: str) -> str:
@@ -155,6 +174,7 @@ class ServiceBase:
     def _unknown_proposal(proposal_id: str) -> NotFound:
         return NotFound("proposal", proposal_id, hint="List or search the proposals to find their ids.")
 
+    @writes
     async def apply_due_deadlines(self, now: datetime | None = None) -> list[str]:
         """Process every passed deadline; return the ids this call processed."""
         now = now or self.clock.now()
@@ -162,6 +182,7 @@ class ServiceBase:
             due = await self._due(tx, now)
         return await self._apply_deadlines(due, now) if due else []
 
+    @writes
     async def _apply_deadlines(self, due: list[str], now: datetime) -> list[str]:
         processed = []
         async with self.store.write() as tx:

@@ -32,6 +32,7 @@ from hivegov_mcp.errors import (
 from hivegov_mcp.service.base import (
     ServiceBase,
     sha256_text,
+    writes,
 )
 from hivegov_mcp.store.base import NewComment, ProposalState, StoredSummary, Transaction
 
@@ -40,6 +41,7 @@ MAX_COMMENT_PAGE = 500
 
 
 class DiscussionOperations(ServiceBase):
+    @writes
     async def start_discussion(
         self, actor: Agent, proposal_id: str, duration_minutes: float | None = None
     ) -> ProposalReceipt:
@@ -71,6 +73,7 @@ class DiscussionOperations(ServiceBase):
             )
             return await self._proposal_receipt(tx, state, receipt)
 
+    @writes
     async def add_comment(
         self,
         actor: Agent,
@@ -131,6 +134,7 @@ class DiscussionOperations(ServiceBase):
             assert comment is not None
             return CommentReceipt(**comment.model_dump(), receipt=receipt)
 
+    @writes
     async def resolve_comment(self, actor: Agent, comment_id: int, note: str) -> CommentReceipt:
         self._reason("note", note)
         async with self.store.read() as tx:
@@ -195,6 +199,7 @@ class DiscussionOperations(ServiceBase):
             unresolved_objections=objections,
         )
 
+    @writes
     async def summarize_discussion(self, actor: Agent, proposal_id: str) -> SummaryReceipt:
         """The deterministic summary of the current round, stored when it differs from the stored one.
 
@@ -238,6 +243,7 @@ class DiscussionOperations(ServiceBase):
         text = canonical_json(summary.model_dump(mode="json"))
         return summary, text, await tx.get_summary(state.id, state.round)
 
+    @writes
     async def conclude_discussion(
         self, actor: Agent, proposal_id: str, resolution: str, reason: str, *, override: bool = False
     ) -> ProposalReceipt:

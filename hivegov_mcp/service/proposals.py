@@ -39,6 +39,7 @@ from hivegov_mcp.service.base import (
     MAX_SEARCH,
     ServiceBase,
     hash_content,
+    writes,
 )
 from hivegov_mcp.store.base import ProposalState, Version
 
@@ -46,6 +47,7 @@ MAX_QUERY_TERMS = 16  # more distinct words than this add cost, not precision: t
 
 
 class ProposalOperations(ServiceBase):
+    @writes
     async def create_proposal(
         self,
         actor: Agent,
@@ -155,6 +157,7 @@ class ProposalOperations(ServiceBase):
         next_cursor = str(page[-1][0].number) if len(rows) > limit else None
         return ProposalPage(proposals=summaries, next_cursor=next_cursor)
 
+    @writes
     async def revise_proposal(
         self,
         actor: Agent,
@@ -258,6 +261,7 @@ class ProposalOperations(ServiceBase):
             proposal_id=proposal_id, from_version=from_version, to_version=to_version, diff="".join(diff)
         )
 
+    @writes
     async def withdraw_proposal(self, actor: Agent, proposal_id: str, reason: str) -> ProposalReceipt:
         self._reason("reason", reason)
         async with self._write(actor, proposal_id) as (tx, state, now):

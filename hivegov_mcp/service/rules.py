@@ -11,7 +11,7 @@ from hivegov_mcp.domain.config import GovernanceConfig, canonical_toml, rules_ha
 from hivegov_mcp.domain.models import Agent, Receipt, RulesInfo
 from hivegov_mcp.domain.permissions import require
 from hivegov_mcp.errors import RulesMismatch
-from hivegov_mcp.service.base import ServiceBase
+from hivegov_mcp.service.base import ServiceBase, writes
 from hivegov_mcp.store.base import StoredRules, Transaction
 
 
@@ -32,13 +32,18 @@ class RulesOperations(ServiceBase):
         if current is None and not store:
             return None
         if current is None:
-            async with self.store.write() as tx:
-                current = await tx.current_rules()  # another process may have adopted meanwhile
-                if current is None:
-                    current, _ = await self._store_rules(tx, LOCAL_ADMIN, given or GovernanceConfig(), source, None)
+            current = await self._adopt(given or GovernanceConfig(), source)
         if check and given is not None and rules_hash(given) != current.hash:
             raise RulesMismatch(source, rules_hash(given), current.hash, current.version, db=self.store.path)
         return _info(current)
+
+    @writes
+    async def _adopt(self, config: GovernanceConfig, source: str) -> StoredRules:
+        async with self.store.write() as tx:
+            current = await tx.current_rules()  # another process may have adopted meanwhile
+            if current is None:
+                current, _ = await self._store_rules(tx, LOCAL_ADMIN, config, source, None)
+            return current
 
     async def show_rules(self, actor: Agent | None = None) -> RulesInfo:
         async with self.store.read() as tx:
@@ -54,6 +59,7 @@ class RulesOperations(ServiceBase):
             )
         return _info(current)
 
+    @writes
     async def set_rules(
         self, actor: Agent, config: GovernanceConfig, *, source: str
     ) -> tuple[RulesInfo, Receipt | None]:

@@ -24,11 +24,13 @@ from hivegov_mcp.errors import (
 from hivegov_mcp.service.base import (
     ServiceBase,
     sha256_text,
+    writes,
 )
 from hivegov_mcp.store.base import ProposalState, Transaction
 
 
 class VotingOperations(ServiceBase):
+    @writes
     async def cast_vote(self, actor: Agent, proposal_id: str, decision: str, justification: str) -> VoteReceipt:
         try:
             choice = Decision(decision)
@@ -44,10 +46,10 @@ class VotingOperations(ServiceBase):
                     f"is {len(justification.strip())} characters; write at least "
                     f"{rules.min_justification_chars} explaining the vote",
                 )
-            eligible = await tx.eligible(state.id)
-            if actor.id not in eligible:
+            standing = await tx.voter_standing(state.id, actor.id, count=rules.early_close)
+            if not standing.eligible:
                 raise NotEligible(actor.id, state.id)
-            before = {b.agent_id for b in await tx.last_ballots(state.id)}
+            replaced = standing.voted_before
             await tx.insert_vote(state.id, actor.id, choice.value, justification, now)
             ballot = canonical_json({"decision": choice.value, "justification": justification})
             receipt = await tx.append_audit(
@@ -55,10 +57,11 @@ class VotingOperations(ServiceBase):
                 actor=actor.id,
                 action="cast_vote",
                 subject=state.id,
-                payload={"ballot_sha256": sha256_text(ballot), "replaces_earlier": actor.id in before},
+                payload={"ballot_sha256": sha256_text(ballot), "replaces_earlier": replaced},
             )
             result: Outcome | None = None
-            if rules.early_close and before | {actor.id} == set(eligible):
+            everyone_voted = standing.voted_count + (0 if replaced else 1) == standing.eligible_count
+            if rules.early_close and everyone_voted:
                 state, _ = await engine.close_voting(
                     tx,
                     state,
@@ -73,7 +76,7 @@ class VotingOperations(ServiceBase):
                 proposal_id=state.id,
                 agent_id=actor.id,
                 decision=choice,
-                replaced_earlier_vote=actor.id in before,
+                replaced_earlier_vote=replaced,
                 status=state.status,
                 result=result,
                 receipt=receipt,
@@ -122,6 +125,7 @@ class VotingOperations(ServiceBase):
             closed_at=state.voting_closed_at,
         )
 
+    @writes
     async def close_voting(self, actor: Agent, proposal_id: str, reason: str) -> ResultsReceipt:
         self._reason("reason", reason)
         async with self._write(actor, proposal_id) as (tx, state, now):

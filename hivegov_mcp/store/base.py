@@ -7,16 +7,18 @@ on the transaction object.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from hivegov_mcp.audit import StoredEvent
 from hivegov_mcp.domain.models import Agent, Ballot, Comment, ProposalContent, Receipt, RoundInfo
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.tally import Tally
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,16 @@ class StoredSummary:
     text: str  # canonical JSON of the summary
     seq: int  # the audit event that stored it
     hash: str
+
+
+@dataclass(frozen=True)
+class VoterStanding:
+    """Where one agent stands in an open vote, read in one statement when it casts a ballot."""
+
+    eligible: bool
+    voted_before: bool  # this ballot replaces an earlier one
+    eligible_count: int  # the counts only when asked for (early close), else 0
+    voted_count: int  # eligible voters with a ballot, before this one
 
 
 @dataclass(frozen=True)
@@ -163,6 +175,7 @@ class Transaction(Protocol):
         self, proposal_id: str, agent_id: str, decision: str, justification: str, at: datetime
     ) -> None: ...
     async def last_ballots(self, proposal_id: str) -> list[Ballot]: ...
+    async def voter_standing(self, proposal_id: str, agent_id: str, *, count: bool) -> VoterStanding: ...
     async def store_tally(self, proposal_id: str, tally: Tally, rules_version: int) -> None: ...
     async def get_tally(self, proposal_id: str) -> Tally | None: ...
 
@@ -185,5 +198,12 @@ class Store(Protocol):
         """For a read of a single statement (it needs no snapshot): fewer round trips."""
         ...
 
-    def write(self) -> AbstractAsyncContextManager[Transaction]: ...
+    def write(self) -> AbstractAsyncContextManager[Transaction]:
+        """Only inside a write operation run by `submit`."""
+        ...
+
+    async def submit(self, op: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run a write operation (group commit): its result once it is committed."""
+        ...
+
     async def close(self) -> None: ...

@@ -1,27 +1,37 @@
 """The embedded SQLite store (DESIGN §8) over aiosqlite.
 
-One connection per process, guarded by a lock so that transactions never interleave;
-WAL, synchronous=FULL, foreign keys, a busy timeout, and `BEGIN IMMEDIATE` for every write
-so that several processes can share one file and each write sees the latest audit head.
+Two connections per process. Reads run on a `query_only` reader; in WAL mode a reader never
+waits for a writer. Writes run on the writer with group commit: every write operation is
+queued (`submit`), and the writer's thread runs the queued operations one after another
+inside one `BEGIN IMMEDIATE … COMMIT`, each in a savepoint of its own, so one operation's
+failure rolls back only that operation and one fsync (synchronous=FULL) covers the batch. An
+operation is acknowledged only after its batch committed. Running the operation in the
+writer's thread means its statements cost no round trip to the event loop; its transaction
+methods are coroutines that never suspend there, driven to completion by `drive`.
 
-Every exit from a transaction other than its COMMIT rolls back, cancellation included:
-the cleanup is shielded, and it first waits for the statement that was in flight (aiosqlite
-runs statements in order on its thread, so a cancelled `BEGIN IMMEDIATE` still completes
-there and would otherwise leave the connection holding the write lock). SQLite's own
-errors never leave the store: they become StoreBusy or StorageError, naming the file.
+A cancelled write is all or nothing: one still queued is dropped; one already taken into a
+batch runs to the end and the cancelled caller waits, shielded, for the batch's COMMIT.
+SQLite's own errors never leave the store: they become StoreBusy or StorageError, naming
+the file.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import random
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from contextvars import Context, copy_context
 from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 import anyio
@@ -32,13 +42,24 @@ from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.render import search_body
 from hivegov_mcp.domain.tally import Decision, Outcome, RejectReason, Tally, fraction_text
 from hivegov_mcp.errors import InvalidInput, StorageError, StoreBusy
-from hivegov_mcp.store.base import NewComment, ProposalState, RawHit, StoredRules, StoredSummary, Version
+from hivegov_mcp.store.base import (
+    NewComment,
+    ProposalState,
+    RawHit,
+    StoredRules,
+    StoredSummary,
+    Version,
+    VoterStanding,
+)
 from hivegov_mcp.store.migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 30_000
 RANK_WINDOW = 500  # matches ranked per kind of row in a search (see SQLiteTransaction.search)
 MAX_INTEGER = 2**63 - 1  # SQLite's INTEGER range: a larger id names nothing
-StatementHook = Callable[[str], Awaitable[None]]
+MAX_BATCH = 256  # write operations committed together at most
+LOCK_POLL_S = (0.0005, 0.002)  # how long a batch sleeps between tries for another process's write lock
+StatementHook = Callable[[str], None]  # called before each statement (tests fail one on purpose)
+T = TypeVar("T")
 
 
 def fits(value: int) -> bool:
@@ -564,6 +585,29 @@ class SQLiteTransaction:
             for r in rows
         ]
 
+    async def voter_standing(self, proposal_id: str, agent_id: str, *, count: bool) -> VoterStanding:
+        """By index lookups only: the cost of a vote doesn't grow with the ballots already cast.
+        The counts (one lookup per eligible voter) only when `count`; else 0."""
+        counts = (
+            "(SELECT COUNT(*) FROM eligible_voters WHERE proposal_id = :p) AS eligible_count, "
+            "(SELECT COUNT(*) FROM eligible_voters e WHERE e.proposal_id = :p AND EXISTS "
+            "(SELECT 1 FROM votes v WHERE v.proposal_id = :p AND v.agent_id = e.agent_id)) AS voted_count"
+            if count
+            else "0 AS eligible_count, 0 AS voted_count"
+        )
+        row = await self._one(
+            "SELECT EXISTS (SELECT 1 FROM eligible_voters WHERE proposal_id = :p AND agent_id = :a) AS eligible, "
+            f"EXISTS (SELECT 1 FROM votes WHERE proposal_id = :p AND agent_id = :a) AS voted, {counts}",
+            {"p": proposal_id, "a": agent_id},
+        )
+        assert row is not None
+        return VoterStanding(
+            eligible=bool(row["eligible"]),
+            voted_before=bool(row["voted"]),
+            eligible_count=row["eligible_count"],
+            voted_count=row["voted_count"],
+        )
+
     async def store_tally(self, proposal_id: str, tally: Tally, rules_version: int) -> None:
         await self._run(
             "INSERT INTO vote_tallies (proposal_id, approve, reject, abstain, eligible_weight, voted_weight, "
@@ -687,6 +731,92 @@ class SQLiteTransaction:
         ]
 
 
+def translate(store: SQLiteStore, exc: Exception) -> Exception:
+    """SQLite's error as the store's: StoreBusy or StorageError naming the file."""
+    if isinstance(exc, sqlite3.IntegrityError | sqlite3.ProgrammingError | sqlite3.InterfaceError):
+        return exc  # a broken constraint or a misused connection is a bug, not the disk: keep it visible
+    if isinstance(exc, sqlite3.Error):
+        return store.error(exc)
+    if isinstance(exc, UnicodeEncodeError):  # text that is not Unicode (a lone surrogate) can't be stored
+        return InvalidInput("text", f"contains {exc.object[exc.start : exc.end]!r}, which is not valid Unicode")
+    return exc
+
+
+@contextmanager
+def sqlite_errors(store: SQLiteStore) -> Iterator[None]:
+    try:
+        yield
+    except (sqlite3.Error, UnicodeEncodeError) as exc:
+        error = translate(store, exc)
+        if error is exc:
+            raise
+        raise error from (exc if isinstance(exc, sqlite3.Error) else None)
+
+
+class DirectTransaction(SQLiteTransaction):
+    """The same queries, run at once on the writer's thread, inside a write operation."""
+
+    def __init__(self, store: SQLiteStore, db: sqlite3.Connection) -> None:
+        self._sqlite = store
+        self._db = db
+
+    def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> sqlite3.Cursor:
+        if self._sqlite.statement_hook is not None:
+            self._sqlite.statement_hook(sql)
+        try:  # inline rather than `sqlite_errors`: this runs for every statement of every write
+            return self._db.execute(sql, params)
+        except (sqlite3.Error, UnicodeEncodeError) as exc:
+            raise self._error(exc) from None
+
+    def _error(self, exc: Exception) -> Exception:
+        return translate(self._sqlite, exc)
+
+    async def _all(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[sqlite3.Row]:
+        cursor = self.execute(sql, params)
+        try:
+            return cursor.fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+    async def _run(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
+        return self.execute(sql, params).lastrowid or 0
+
+    async def _many(self, sql: str, params: Iterable[Sequence[Any]]) -> None:
+        if self._sqlite.statement_hook is not None:
+            self._sqlite.statement_hook(sql)
+        with sqlite_errors(self._sqlite):
+            self._db.executemany(sql, params)
+
+
+def drive(op: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a write operation to its end here and now: on the writer's thread its transaction
+    methods never suspend, so one `send` completes it."""
+    coroutine = op()
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    coroutine.close()
+    raise RuntimeError("a write operation awaited something other than its transaction; it was abandoned")
+
+
+class _Job:
+    """One queued write operation and, once its batch committed, its outcome."""
+
+    __slots__ = ("context", "done", "dropped", "error", "op", "running", "signal", "taken", "value")
+
+    def __init__(self, op: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+        self.op = op
+        self.context: Context = copy_context()  # the request's context vars (the log's agent)
+        self.signal = anyio.Event()  # set when the job is done or its submitter must lead
+        self.taken = False  # in a batch (it may still wait there for the write lock)
+        self.running = False  # started on the writer's thread: from then on it runs to the end
+        self.dropped = False  # cancelled before it started: the batch skips it
+        self.done = False
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+
 def _cause(exc: sqlite3.Error, path: str = ":memory:") -> str:
     """SQLite's reason, with what it usually means on disk when SQLite's own words are vague."""
     text = str(exc) or type(exc).__name__
@@ -729,17 +859,9 @@ class Connection:
     async def run(self, op: Callable[[aiosqlite.Connection], Awaitable[Any]], sql: str = "") -> Any:
         """Run one operation on the connection, turning SQLite's errors into the store's."""
         if self._store.statement_hook is not None:
-            await self._store.statement_hook(sql)
-        try:
+            self._store.statement_hook(sql)
+        with sqlite_errors(self._store):
             return await op(self.db)
-        except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
-            raise  # a broken constraint or a misused connection is a bug, not the disk: keep it visible
-        except sqlite3.Error as exc:
-            raise self._store.error(exc) from exc
-        except UnicodeEncodeError as exc:  # text that is not Unicode (a lone surrogate) can't be stored
-            raise InvalidInput(
-                "text", f"contains {exc.object[exc.start : exc.end]!r}, which is not valid Unicode"
-            ) from None
 
     @property
     def in_transaction(self) -> bool:
@@ -786,20 +908,24 @@ class Connection:
 
 
 class SQLiteStore:
-    """Opens the file, applies migrations and hands out transactions.
+    """Opens the file, applies migrations, hands out read snapshots and runs write operations.
 
-    Two connections per process: the writer (every `write()`, serialized) and a reader with
-    `query_only` (every `read()`). In WAL mode a reader never waits for a writer, so reads and
-    identity checks go on while this or another process waits for the write lock. An
-    in-memory database has one connection for both.
+    Two connections per process: the writer (every write operation, batched by `submit`) and
+    a reader with `query_only` (every `read()`). An in-memory database has one connection for
+    both.
     """
 
     def __init__(self, path: str) -> None:
         self.path = path
-        # Called before each statement; tests use it to cancel at every await point.
+        # Called before each statement (on the thread that runs it); tests fail one on purpose.
         self.statement_hook: StatementHook | None = None
         self._writer: Connection | None = None
         self._reader: Connection | None = None
+        self._queue: deque[_Job] = deque()  # write operations waiting for a batch
+        self._batch: asyncio.Future[None] | None = None  # the batch on the writer's thread now
+        self._local = threading.local()  # on the writer's thread during a batch: its connection
+        self._jobs_lock = threading.Lock()  # a job's start (writer's thread) against its cancellation
+        self.busy_timeout_ms = BUSY_TIMEOUT_MS
 
     @classmethod
     async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> SQLiteStore:
@@ -816,9 +942,14 @@ class SQLiteStore:
             except OSError as exc:
                 raise StorageError(where, f"its folder can't be created ({exc.strerror or exc})") from None
         store = cls(where)
+        store.busy_timeout_ms = busy_timeout_ms
         try:
             store._writer = await Connection.connect(store, busy_timeout_ms=busy_timeout_ms, read_only=False)
             await store._migrate()
+            # From now on the writer takes the write lock in `_begin_batch`, which polls for it every
+            # millisecond or so: SQLite's own busy handler backs off to 100 ms sleeps, so under
+            # contention one process could wait seconds while others take the lock in turn.
+            await store.writer.run(lambda c: c.execute("PRAGMA busy_timeout = 0"))
             if where == ":memory:":
                 store._reader = store._writer
             else:
@@ -888,19 +1019,185 @@ class SQLiteStore:
     def in_transaction(self) -> bool:
         return any(c is not None and c.in_transaction for c in (self._writer, self._reader))
 
+    def _batch_db(self) -> sqlite3.Connection | None:
+        """The writer's connection when called from a write operation in a batch, else None."""
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        return db
+
     def read(self) -> AbstractAsyncContextManager[SQLiteTransaction]:
-        """A consistent snapshot for reads, on the reader connection."""
+        """A consistent snapshot for reads, on the reader connection (inside a write operation:
+        its own transaction)."""
+        db = self._batch_db()
+        if db is not None:
+            return self._within(db)
         return self.reader.transaction("BEGIN")
 
     def lookup(self) -> AbstractAsyncContextManager[SQLiteTransaction]:
         """For a read of one statement: no transaction round trips, on the reader connection."""
+        db = self._batch_db()
+        if db is not None:
+            return self._within(db)
         return self.reader.statements()
 
     def write(self) -> AbstractAsyncContextManager[SQLiteTransaction]:
-        """The one write path: BEGIN IMMEDIATE … COMMIT on the writer, or ROLLBACK on any error."""
-        return self.writer.transaction("BEGIN IMMEDIATE")
+        """The one write path: a savepoint inside the batch's transaction, released when the
+        block ends and rolled back on any error. Only write operations run by `submit` (the
+        service's `@writes`) write."""
+        db = self._batch_db()
+        if db is None:
+            raise RuntimeError("SQLiteStore.write() is for write operations run by submit() (the service's @writes)")
+        return self._savepoint(db)
+
+    @asynccontextmanager
+    async def _within(self, db: sqlite3.Connection) -> AsyncIterator[SQLiteTransaction]:
+        yield DirectTransaction(self, db)
+
+    @asynccontextmanager
+    async def _savepoint(self, db: sqlite3.Connection) -> AsyncIterator[SQLiteTransaction]:
+        depth = getattr(self._local, "depth", 0) + 1
+        name = f"op{depth}"
+        tx = DirectTransaction(self, db)
+        tx.execute(f"SAVEPOINT {name}")
+        self._local.depth = depth
+        try:
+            yield tx
+            tx.execute(f"RELEASE {name}")
+        except BaseException:
+            try:
+                if db.in_transaction:  # SQLite may have rolled back the whole batch already (disk full)
+                    tx.execute(f"ROLLBACK TO {name}")
+                    tx.execute(f"RELEASE {name}")
+            except BaseException:
+                self._local.broken = True  # the savepoint could not be undone: the batch must not commit
+                raise
+            raise
+        finally:
+            self._local.depth = depth - 1
+
+    # -- group commit ----------------------------------------------------------------------------
+    async def submit(self, op: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run a write operation in the writer's next batch; its result once the batch committed.
+
+        While a batch runs on the writer's thread the next operations queue up; when it ends,
+        the next batch takes up to MAX_BATCH of them. Cancelled before the writer starts it, the
+        operation is dropped; once started, it runs to the end and the cancellation waits
+        (shielded) for its batch."""
+        if self._batch_db() is not None:  # one write operation calling another: the same batch
+            return await op()
+        job = _Job(op)
+        self._queue.append(job)
+        if self._batch is None:
+            self._next_batch()
+        try:
+            await job.signal.wait()
+        except BaseException:
+            with self._jobs_lock:
+                job.dropped = not job.running
+            if job.dropped:
+                if not job.taken:
+                    self._queue.remove(job)
+                raise
+            with anyio.CancelScope(shield=True):
+                await job.signal.wait()
+            raise
+        if job.error is not None:
+            raise job.error
+        return job.value  # type: ignore[no-any-return]
+
+    def _next_batch(self) -> None:
+        """Hand the queued operations (up to MAX_BATCH) to the writer's thread, if any wait."""
+        if not self._queue:
+            self._batch = None
+            return
+        batch = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
+        for job in batch:
+            job.taken = True
+        # A task of the store's own, not of any caller: a caller's cancellation can't stop a
+        # batch that other callers wait for.
+        self._batch = asyncio.ensure_future(self._write_batch(batch))
+
+    async def _write_batch(self, batch: list[_Job]) -> None:
+        try:
+            async with self.writer._lock:  # an in-memory database shares this connection with reads
+                # aiosqlite's own queue to its thread: the batch runs there, between its statements
+                await self.writer.db._execute(self._run_batch, batch)  # type: ignore[no-untyped-call]
+        except BaseException as exc:  # the connection is closed or its thread is gone
+            for job in batch:
+                if job.error is None:
+                    job.error, job.value = exc, None
+        finally:
+            for job in batch:
+                job.done = True
+                job.signal.set()
+            self._next_batch()
+
+    def _run_batch(self, batch: list[_Job]) -> None:
+        """On the writer's thread: the batch's operations, each in its savepoints, one COMMIT."""
+        db = self.writer.db._conn
+        self._local.db = db
+        try:
+            pending = deque(batch)
+            while pending:
+                tx = DirectTransaction(self, db)
+                try:
+                    self._begin_batch(tx)
+                except BaseException as exc:
+                    self._abandon(db, list(pending), exc)
+                    return
+                ran: list[_Job] = []
+                while pending:
+                    job = pending.popleft()
+                    with self._jobs_lock:
+                        if job.dropped:  # cancelled while its batch waited for the write lock
+                            continue
+                        job.running = True
+                    ran.append(job)
+                    self._local.broken = False
+                    try:
+                        job.value = job.context.run(drive, job.op)
+                    except BaseException as exc:
+                        job.error = exc
+                    if self._local.broken or not db.in_transaction:  # the batch can't commit any more
+                        self._abandon(db, ran, job.error)
+                        break
+                else:
+                    try:
+                        tx.execute("COMMIT")
+                    except BaseException as exc:
+                        self._abandon(db, ran, exc)
+        finally:
+            self._local.db = None
+
+    def _begin_batch(self, tx: DirectTransaction) -> None:
+        """BEGIN IMMEDIATE, trying again every millisecond or so while another process writes,
+        up to the busy timeout (then StoreBusy)."""
+        give_up = time.monotonic() + self.busy_timeout_ms / 1000
+        while True:
+            try:
+                tx.execute("BEGIN IMMEDIATE")
+                return
+            except StoreBusy:
+                if time.monotonic() >= give_up:
+                    raise
+                time.sleep(random.uniform(*LOCK_POLL_S))
+
+    def _abandon(self, db: sqlite3.Connection, ran: list[_Job], cause: BaseException | None) -> None:
+        """Roll the batch back: none of its operations is acknowledged, each gets the cause."""
+        try:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # the connection is gone or the disk failed: nothing is committed either way
+        error = cause or StorageError(self.path, "the transaction was rolled back; nothing of it was written")
+        for job in ran:
+            job.value = None
+            if job.error is None:
+                job.error = error
 
     async def close(self) -> None:
+        while self._batch is not None:  # let the batches under way finish (callers wait for them)
+            with anyio.CancelScope(shield=True):
+                await self._batch
         for connection in {id(c): c for c in (self._reader, self._writer) if c is not None}.values():
             await connection.close()
         self._reader = self._writer = None

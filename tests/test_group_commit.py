@@ -1,0 +1,144 @@
+"""Group commit: concurrent writes share a transaction and an fsync, yet each is its own.
+
+One operation's failure rolls back only that operation; an acknowledged write survives
+`kill -9` of the process that wrote it; writes from several processes all land."""
+
+from __future__ import annotations
+
+import functools
+import signal
+import sqlite3
+import sys
+import threading
+from pathlib import Path
+
+import anyio
+import pytest
+from anyio.streams.text import TextReceiveStream
+
+from hivegov_mcp.app import open_service
+from hivegov_mcp.bench_throughput import JUSTIFICATION, RULES, prepare
+from hivegov_mcp.errors import NotEligible
+from hivegov_mcp.service import GovernanceService
+from hivegov_mcp.settings import Settings
+from hivegov_mcp.store.sqlite import SQLiteStore
+from tests.conftest import PROPOSAL, Cast
+
+pytestmark = pytest.mark.anyio
+
+VOTER = """
+import sys, anyio
+from pathlib import Path
+from hivegov_mcp.bench_throughput import JUSTIFICATION, RULES
+from hivegov_mcp.app import open_service
+from hivegov_mcp.settings import Settings
+
+async def main(db, proposal_id, tokens):
+    async with open_service(Settings(db=Path(db), rules=RULES)) as svc:
+        agents = [await svc.authenticate(t) for t in tokens]
+
+        async def voter(agent):
+            for n in range(1_000_000):
+                receipt = await svc.cast_vote(agent, proposal_id, ("approve", "reject")[n % 2], JUSTIFICATION)
+                print(receipt.receipt.seq, receipt.receipt.hash, flush=True)  # acknowledged
+
+        async with anyio.create_task_group() as tg:
+            for agent in agents:
+                tg.start_soon(voter, agent)
+
+anyio.run(main, sys.argv[1], sys.argv[2], sys.argv[3].split(","))
+"""
+
+
+async def test_concurrent_writes_share_batches_and_a_failing_one_fails_alone(
+    service: GovernanceService, cast: Cast
+) -> None:
+    store = service.store
+    assert isinstance(store, SQLiteStore)
+    batches: list[int] = []
+    original = store._run_batch
+
+    def counting(batch: list[object]) -> None:
+        batches.append(len(batch))
+        original(batch)  # type: ignore[arg-type]
+
+    store._run_batch = counting  # type: ignore[method-assign,assignment]
+    pid = (await service.create_proposal(cast["alice"], **PROPOSAL)).id
+    await service.start_discussion(cast["alice"], pid)
+    await service.conclude_discussion(cast["carol"], pid, "approved-for-voting", "Ready.")
+    outcomes: dict[str, object] = {}
+
+    async def vote(name: str) -> None:
+        try:
+            outcomes[name] = (await service.cast_vote(cast[name], pid, "approve", JUSTIFICATION)).receipt.seq
+        except NotEligible as exc:
+            outcomes[name] = exc
+
+    batches.clear()
+    async with anyio.create_task_group() as tg:
+        for name in ("bob", "alice", "carol", "bob"):  # alice is no voter: her vote fails
+            tg.start_soon(vote, name)
+    assert max(batches) > 1  # queued together while the first batch ran
+    assert isinstance(outcomes["alice"], NotEligible)
+    seqs = [v for k, v in outcomes.items() if k != "alice"]
+    assert all(isinstance(s, int) for s in seqs)
+    results = await service.get_voting_results(cast["bob"], pid)
+    assert set(results.voted) == {"bob", "carol"} and results.votes_cast == 2
+    assert (await service.verify_audit()).ok
+
+
+async def test_every_acknowledged_vote_survives_kill_9(tmp_path: Path) -> None:
+    db = tmp_path / "votes.db"
+    proposal_id, tokens = await prepare(db, 16)
+    acknowledged: list[tuple[int, str]] = []
+    command = [sys.executable, "-c", VOTER, str(db), proposal_id, ",".join(tokens)]
+    with anyio.fail_after(60):
+        async with await anyio.open_process(command) as process:
+            assert process.stdout is not None
+            buffer = ""
+            async for chunk in TextReceiveStream(process.stdout):
+                buffer += chunk
+                *lines, buffer = buffer.split("\n")
+                acknowledged.extend((int(seq), digest) for seq, digest in (line.split() for line in lines))
+                if len(acknowledged) >= 300:
+                    process.send_signal(signal.SIGKILL)  # mid-batch: the votes under way are not acknowledged
+                    break
+            await process.wait()
+    assert process.returncode == -signal.SIGKILL
+    with sqlite3.connect(db) as con:
+        stored = dict(con.execute("SELECT seq, hash FROM audit_events WHERE action = 'cast_vote'").fetchall())
+    con.close()
+    missing = [(seq, digest) for seq, digest in acknowledged if stored.get(seq) != digest]
+    assert missing == []
+    async with open_service(Settings(db=db, rules=RULES)) as svc:
+        assert (await svc.verify_audit()).ok
+
+
+async def test_a_batch_waiting_for_another_process_s_lock_takes_it_once_released(
+    service: GovernanceService, cast: Cast, db_path: Path
+) -> None:
+    store = service.store
+    assert isinstance(store, SQLiteStore)
+    blocker = sqlite3.connect(db_path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    tries = 0
+    polling = threading.Event()
+
+    def count_tries(sql: str) -> None:
+        nonlocal tries
+        if sql == "BEGIN IMMEDIATE":
+            tries += 1
+            if tries == 3:
+                polling.set()
+
+    store.statement_hook = count_tries
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(functools.partial(service.create_proposal, cast["alice"], **PROPOSAL))
+            await anyio.to_thread.run_sync(polling.wait, 10)  # the batch is trying again and again
+            blocker.execute("ROLLBACK")
+    finally:
+        store.statement_hook = None
+        blocker.close()
+    assert tries >= 3
+    assert [p.id for p in (await service.list_proposals(cast["alice"])).proposals] == ["BIP-001"]
