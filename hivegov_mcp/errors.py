@@ -202,6 +202,17 @@ class StoreBusy(HivegovError):
         )
 
 
+class ReadTooCostly(HivegovError):
+    code = "read_too_costly"
+
+    def __init__(self, budget_seconds: float) -> None:
+        self.budget_seconds = budget_seconds
+        super().__init__(
+            f"The read ran past its budget of {budget_seconds:g} s and was stopped.",
+            "Ask for less: fewer or rarer search words, a smaller page, or a narrower filter.",
+        )
+
+
 class StorageError(HivegovError):
     code = "storage_error"
 

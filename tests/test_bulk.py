@@ -12,8 +12,10 @@ import pytest
 from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
 from hivegov_mcp.clock import FakeClock
+from hivegov_mcp.errors import ReadTooCostly
 from hivegov_mcp.settings import Settings
 from hivegov_mcp.store.bulk import Scale, load
+from hivegov_mcp.store.sqlite import SQLiteStore
 
 pytestmark = pytest.mark.anyio
 
@@ -40,3 +42,19 @@ async def test_a_bulk_loaded_database_verifies_and_serves_every_read(db_path: Pa
     assert first.status == "discussion" and len(page.proposals) == 50
     assert found.hits and all("[governance]" in h.snippet for h in found.hits if h.kind == "proposal")
     assert discussion.comment_count >= 200  # half the comments (at most 1,000) go to BIP-001, then at random
+
+
+async def test_a_read_past_its_budget_is_stopped_with_a_clear_error_and_the_reader_serves_on(db_path: Path) -> None:
+    async with open_service(Settings(db=db_path, clock=FakeClock())):
+        pass
+    await anyio.to_thread.run_sync(load, db_path, Scale(proposals=200, comments=2000, votes=0, agents=10))
+    async with open_service(Settings(db=db_path, clock=FakeClock())) as service:
+        assert isinstance(service.store, SQLiteStore)
+        service.store.read_budget_s = 0.0  # every read is past it at SQLite's first look at the clock,
+        service.store.progress_steps = 100  # which comes after 100 steps of its virtual machine
+        with pytest.raises(ReadTooCostly) as caught:
+            await service.search_proposals(LOCAL_ADMIN, "governance")
+        assert "budget of 0 s" in str(caught.value) and "fewer or rarer search words" in str(caught.value)
+        service.store.read_budget_s = 2.0
+        found = await service.search_proposals(LOCAL_ADMIN, "governance")
+    assert found.hits

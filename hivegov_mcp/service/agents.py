@@ -9,7 +9,7 @@ from hivegov_mcp.domain import limits
 from hivegov_mcp.domain.models import Agent, AgentList, AgentReceipt, RegisteredAgent
 from hivegov_mcp.domain.permissions import require
 from hivegov_mcp.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
-from hivegov_mcp.service.base import ServiceBase, writes
+from hivegov_mcp.service.base import ServiceBase, reads, writes
 from hivegov_mcp.store.base import Transaction
 
 
@@ -135,6 +135,7 @@ class AgentOperations(ServiceBase):
         changed = await self._update_agent(actor, agent_id, "rotate_token", token_hash=hash_token(token))
         return RegisteredAgent(**changed.model_dump(), token=token)
 
+    @reads
     async def list_agents(self, actor: Agent, role: str | None = None) -> AgentList:
         if role is not None:
             check_roles([role], allow_empty=False)

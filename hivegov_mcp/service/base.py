@@ -25,6 +25,7 @@ MAX_AUDIT_PAGE = 500
 MAX_SEARCH = 50
 INITIAL_NOTE = "initial version"
 WRITE_WINDOW = timedelta(minutes=1)
+MAX_DEADLINE_PASSES = 3  # a read finding passed deadlines applies them and reads again, this often
 
 
 P = ParamSpec("P")
@@ -40,6 +41,33 @@ def writes(
     @functools.wraps(method)
     async def run(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
         return await self.store.submit(lambda: method(self, *args, **kwargs))
+
+    return run
+
+
+class DeadlinesDue(Exception):
+    """Raised inside a read operation that found passed deadlines: `@reads` applies them (a
+    write) and runs the read again."""
+
+    def __init__(self, due: list[str], now: datetime) -> None:
+        super().__init__(f"{len(due)} deadlines to apply first")
+        self.due, self.now = due, now
+
+
+def reads(
+    method: Callable[Concatenate[S, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[S, P], Coroutine[Any, Any, R]]:
+    """A read operation: run whole on the store's reader, in one snapshot in which no deadline
+    has passed unapplied."""
+
+    @functools.wraps(method)
+    async def run(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        for _ in range(MAX_DEADLINE_PASSES):
+            try:
+                return await self.store.run_read(lambda: method(self, *args, **kwargs))
+            except DeadlinesDue as due:
+                await self._apply_deadlines(due.due, due.now)
+        return await method(self, *args, **kwargs)  # deadlines keep passing: read as they come
 
     return run
 
@@ -156,6 +184,8 @@ class ServiceBase:
             if not due:
                 yield tx, now
                 return
+        if self.store.in_read_operation:
+            raise DeadlinesDue(due, now)
         await self._apply_deadlines(due, now)
         async with self.store.read() as tx:
             yield tx, now

@@ -31,6 +31,7 @@ from hivegov_mcp.errors import (
 )
 from hivegov_mcp.service.base import (
     ServiceBase,
+    reads,
     sha256_text,
     writes,
 )
@@ -172,6 +173,7 @@ class DiscussionOperations(ServiceBase):
             assert resolved is not None
             return CommentReceipt(**resolved.model_dump(), receipt=receipt)
 
+    @reads
     async def get_discussion(
         self, actor: Agent, proposal_id: str, *, after_id: int = 0, limit: int = DEFAULT_COMMENT_PAGE
     ) -> Discussion:

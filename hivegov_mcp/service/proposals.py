@@ -39,6 +39,7 @@ from hivegov_mcp.service.base import (
     MAX_SEARCH,
     ServiceBase,
     hash_content,
+    reads,
     writes,
 )
 from hivegov_mcp.store.base import ProposalState, Version
@@ -110,11 +111,13 @@ class ProposalOperations(ServiceBase):
             )
             return await self._proposal_receipt(tx, state, receipt)
 
+    @reads
     async def get_proposal(self, actor: Agent, proposal_id: str, version: int | None = None) -> Proposal:
         limits.check_encodable("proposal_id", proposal_id)
         async with self._read(proposal_id) as (tx, _):
             return await self._proposal(tx, await self._state(tx, proposal_id), version)
 
+    @reads
     async def list_proposals(
         self,
         actor: Agent,
@@ -212,6 +215,7 @@ class ProposalOperations(ServiceBase):
             )
             return await self._proposal_receipt(tx, state, receipt)
 
+    @reads
     async def get_proposal_history(self, actor: Agent, proposal_id: str) -> ProposalHistory:
         async with self._read(proposal_id) as (tx, _):
             await self._state(tx, proposal_id)
@@ -242,6 +246,7 @@ class ProposalOperations(ServiceBase):
                     )
         return ProposalHistory(proposal_id=proposal_id, versions=versions, transitions=transitions)
 
+    @reads
     async def diff_proposal(self, actor: Agent, proposal_id: str, from_version: int, to_version: int) -> ProposalDiff:
         async with self._read(proposal_id) as (tx, _):
             state = await self._state(tx, proposal_id)
@@ -282,6 +287,7 @@ class ProposalOperations(ServiceBase):
             )
             return await self._proposal_receipt(tx, state, receipt)
 
+    @reads
     async def search_proposals(self, actor: Agent, query: str, limit: int = 10) -> SearchResults:
         if not 1 <= limit <= MAX_SEARCH:
             raise InvalidInput("limit", f"{limit} must be between 1 and {MAX_SEARCH}")

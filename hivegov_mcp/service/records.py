@@ -27,12 +27,14 @@ from hivegov_mcp.errors import (
 from hivegov_mcp.service.base import (
     MAX_AUDIT_PAGE,
     ServiceBase,
+    reads,
 )
 
 VERIFY_PAGE = 5_000
 
 
 class RecordOperations(ServiceBase):
+    @reads
     async def get_audit_log(
         self, actor: Agent, *, proposal_id: str | None = None, after_seq: int = 0, limit: int = 50
     ) -> AuditPage:
@@ -81,6 +83,7 @@ class RecordOperations(ServiceBase):
             problem=check.problem,
         )
 
+    @reads
     async def get_governance_status(self, actor: Agent) -> GovernanceStatus:
         async with self._read() as (tx, now):
             counts = {s.value: 0 for s in Status}
@@ -102,6 +105,7 @@ class RecordOperations(ServiceBase):
             audit_head=head,
         )
 
+    @reads
     async def proposal_for_resource(self, actor: Agent, proposal_id: str) -> tuple[Proposal, DiscussionSummary]:
         """The proposal and a fresh (unstored) summary, for resources and prompts."""
         async with self._read(proposal_id) as (tx, _):

@@ -11,7 +11,7 @@ from hivegov_mcp.domain.config import GovernanceConfig, canonical_toml, rules_ha
 from hivegov_mcp.domain.models import Agent, Receipt, RulesInfo
 from hivegov_mcp.domain.permissions import require
 from hivegov_mcp.errors import RulesMismatch
-from hivegov_mcp.service.base import ServiceBase, writes
+from hivegov_mcp.service.base import ServiceBase, reads, writes
 from hivegov_mcp.store.base import StoredRules, Transaction
 
 
@@ -45,6 +45,7 @@ class RulesOperations(ServiceBase):
                 current, _ = await self._store_rules(tx, LOCAL_ADMIN, config, source, None)
             return current
 
+    @reads
     async def show_rules(self, actor: Agent | None = None) -> RulesInfo:
         async with self.store.read() as tx:
             current = await tx.current_rules()

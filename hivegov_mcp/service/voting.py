@@ -23,6 +23,7 @@ from hivegov_mcp.errors import (
 )
 from hivegov_mcp.service.base import (
     ServiceBase,
+    reads,
     sha256_text,
     writes,
 )
@@ -82,6 +83,7 @@ class VotingOperations(ServiceBase):
                 receipt=receipt,
             )
 
+    @reads
     async def get_voting_results(self, actor: Agent, proposal_id: str) -> VotingResults:
         async with self._read(proposal_id) as (tx, _):
             return await self._results(tx, await self._state(tx, proposal_id))

@@ -202,6 +202,15 @@ class Store(Protocol):
         """Only inside a write operation run by `submit`."""
         ...
 
+    async def run_read(self, op: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run a read operation whole (in one snapshot): its result."""
+        ...
+
+    @property
+    def in_read_operation(self) -> bool:
+        """Inside an operation run by `run_read`, which can't write."""
+        ...
+
     async def submit(self, op: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """Run a write operation (group commit): its result once it is committed."""
         ...

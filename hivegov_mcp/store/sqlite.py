@@ -41,7 +41,7 @@ from hivegov_mcp.domain.models import Agent, Ballot, Comment, CommentType, Propo
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.render import search_body
 from hivegov_mcp.domain.tally import Decision, Outcome, RejectReason, Tally, fraction_text
-from hivegov_mcp.errors import InvalidInput, StorageError, StoreBusy
+from hivegov_mcp.errors import InvalidInput, ReadTooCostly, StorageError, StoreBusy
 from hivegov_mcp.store.base import (
     NewComment,
     ProposalState,
@@ -57,6 +57,8 @@ BUSY_TIMEOUT_MS = 30_000
 RANK_WINDOW = 500  # matches ranked per kind of row in a search (see SQLiteTransaction.search)
 MAX_INTEGER = 2**63 - 1  # SQLite's INTEGER range: a larger id names nothing
 MAX_BATCH = 256  # write operations committed together at most
+READ_BUDGET_S = 2.0  # a read operation's statements are interrupted past this (ReadTooCostly)
+PROGRESS_STEPS = 10_000  # SQLite virtual-machine steps between two looks at the read's clock
 LOCK_POLL_S = (0.0005, 0.002)  # how long a batch sleeps between tries for another process's write lock
 StatementHook = Callable[[str], None]  # called before each statement (tests fail one on purpose)
 T = TypeVar("T")
@@ -926,6 +928,8 @@ class SQLiteStore:
         self._local = threading.local()  # on the writer's thread during a batch: its connection
         self._jobs_lock = threading.Lock()  # a job's start (writer's thread) against its cancellation
         self.busy_timeout_ms = BUSY_TIMEOUT_MS
+        self.read_budget_s = READ_BUDGET_S
+        self.progress_steps = PROGRESS_STEPS
 
     @classmethod
     async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> SQLiteStore:
@@ -1024,20 +1028,60 @@ class SQLiteStore:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         return db
 
+    def _op_db(self) -> sqlite3.Connection | None:
+        """The connection of the operation running on this thread (a write batch or a read)."""
+        db: sqlite3.Connection | None = getattr(self._local, "db", None) or getattr(self._local, "read_db", None)
+        return db
+
+    @property
+    def in_read_operation(self) -> bool:
+        """On the reader's thread, inside an operation run by `run_read` (it can't write)."""
+        return getattr(self._local, "read_db", None) is not None
+
     def read(self) -> AbstractAsyncContextManager[SQLiteTransaction]:
-        """A consistent snapshot for reads, on the reader connection (inside a write operation:
-        its own transaction)."""
-        db = self._batch_db()
+        """A consistent snapshot for reads, on the reader connection (inside an operation: the
+        operation's own transaction)."""
+        db = self._op_db()
         if db is not None:
             return self._within(db)
         return self.reader.transaction("BEGIN")
 
     def lookup(self) -> AbstractAsyncContextManager[SQLiteTransaction]:
         """For a read of one statement: no transaction round trips, on the reader connection."""
-        db = self._batch_db()
+        db = self._op_db()
         if db is not None:
             return self._within(db)
         return self.reader.statements()
+
+    async def run_read(self, op: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run a read operation whole on the reader's thread, in one snapshot: one round trip
+        from the event loop however many statements it reads. Its result, or its error."""
+        if self._op_db() is not None:
+            return await op()
+        async with self.reader._lock:  # an in-memory database shares this connection with writes
+            result = await self.reader.db._execute(self._run_read, op, copy_context())  # type: ignore[no-untyped-call]
+        return result  # type: ignore[no-any-return]
+
+    def _run_read(self, op: Callable[[], Coroutine[Any, Any, T]], context: Context) -> T:
+        """On the reader's thread. No read can run on: past the budget SQLite interrupts its
+        statement, so no query holds the reader (or pins the WAL with its snapshot) for long."""
+        db = self.reader.db._conn
+        self._local.read_db = db
+        tx = DirectTransaction(self, db)
+        stop_at = time.monotonic() + self.read_budget_s
+        db.set_progress_handler(lambda: time.monotonic() > stop_at, self.progress_steps)
+        try:
+            tx.execute("BEGIN")
+            return context.run(drive, op)
+        except StorageError as exc:
+            if "interrupted" in exc.cause:
+                raise ReadTooCostly(self.read_budget_s) from None
+            raise
+        finally:
+            self._local.read_db = None
+            db.set_progress_handler(None, 0)
+            if db.in_transaction:
+                db.execute("COMMIT")  # a read has nothing to commit: this ends its snapshot
 
     def write(self) -> AbstractAsyncContextManager[SQLiteTransaction]:
         """The one write path: a savepoint inside the batch's transaction, released when the
