@@ -330,3 +330,22 @@ async def test_a_search_ranks_each_kind_among_its_newest_matches(
     assert everything.hits[0].title == "P0"  # the densest match ranks first when all are ranked
     assert {h.title for h in everything.hits} == {"P0", "P1", "P2", "P3"}
     assert {h.title for h in newest.hits} == {"P2", "P3"}  # a very common word: the newest, ranked
+
+
+async def test_a_common_word_filters_without_ranking_and_a_long_query_matches_any_word_ranked_by_rare_ones(
+    service: GovernanceService, cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hivegov_mcp.store import sqlite
+
+    texts = ["alpha zebra zebra zebra", "alpha beta", "alpha gamma quokka", "alpha delta"]
+    for n, text in enumerate(texts):
+        await service.create_proposal(cast["alice"], **{**PROPOSAL, "title": f"P{n}", "specification": text})
+    monkeypatch.setattr(sqlite, "COMMON_ROWS", 3)  # alpha (in 4 rows) is a common word now
+    common = await service.search_proposals(cast["bob"], "alpha")
+    both = await service.search_proposals(cast["bob"], "alpha zebra")
+    long = await service.search_proposals(cast["bob"], "zebra quokka beta nothing")
+
+    assert [h.title for h in common.hits] == ["P3", "P2", "P1", "P0"]  # unranked: newest first
+    assert [h.title for h in both.hits] == ["P0"]  # up to 3 words: all of them
+    assert {h.title for h in long.hits} == {"P0", "P1", "P2"}  # 4 words: any of them
+    assert long.hits[0].title == "P0"  # ranked by its rare words: zebra three times

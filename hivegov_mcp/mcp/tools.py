@@ -46,6 +46,7 @@ from hivegov_mcp.mcp.context import AppState, call
 from hivegov_mcp.service.base import MAX_AUDIT_PAGE, MAX_LIST, MAX_SEARCH
 from hivegov_mcp.service.discussion import DEFAULT_COMMENT_PAGE, MAX_COMMENT_PAGE
 from hivegov_mcp.service.proposals import MAX_QUERY_TERMS
+from hivegov_mcp.store.sqlite import AND_TERMS, RANK_WINDOW
 
 READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
@@ -247,8 +248,10 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
         annotations=READ,
         description=data(
             "Full-text search over proposals and comments, best match first, with snippets. Words match "
-            f"by stem; the first {MAX_QUERY_TERMS} distinct words of the query count; for a very common word "
-            "the best of the newest matches are returned, so add rarer words to narrow it."
+            f"by stem; the first {MAX_QUERY_TERMS} distinct words of the query count. Up to {AND_TERMS} words: "
+            f"entries with all of them (else any); more words: entries with any, those with more rare words "
+            f"first. Very common words narrow the match but don't rank it; among the newest {RANK_WINDOW} "
+            "matches of each kind, so add rarer words to find older entries."
         ),
     )
     async def search_proposals(

@@ -55,6 +55,8 @@ from hivegov_mcp.store.migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 30_000
 RANK_WINDOW = 500  # matches ranked per kind of row in a search (see SQLiteTransaction.search)
+COMMON_ROWS = 2_000  # a search word in this many rows filters but does not rank
+AND_TERMS = 3  # a search of more words matches rows with any of them (ranked), not all
 MAX_INTEGER = 2**63 - 1  # SQLite's INTEGER range: a larger id names nothing
 MAX_BATCH = 256  # write operations committed together at most
 READ_BUDGET_S = 2.0  # a read operation's statements are interrupted past this (ReadTooCostly)
@@ -662,6 +664,14 @@ class SQLiteTransaction:
         )
         return Receipt(seq=seq, hash=digest)
 
+    async def _rows_with(self, quoted_term: str) -> int:
+        """How many rows hold the word, counted up to COMMON_ROWS (a bounded walk)."""
+        row = await self._one(
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM search_index WHERE search_index MATCH ? LIMIT ?)",
+            (quoted_term, COMMON_ROWS),
+        )
+        return int(row["n"]) if row else 0
+
     async def audit_events(self, *, subject: str | None, after_seq: int, limit: int | None) -> list[StoredEvent]:
         if not fits(after_seq):
             return []
@@ -682,32 +692,55 @@ class SQLiteTransaction:
 
     # search ---------------------------------------------------------------------------------
     async def search(self, terms: Sequence[str], limit: int) -> list[RawHit]:
-        """All terms first; when nothing has them all, any term. Best (lowest bm25) first.
+        """Up to AND_TERMS terms: all of them first, and when nothing has them all, any of them;
+        a longer query: any of them. Best (lowest bm25) first.
 
-        Ranking every match of a word found in a million rows costs a second, so each kind of
-        row (proposals, comments) is ranked among its RANK_WINDOW newest matches: exact for any
-        word with fewer matches than that, the best of the newest for a very common one."""
+        The work is bounded whatever the words: each kind of row (proposals, comments) takes its
+        RANK_WINDOW newest matches, unranked (a walk of the index in rowid order that stops
+        there); those are then ranked by bm25 over the query's informative words only, those
+        found in fewer than COMMON_ROWS rows. bm25 reads the whole row list of every word it
+        weighs, which costs tens of milliseconds for a word in a million rows, whose weight is
+        small anyway. A query of common words only is ranked newest first."""
         quoted = [fts_quote(t) for t in terms]
-        candidates: list[sqlite3.Row] = []
-        for joiner in (" AND ", " OR "):
+        informative = [q for q in quoted if await self._rows_with(q) < COMMON_ROWS]
+        candidates: list[int] = []
+        # Intersecting many common words walks their whole row lists (130 ms for 16 at a million
+        # rows): a longer query is matched by any of its words, ranked by the informative ones.
+        joiners = (" AND ", " OR ") if len(quoted) <= AND_TERMS else (" OR ",)
+        for joiner in joiners:
             query = joiner.join(quoted)
             candidates = [
-                *await self._all(
-                    "SELECT rowid, bm25(search_index) AS score FROM search_index "
-                    "WHERE search_index MATCH ? AND rowid < 0 ORDER BY rowid LIMIT ?",  # newest proposals
-                    (query, RANK_WINDOW),
-                ),
-                *await self._all(
-                    "SELECT rowid, bm25(search_index) AS score FROM search_index "
-                    "WHERE search_index MATCH ? AND rowid > 0 ORDER BY rowid DESC LIMIT ?",  # newest comments
-                    (query, RANK_WINDOW),
-                ),
+                r["rowid"]
+                for r in [
+                    *await self._all(
+                        "SELECT rowid FROM search_index WHERE search_index MATCH ? AND rowid < 0 "
+                        "ORDER BY rowid LIMIT ?",  # newest proposals (rowid = -number)
+                        (query, RANK_WINDOW),
+                    ),
+                    *await self._all(
+                        "SELECT rowid FROM search_index WHERE search_index MATCH ? AND rowid > 0 "
+                        "ORDER BY rowid DESC LIMIT ?",  # newest comments
+                        (query, RANK_WINDOW),
+                    ),
+                ]
             ]
             if candidates or len(quoted) == 1:
                 break
-        best = sorted(candidates, key=lambda r: (r["score"], -r["rowid"]))[:limit]
-        if not best:
+        if not candidates:
             return []
+        scores: dict[int, float] = {}
+        if informative:
+            marks = ", ".join("?" * len(candidates))
+            scored = await self._all(
+                "SELECT rowid, bm25(search_index) AS score FROM search_index "
+                f"WHERE search_index MATCH ? AND rowid IN ({marks})",
+                [" OR ".join(informative), *candidates],
+            )
+            scores = {r["rowid"]: r["score"] for r in scored}
+        # Lower bm25 is better (it is negative); unscored rows after scored ones, newest first.
+        newest = {rowid: -rowid if rowid < 0 else rowid for rowid in candidates}
+        ordered = sorted(candidates, key=lambda rowid: (scores.get(rowid, 0.0), -newest[rowid]))[:limit]
+        best = [{"rowid": rowid, "score": scores.get(rowid, 0.0)} for rowid in ordered]
         marks = ", ".join("?" * len(best))
         rows = await self._all(
             "SELECT s.rowid AS rowid, s.proposal_id AS proposal_id, s.kind AS kind, s.comment_id AS comment_id, "
