@@ -8,10 +8,13 @@ from typing import Any
 import pytest
 from mcp import MCPError
 
+from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.clock import FakeClock
+from hivegov_mcp.domain.permissions import Role
+from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.mcp.server import INSTRUCTIONS
 from tests.conftest import PROPOSAL, Cast
-from tests.mcp_helpers import Mode, connect, ok, refused
+from tests.mcp_helpers import Mode, connect, ok, refused, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -61,10 +64,36 @@ WRITES = {
 }
 
 
-async def test_the_tool_catalogue_is_exactly_the_designed_one_with_schemas_and_hints(
-    db_path: Path, cast: Cast, clock: FakeClock
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_tools_list_shows_an_agent_the_tools_its_roles_can_use_and_a_hidden_one_still_explains(
+    db_path: Path, cast: Cast, clock: FakeClock, mode: Mode
 ) -> None:
-    async with connect(db_path, cast.tokens["alice"], clock=clock) as client:
+    async with connect(db_path, cast.tokens["bob"], clock=clock, mode=mode) as client:  # discussant, voter
+        voter = {t.name for t in (await client.list_tools()).tools}
+        hidden = await client.call_tool("register_agent", {"agent_id": "x", "roles": ["voter"]})
+    async with connect(db_path, cast.tokens["root"], clock=clock, mode=mode) as client:  # admin
+        admin = {t.name for t in (await client.list_tools()).tools}
+    async with connect(db_path, None, clock=clock, mode=mode) as client:
+        anonymous = {t.name for t in (await client.list_tools()).tools}
+
+    reads = CATALOGUE - WRITES
+    assert voter == reads | {"summarize_discussion", "add_comment", "resolve_comment", "cast_vote"}
+    assert admin == reads | {
+        "summarize_discussion",
+        "register_agent",
+        "set_agent_roles",
+        "deactivate_agent",
+        "activate_agent",
+    }
+    assert anonymous == CATALOGUE  # no identity: every tool, each answering how to get a token
+    assert hidden.is_error and "admin" in text_of(hidden.content)
+
+
+async def test_the_tool_catalogue_is_exactly_the_designed_one_with_schemas_and_hints(
+    db_path: Path, service: GovernanceService, clock: FakeClock
+) -> None:
+    every_role = (await service.register_agent(LOCAL_ADMIN, "all-roles", [r.value for r in Role])).token
+    async with connect(db_path, every_role, clock=clock) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
     assert set(tools) == CATALOGUE
     for name, tool in tools.items():
@@ -281,7 +310,7 @@ async def test_the_enums_in_tool_schemas_are_the_domain_enums(db_path: Path, cas
     from hivegov_mcp.domain.phases import Status
     from hivegov_mcp.domain.tally import Decision
 
-    async with connect(db_path, cast.tokens["alice"], clock=clock) as client:
+    async with connect(db_path, None, clock=clock) as client:  # no identity: the whole catalogue
         schemas = {t.name: t.input_schema["properties"] for t in (await client.list_tools()).tools}
 
     def enum_of(prop: dict[str, Any]) -> set[str]:

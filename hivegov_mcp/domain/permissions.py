@@ -103,6 +103,24 @@ def role_grants_text() -> str:
     return "\n".join(lines)
 
 
+# Who can be "the author" an action names: of a proposal (proposers write them), or of a
+# comment (those who may comment: discussants and the rest, and proposal authors).
+_AUTHORS: Mapping[str, frozenset[str]] = {
+    "resolve_objection": _DISCUSS | {Role.PROPOSER},
+    "resolve_comment": _DISCUSS | {Role.PROPOSER},
+}
+
+
+def may_ever(action: str, roles: Collection[str]) -> bool:
+    """Whether an agent with these roles can ever do the action (on some proposal), for listing
+    the tools it is shown. An action not in the table is a read: everyone may."""
+    needed = PERMISSIONS.get(action)
+    if needed is None or ANY in needed or any(role in needed for role in roles):
+        return True
+    authors = _AUTHORS.get(action, frozenset({Role.PROPOSER}))
+    return AUTHOR in needed and any(role in authors for role in roles)
+
+
 def may(action: str, roles: Collection[str], *, is_author: bool = False) -> bool:
     needed = PERMISSIONS[action]
     if ANY in needed:

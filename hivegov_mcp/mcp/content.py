@@ -10,11 +10,11 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 from mcp import MCPError
-from mcp.server import MCPServer
+from mcp.server import MCPServer, ServerRequestContext
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.server.mcpserver.prompts.base import UserMessage
-from mcp.types import INVALID_PARAMS
+from mcp.types import INVALID_PARAMS, CompleteRequestParams, CompleteResult, Completion
 from pydantic import Field
 
 from hivegov_mcp.domain import limits
@@ -74,7 +74,26 @@ async def _for_prompt(ctx: Context[AppState], proposal_id: str) -> tuple[Proposa
         raise protocol_error(exc) from exc
 
 
+COMPLETIONS = 100  # the newest proposals whose ids completion looks at
+
+
 def register_content(mcp: MCPServer[AppState]) -> None:
+    async def complete(ctx: ServerRequestContext[AppState], params: CompleteRequestParams) -> CompleteResult:
+        """`proposal_id` arguments of prompts and resource templates: the newest ids that start
+        with what was typed. (MCPServer's own completion hook gets no request context, so no
+        identity: this handler is registered the way the SDK registers that one.)"""
+        if params.argument.name != "proposal_id":
+            return CompleteResult(completion=Completion(values=[]))
+        typed = params.argument.value.strip().upper()
+        try:
+            page = await run_op(ctx.lifespan_context, lambda s, a: s.list_proposals(a, limit=COMPLETIONS))
+        except HivegovError as exc:
+            raise protocol_error(exc) from exc
+        ids = [p.id for p in page.proposals if p.id.upper().startswith(typed)]
+        return CompleteResult(completion=Completion(values=ids, has_more=bool(page.next_cursor)))
+
+    mcp._lowlevel_server.add_request_handler("completion/complete", CompleteRequestParams, complete)
+
     @mcp.resource("hivegov://proposals/{proposal_id}", mime_type="text/markdown")
     async def proposal(proposal_id: str, ctx: Context[AppState]) -> str:
         """A proposal's latest version as Markdown (its text is the author's data)."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from mcp import MCPError
+from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import INTERNAL_ERROR, INVALID_PARAMS
@@ -29,23 +30,30 @@ request_agent: ContextVar[list[str] | None] = ContextVar("hivegov_request_agent"
 
 @dataclass
 class AppState:
-    """The lifespan state: the service, and the token this stdio process acts with."""
+    """The lifespan state: the service, and the token a stdio process acts with (None over
+    HTTP, where each request brings its own)."""
 
     service: GovernanceService
     token: str | None
 
 
 async def acting_agent(state: AppState) -> Agent:
-    if state.token is None:
+    """The agent of this request: over HTTP from its bearer token (checked again here, so a
+    token deactivated or rotated a moment ago is refused), else the process's HIVEGOV_TOKEN."""
+    bearer = get_access_token()
+    if bearer is not None:
+        agent = await state.service.authenticate(bearer.token)
+    elif state.token is None:
         raise NotAuthenticated(
             "this server was started without HIVEGOV_TOKEN",
             "An operator registers an agent with `hivegov-mcp agent add ID --role …` and starts this server "
             "with the printed token in HIVEGOV_TOKEN.",
         )
-    try:
-        agent = await state.service.authenticate(state.token)
-    except NotAuthenticated as exc:
-        raise NotAuthenticated(f"{exc.reason} (the token in HIVEGOV_TOKEN of this server)", exc.hint) from None
+    else:
+        try:
+            agent = await state.service.authenticate(state.token)
+        except NotAuthenticated as exc:
+            raise NotAuthenticated(f"{exc.reason} (the token in HIVEGOV_TOKEN of this server)", exc.hint) from None
     holder = request_agent.get()
     if holder is not None:
         holder.append(agent.id)
