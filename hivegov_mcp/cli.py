@@ -73,11 +73,30 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", parser_class=_with(common))
 
-    sub.add_parser(
+    serve = sub.add_parser(
         "serve",
-        help="speak MCP on stdio as the agent whose token is in HIVEGOV_TOKEN (the default command)",
-        description="Speak MCP on stdio as the agent whose token is in HIVEGOV_TOKEN.",
+        help="speak MCP on stdio as the agent of HIVEGOV_TOKEN (the default command), or serve HTTP",
+        description="Speak MCP on stdio as the agent whose token is in HIVEGOV_TOKEN; or, with --transport "
+        "streamable-http (or sse), serve the HTTP app: MCP at /mcp and /sse, the REST API under "
+        "/api/governance/, its events, /healthz. Over HTTP every request brings its agent's token "
+        "(Authorization: Bearer …).",
         epilog=ENVIRONMENT,
+    )
+    serve.add_argument(
+        "--transport",
+        choices=["stdio", "streamable-http", "sse"],
+        default="stdio",
+        help="stdio (default); streamable-http or sse: the same HTTP app (the flag names the endpoint printed)",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP: the address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="HTTP: the port (default 8000)")
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        dest="allowed_hosts",
+        metavar="NAME",
+        help="HTTP: a host name clients use (Host/Origin check; repeat for more); required with a non-loopback --host",
     )
 
     agent = sub.add_parser("agent", help="manage agents").add_subparsers(
@@ -202,10 +221,17 @@ async def _agent_command(svc: GovernanceService, args: argparse.Namespace) -> in
     return 0
 
 
-def _serve(settings: Settings) -> int:
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    configure_logging(log_level(os.environ.get(ENV_LOG_LEVEL)))
+    transport = getattr(args, "transport", "stdio")
+    if transport != "stdio":
+        from hivegov_mcp.http.serve import HttpOptions, serve_http
+
+        options = HttpOptions(host=args.host, port=args.port, allowed_hosts=tuple(args.allowed_hosts))
+        anyio.run(serve_http, settings, options, transport)
+        return 0
     from hivegov_mcp.mcp import ServerOptions, serve_stdio
 
-    configure_logging(log_level(os.environ.get(ENV_LOG_LEVEL)))
     token = os.environ.get(ENV_TOKEN, "").strip() or None
     anyio.run(serve_stdio, settings, ServerOptions(token=token))
     return 0
@@ -216,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command in (None, "serve"):
             log_level(os.environ.get(ENV_LOG_LEVEL))  # an unknown level is refused before anything starts
-            return _serve(settings_from(args.db, args.config))
+            return _serve(settings_from(args.db, args.config), args)
         if args.command == "demo":
             from hivegov_mcp.demo import run_demo
 

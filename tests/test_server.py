@@ -11,8 +11,8 @@ from mcp import MCPError
 from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.clock import FakeClock
 from hivegov_mcp.domain.permissions import Role
-from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.mcp.server import INSTRUCTIONS
+from hivegov_mcp.service import GovernanceService
 from tests.conftest import PROPOSAL, Cast
 from tests.mcp_helpers import Mode, connect, ok, refused, text_of
 

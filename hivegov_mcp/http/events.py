@@ -1,0 +1,83 @@
+"""`/api/governance/events`: the audit log as server-sent events (DESIGN §12, §14).
+
+One event per audit event, `id:` its sequence number and `event:` its action. A client that
+reconnects with `Last-Event-ID` (or `?after_seq=`) first gets every event it missed, read
+from the log, then the live ones from the process's feed, with nothing lost or repeated in
+between: the stream subscribes to the feed before it reads the log, and skips what it has
+already sent. A client that falls too far behind is cut off and comes back the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from sse_starlette import EventSourceResponse
+
+from hivegov_mcp.domain.models import Agent, AuditEvent
+from hivegov_mcp.errors import InvalidInput
+from hivegov_mcp.feed import AuditFeed
+from hivegov_mcp.http.rest import ERRORS, PREFIX, Me, Service
+from hivegov_mcp.service import GovernanceService
+from hivegov_mcp.service.base import MAX_AUDIT_PAGE
+
+PING_SECONDS = 15  # a comment line this often keeps proxies from closing an idle stream
+
+router = APIRouter(prefix=PREFIX, responses=ERRORS)
+
+
+def _message(event: AuditEvent) -> dict[str, Any]:
+    return {"id": str(event.seq), "event": event.action, "data": event.model_dump_json()}
+
+
+def _resume_point(last_event_id: str | None, after_seq: int | None) -> int:
+    if after_seq is not None:
+        return after_seq
+    if last_event_id is None or not last_event_id.strip():
+        return 0
+    try:
+        seq = int(last_event_id)
+    except ValueError:
+        raise InvalidInput("Last-Event-ID", f"{last_event_id!r} must be a sequence number (an event's id)") from None
+    if seq < 0:
+        raise InvalidInput("Last-Event-ID", f"{seq} must be 0 or more")
+    return seq
+
+
+async def stream(
+    service: GovernanceService, feed: AuditFeed, me: Agent, proposal_id: str | None, after: int
+) -> AsyncIterator[dict[str, Any]]:
+    with feed.subscribe() as live:
+        while True:  # what was missed, from the log
+            page = await service.get_audit_log(me, proposal_id=proposal_id, after_seq=after, limit=MAX_AUDIT_PAGE)
+            for event in page.events:
+                yield _message(event)
+                after = event.seq
+            if page.next_after_seq is None:
+                break
+        async for event in live:  # then live, skipping what the log already gave
+            if event.seq <= after or (proposal_id is not None and event.subject != proposal_id):
+                continue
+            yield _message(event)
+            after = event.seq
+
+
+@router.get(
+    "/events",
+    tags=["events"],
+    summary="Server-sent events, one per audit event (resumable)",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "An event stream."}},
+)
+async def events(
+    request: Request,
+    service: Service,
+    me: Me,
+    proposal_id: Annotated[str | None, Query(description="Only events of this proposal.")] = None,
+    after_seq: Annotated[int | None, Query(ge=0, description="Start after this sequence number.")] = None,
+    last_event_id: Annotated[str | None, Header(description="Resume after this event id.")] = None,
+) -> EventSourceResponse:
+    after = _resume_point(last_event_id, after_seq)
+    feed: AuditFeed = request.app.state.feed
+    return EventSourceResponse(stream(service, feed, me, proposal_id, after), ping=PING_SECONDS)
