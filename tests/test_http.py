@@ -22,6 +22,7 @@ from hivegov_mcp.clock import FakeClock, SystemClock
 from hivegov_mcp.settings import Settings
 from tests.conftest import CAST, PROPOSAL
 from tests.http_helpers import bearer, mcp_client, serve
+from tests.mcp_helpers import ok
 
 pytestmark = pytest.mark.anyio
 
@@ -33,13 +34,6 @@ API = "/api/governance"
 async def tokens(db_path: Path, clock: FakeClock) -> dict[str, str]:
     async with open_service(Settings(db=db_path, clock=clock)) as service:
         return {name: (await service.register_agent(LOCAL_ADMIN, name, roles)).token for name, roles in CAST.items()}
-
-
-async def ok(client: Client, tool: str, **args: Any) -> dict[str, Any]:
-    result = await client.call_tool(tool, args)
-    assert not result.is_error, result.content
-    assert result.structured_content is not None
-    return result.structured_content
 
 
 async def in_voting(base: str, tokens: dict[str, str]) -> str:
