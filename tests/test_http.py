@@ -13,8 +13,8 @@ import anyio
 import httpx2
 import pytest
 from mcp import Client
-from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPDeprecationWarning
 
 from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
