@@ -5,6 +5,8 @@ event stream, and notifications of writes from another process."""
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -295,3 +297,23 @@ async def test_healthz_openapi_and_a_docs_page_that_loads_nothing_from_the_inter
     assert seed <= served_ops
     assert "http://" not in docs.replace("http://127.0.0.1", "") and "https://" not in docs
     assert "/api/openapi.json" in docs
+
+
+async def test_the_readme_s_curl_cycle_runs_a_proposal_to_approval_through_rest(tmp_path: Path) -> None:
+    """examples/rest_cycle.sh, as a new user runs it: a real `serve` process, curl for every call."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    script = Path(__file__).parent.parent / "examples" / "rest_cycle.sh"
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "DB": str(tmp_path / "gov.db"),
+        "HIVEGOV_MCP": str(Path(sys.executable).parent / "hivegov-mcp"),
+    }
+    with anyio.fail_after(60):
+        done = await anyio.run_process(["bash", str(script)], env=env, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    answers = [json.loads(line) for line in done.stdout.decode().splitlines() if line.startswith("{")]
+    assert answers[-2]["result"] == "approved" and answers[-2]["tally"] == {"approve": 2, "reject": 0, "abstain": 0}
+    assert answers[-1]["ok"] is True
