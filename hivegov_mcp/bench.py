@@ -1,8 +1,8 @@
 """`python -m hivegov_mcp.bench [--calls N] [--runs N]`: time tool calls through the real MCP client.
 
-For each transport (a `hivegov-mcp serve` process over stdio, and the in-memory client of the
-SDK), each run builds a fresh database, then times sequential calls of each tool after a
-warm-up; the cheapest tool (whoami) is the yardstick the others are divided by. Writes are
+For each transport (a `hivegov-mcp serve` process over stdio, one over Streamable HTTP on a
+loopback port, and the in-memory client of the SDK), each run builds a fresh database, then
+times sequential calls of each tool after a warm-up; the cheapest tool (whoami) is the yardstick the others are divided by. Writes are
 BEGIN IMMEDIATE transactions with their audit append, fsynced (synchronous=FULL). Then the
 time from starting `serve` to the answer of `initialize`, and the server's resident memory.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import statistics
 import sys
 import tempfile
@@ -22,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx2
 from anyio.streams.text import TextReceiveStream
 from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
 from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
@@ -75,10 +78,44 @@ async def prepare(db: Path, rules: Path) -> str:
         return reg.token
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@asynccontextmanager
+async def http_client(db: Path, rules: Path, token: str) -> AsyncIterator[Client]:
+    """A `serve --transport streamable-http` process, and the SDK client over HTTP with the token."""
+    port = free_port()
+    command = [sys.executable, "-m", "hivegov_mcp", "--db", str(db), "--config", str(rules), "serve"]
+    command += ["--transport", "streamable-http", "--port", str(port)]
+    base = f"http://127.0.0.1:{port}"
+    async with await anyio.open_process(command, env={**os.environ, "HIVEGOV_LOG_LEVEL": "WARNING"}) as process:
+        try:
+            async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
+                with anyio.fail_after(30):
+                    while True:
+                        try:
+                            if (await http.get(f"{base}/healthz")).status_code == 200:
+                                break
+                        except httpx2.TransportError:
+                            await anyio.sleep(0.05)  # the bench waits for its server; tests never sleep
+                async with Client(streamable_http_client(f"{base}/mcp", http_client=http)) as client:
+                    yield client
+        finally:
+            process.terminate()
+            await process.wait()
+
+
 @asynccontextmanager
 async def client_for(transport: str, db: Path, rules: Path, token: str) -> AsyncIterator[Client]:
     if transport == "stdio":
         async with Client(server_params(db, str(rules), token)) as client:
+            yield client
+        return
+    if transport == "http":
+        async with http_client(db, rules, token) as client:
             yield client
         return
     from hivegov_mcp.mcp import ServerOptions, build_server
@@ -149,7 +186,7 @@ async def startup(db: Path, rules: Path, token: str) -> tuple[float, float]:
 async def run(calls: int, warmup: int, runs: int) -> None:
     print(f"hivegov-mcp bench: python {sys.version.split()[0]}, {os.cpu_count()} cores; {runs} run(s) per transport,")
     print(f"each on a fresh database: {calls} sequential calls per tool after {warmup} warm-up calls")
-    for transport in ("stdio", "memory"):
+    for transport in ("stdio", "http", "memory"):
         results = [await one_run(transport, calls, warmup) for _ in range(runs)]
         base = statistics.median(statistics.median(r[CASES[0][0]]) for r in results)
         print(f"\n{transport}: {'tool':<30} {'median ms':>9} {'p99 ms':>7} {'× whoami':>8}   medians over runs")
