@@ -3,8 +3,9 @@
 For each transport (a `hivegov-mcp serve` process over stdio, one over Streamable HTTP on a
 loopback port, and the in-memory client of the SDK), each run builds a fresh database, then
 times sequential calls of each tool after a warm-up; the cheapest tool (whoami) is the
-yardstick the others are divided by. Writes are BEGIN IMMEDIATE transactions with their audit append, fsynced (synchronous=FULL). Then the
-time from starting `serve` to the answer of `initialize`, and the server's resident memory.
+yardstick the others are divided by. Writes are group-committed transactions with their
+audit append, fsynced (synchronous=FULL) before they are acknowledged. Then the time from
+starting `serve` to the answer of `initialize`, and the server's resident memory.
 """
 
 from __future__ import annotations
