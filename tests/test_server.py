@@ -334,3 +334,27 @@ async def test_the_enums_in_tool_schemas_are_the_domain_enums(db_path: Path, cas
     }
     for (tool, param), enum in expected.items():
         assert enum_of(schemas[tool][param]) == {e.value for e in enum}, (tool, param)
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_open_proposals_are_listed_as_resources_and_proposal_ids_complete(
+    db_path: Path, service: GovernanceService, cast: Cast, clock: FakeClock, mode: Mode
+) -> None:
+    from mcp.types import PromptReference, ResourceTemplateReference
+
+    draft = (await service.create_proposal(cast["alice"], **PROPOSAL)).id
+    done = (await service.create_proposal(cast["alice"], **PROPOSAL)).id
+    await service.withdraw_proposal(cast["alice"], done, "Not needed.")
+    async with connect(db_path, cast.tokens["bob"], clock=clock, mode=mode) as client:
+        listed = [str(r.uri) for r in (await client.list_resources()).resources]
+        by_prompt = await client.complete(
+            PromptReference(type="ref/prompt", name="review_proposal"), {"name": "proposal_id", "value": "bip-00"}
+        )
+        by_template = await client.complete(
+            ResourceTemplateReference(type="ref/resource", uri="hivegov://proposals/{proposal_id}"),
+            {"name": "proposal_id", "value": "BIP-002"},
+        )
+    assert f"hivegov://proposals/{draft}" in listed
+    assert f"hivegov://proposals/{done}" not in listed  # withdrawn: no longer open
+    assert sorted(by_prompt.completion.values) == [draft, done]
+    assert by_template.completion.values == [done]
