@@ -31,7 +31,10 @@ async def test_an_out_of_range_argument_names_the_parameter_and_its_bound(
     assert limit == (
         "Error executing tool list_proposals: Invalid arguments: limit must be less than or equal to 100 (got 500)."
     )
-    assert "status must be 'draft', 'discussion', 'revision', 'voting', 'approved', 'rejected' or 'withdrawn'" in status
+    assert (
+        "status must be 'draft', 'discussion', 'revision', 'voting', 'approved', 'rejected', 'withdrawn', "
+        "'executing', 'executed', 'execution_failed' or 'rolled_back' (got 'open')"
+    ) in status
     assert missing == (
         "Error executing tool create_proposal: Invalid arguments: title is required; specification is required."
     )

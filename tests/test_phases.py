@@ -23,20 +23,15 @@ from hivegov_mcp.errors import HivegovError, TransitionNotAllowed
 S = Status
 A = Action
 
+AFTER_DRAFT = [s for s in Status if s is not S.DRAFT]
+
 # The lifecycle table of DESIGN §2, written out independently of the code.
 EXPECTED: dict[Action, dict[Status, frozenset[Status]]] = {
     A.REVISE: {S.DRAFT: frozenset({S.DRAFT}), S.REVISION: frozenset({S.REVISION})},
     A.START_DISCUSSION: {S.DRAFT: frozenset({S.DISCUSSION}), S.REVISION: frozenset({S.DISCUSSION})},
     A.ADD_COMMENT: {S.DISCUSSION: frozenset({S.DISCUSSION})},
     A.RESOLVE_COMMENT: {S.DISCUSSION: frozenset({S.DISCUSSION}), S.REVISION: frozenset({S.REVISION})},
-    A.SUMMARIZE: {
-        S.DISCUSSION: frozenset({S.DISCUSSION}),
-        S.REVISION: frozenset({S.REVISION}),
-        S.VOTING: frozenset({S.VOTING}),
-        S.APPROVED: frozenset({S.APPROVED}),
-        S.REJECTED: frozenset({S.REJECTED}),
-        S.WITHDRAWN: frozenset({S.WITHDRAWN}),
-    },
+    A.SUMMARIZE: {s: frozenset({s}) for s in AFTER_DRAFT},
     A.CONCLUDE: {S.DISCUSSION: frozenset({S.VOTING, S.REVISION, S.REJECTED})},
     A.DISCUSSION_DEADLINE: {S.DISCUSSION: frozenset({S.VOTING, S.REVISION})},
     A.EXCEED_REVISION_ROUNDS: {S.REVISION: frozenset({S.REJECTED})},
@@ -49,6 +44,28 @@ EXPECTED: dict[Action, dict[Status, frozenset[Status]]] = {
         S.DISCUSSION: frozenset({S.WITHDRAWN}),
         S.REVISION: frozenset({S.WITHDRAWN}),
     },
+    # after the vote (DESIGN §2 and §15)
+    A.RECORD_VALIDATION: {
+        S.DRAFT: frozenset({S.DRAFT}),
+        S.DISCUSSION: frozenset({S.DISCUSSION}),
+        S.REVISION: frozenset({S.REVISION}),
+    },
+    A.PUBLISH_SUMMARY: {
+        S.DISCUSSION: frozenset({S.DISCUSSION}),
+        S.REVISION: frozenset({S.REVISION}),
+        S.VOTING: frozenset({S.VOTING}),
+    },
+    A.MODERATE: {s: frozenset({s}) for s in AFTER_DRAFT},
+    A.FILE_APPEAL: {S.APPROVED: frozenset({S.APPROVED}), S.REJECTED: frozenset({S.REJECTED})},
+    A.DECIDE_APPEAL: {
+        S.APPROVED: frozenset({S.APPROVED, S.DISCUSSION}),
+        S.REJECTED: frozenset({S.REJECTED, S.DISCUSSION}),
+    },
+    A.APPEAL_WINDOW_END: {S.APPROVED: frozenset({S.APPROVED}), S.REJECTED: frozenset({S.REJECTED})},
+    A.CLAIM_EXECUTION: {S.APPROVED: frozenset({S.EXECUTING}), S.EXECUTION_FAILED: frozenset({S.EXECUTING})},
+    A.REPORT_EXECUTION: {S.EXECUTING: frozenset({S.EXECUTED, S.EXECUTION_FAILED})},
+    A.LEASE_EXPIRED: {S.EXECUTING: frozenset({S.APPROVED})},
+    A.ROLLBACK_EXECUTION: {S.EXECUTED: frozenset({S.ROLLED_BACK}), S.EXECUTION_FAILED: frozenset({S.ROLLED_BACK})},
 }
 
 proposal_ids = st.from_regex(r"[A-Z]{1,10}-[0-9]{3,6}", fullmatch=True)
@@ -71,13 +88,13 @@ def test_every_action_is_in_the_table() -> None:
 
 def test_a_proposal_starts_as_a_draft_and_ends_in_a_terminal_status() -> None:
     assert INITIAL_STATUS is Status.DRAFT
-    assert frozenset({Status.APPROVED, Status.REJECTED, Status.WITHDRAWN}) == TERMINAL
+    assert frozenset({Status.WITHDRAWN, Status.ROLLED_BACK}) == TERMINAL
 
 
-def test_terminal_statuses_allow_nothing_but_a_summary() -> None:
+def test_terminal_statuses_allow_nothing_but_a_summary_or_moderation() -> None:
     for status in TERMINAL:
         allowed = {action for action in Action if status in TRANSITIONS[action]}
-        assert allowed == {Action.SUMMARIZE}
+        assert allowed == {Action.SUMMARIZE, Action.MODERATE}
         assert next_status("BIP-001", status, Action.SUMMARIZE) is status
 
 
@@ -151,6 +168,10 @@ def test_allowed_from_lists_statuses_in_lifecycle_order() -> None:
         Status.APPROVED,
         Status.REJECTED,
         Status.WITHDRAWN,
+        Status.EXECUTING,
+        Status.EXECUTED,
+        Status.EXECUTION_FAILED,
+        Status.ROLLED_BACK,
     )
 
 
@@ -163,6 +184,10 @@ def test_the_phase_is_derived_from_the_status() -> None:
         Status.APPROVED: Phase.RESOLUTION,
         Status.REJECTED: Phase.RESOLUTION,
         Status.WITHDRAWN: Phase.RESOLUTION,
+        Status.EXECUTING: Phase.EXECUTION,
+        Status.EXECUTED: Phase.EXECUTION,
+        Status.EXECUTION_FAILED: Phase.EXECUTION,
+        Status.ROLLED_BACK: Phase.EXECUTION,
     }
 
 
@@ -201,7 +226,7 @@ def test_every_move_either_follows_the_table_or_is_refused_by_name(
 @settings(max_examples=200, deadline=None)
 @given(status=st.sampled_from(sorted(TERMINAL)), action=st.sampled_from(Action), target=st.sampled_from(Status))
 def test_no_action_leaves_a_terminal_status(status: Status, action: Action, target: Status) -> None:
-    if action is Action.SUMMARIZE:
+    if action in (Action.SUMMARIZE, Action.MODERATE):
         assert next_status("BIP-001", status, action) is status
     else:
         with pytest.raises(TransitionNotAllowed):

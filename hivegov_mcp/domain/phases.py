@@ -21,6 +21,10 @@ class Status(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
+    EXECUTING = "executing"
+    EXECUTED = "executed"
+    EXECUTION_FAILED = "execution_failed"
+    ROLLED_BACK = "rolled_back"
 
 
 class Phase(StrEnum):
@@ -48,10 +52,21 @@ class Action(StrEnum):
     VOTING_DEADLINE = "voting_deadline"
     EARLY_CLOSE = "early_close"
     WITHDRAW = "withdraw_proposal"
+    RECORD_VALIDATION = "record_validation"
+    PUBLISH_SUMMARY = "publish_summary"
+    MODERATE = "moderate_comment"
+    FILE_APPEAL = "file_appeal"
+    DECIDE_APPEAL = "decide_appeal"  # uphold: the status stays; reopen: a new discussion round
+    APPEAL_WINDOW_END = "appeal_window_end"
+    CLAIM_EXECUTION = "claim_execution"
+    REPORT_EXECUTION = "report_execution"
+    LEASE_EXPIRED = "lease_expired"
+    ROLLBACK_EXECUTION = "rollback_execution"
 
 
 INITIAL_STATUS = Status.DRAFT
-TERMINAL = frozenset({Status.APPROVED, Status.REJECTED, Status.WITHDRAWN})
+# No move leaves these (a summary or moderation of their comments still may be made).
+TERMINAL = frozenset({Status.WITHDRAWN, Status.ROLLED_BACK})
 
 _S = Status
 _CLOSE = {_S.VOTING: frozenset({_S.APPROVED, _S.REJECTED})}
@@ -68,9 +83,7 @@ TRANSITIONS: Mapping[Action, Mapping[Status, frozenset[Status]]] = {
         _S.DISCUSSION: frozenset({_S.DISCUSSION}),
         _S.REVISION: frozenset({_S.REVISION}),
     },
-    Action.SUMMARIZE: {
-        s: frozenset({s}) for s in (_S.DISCUSSION, _S.REVISION, _S.VOTING, _S.APPROVED, _S.REJECTED, _S.WITHDRAWN)
-    },
+    Action.SUMMARIZE: {s: frozenset({s}) for s in Status if s is not _S.DRAFT},
     Action.CONCLUDE: {_S.DISCUSSION: frozenset({_S.VOTING, _S.REVISION, _S.REJECTED})},
     Action.DISCUSSION_DEADLINE: {_S.DISCUSSION: frozenset({_S.VOTING, _S.REVISION})},
     Action.EXCEED_REVISION_ROUNDS: {_S.REVISION: frozenset({_S.REJECTED})},
@@ -79,6 +92,26 @@ TRANSITIONS: Mapping[Action, Mapping[Status, frozenset[Status]]] = {
     Action.VOTING_DEADLINE: _CLOSE,
     Action.EARLY_CLOSE: _CLOSE,
     Action.WITHDRAW: {s: frozenset({_S.WITHDRAWN}) for s in (_S.DRAFT, _S.DISCUSSION, _S.REVISION)},
+    # after the vote (DESIGN §15)
+    Action.RECORD_VALIDATION: {s: frozenset({s}) for s in (_S.DRAFT, _S.DISCUSSION, _S.REVISION)},
+    Action.PUBLISH_SUMMARY: {s: frozenset({s}) for s in (_S.DISCUSSION, _S.REVISION, _S.VOTING)},
+    Action.MODERATE: {s: frozenset({s}) for s in Status if s is not _S.DRAFT},
+    Action.FILE_APPEAL: {_S.APPROVED: frozenset({_S.APPROVED}), _S.REJECTED: frozenset({_S.REJECTED})},
+    Action.DECIDE_APPEAL: {
+        _S.APPROVED: frozenset({_S.APPROVED, _S.DISCUSSION}),
+        _S.REJECTED: frozenset({_S.REJECTED, _S.DISCUSSION}),
+    },
+    Action.APPEAL_WINDOW_END: {_S.APPROVED: frozenset({_S.APPROVED}), _S.REJECTED: frozenset({_S.REJECTED})},
+    Action.CLAIM_EXECUTION: {
+        _S.APPROVED: frozenset({_S.EXECUTING}),
+        _S.EXECUTION_FAILED: frozenset({_S.EXECUTING}),
+    },
+    Action.REPORT_EXECUTION: {_S.EXECUTING: frozenset({_S.EXECUTED, _S.EXECUTION_FAILED})},
+    Action.LEASE_EXPIRED: {_S.EXECUTING: frozenset({_S.APPROVED})},
+    Action.ROLLBACK_EXECUTION: {
+        _S.EXECUTED: frozenset({_S.ROLLED_BACK}),
+        _S.EXECUTION_FAILED: frozenset({_S.ROLLED_BACK}),
+    },
 }
 
 
@@ -87,10 +120,17 @@ TRANSITIONS: Mapping[Action, Mapping[Status, frozenset[Status]]] = {
 DEADLINE_ACTIONS: Mapping[Status, Action] = {
     _S.DISCUSSION: Action.DISCUSSION_DEADLINE,
     _S.VOTING: Action.VOTING_DEADLINE,
+    _S.APPROVED: Action.APPEAL_WINDOW_END,  # the deadline of a resolved proposal ends its appeal window
+    _S.REJECTED: Action.APPEAL_WINDOW_END,
+    _S.EXECUTING: Action.LEASE_EXPIRED,  # an executor's claim not reported in time
 }
 
 # The statuses in which a vote's results may be read (once a vote has been held).
-RESULTS_READABLE: frozenset[Status] = frozenset({_S.VOTING, _S.APPROVED, _S.REJECTED})
+RESULTS_READABLE: frozenset[Status] = frozenset(
+    {_S.VOTING, _S.APPROVED, _S.REJECTED, _S.EXECUTING, _S.EXECUTED, _S.EXECUTION_FAILED, _S.ROLLED_BACK}
+)
+# Open for work (listed as MCP resources): not yet resolved.
+OPEN: frozenset[Status] = frozenset({_S.DRAFT, _S.DISCUSSION, _S.REVISION, _S.VOTING})
 
 
 def allowed_from(action: Action) -> tuple[Status, ...]:
@@ -132,4 +172,8 @@ def phase_of(status: Status) -> Phase:
         Status.DISCUSSION: Phase.DISCUSSION,
         Status.REVISION: Phase.REVISION,
         Status.VOTING: Phase.VOTING,
+        Status.EXECUTING: Phase.EXECUTION,
+        Status.EXECUTED: Phase.EXECUTION,
+        Status.EXECUTION_FAILED: Phase.EXECUTION,
+        Status.ROLLED_BACK: Phase.EXECUTION,
     }.get(status, Phase.RESOLUTION)
