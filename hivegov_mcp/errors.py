@@ -202,6 +202,13 @@ class StoreBusy(HivegovError):
         )
 
 
+class TooManyStreams(HivegovError):
+    code = "too_many_streams"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"No new event stream: {detail}.", "Close a stream you no longer read, then retry.")
+
+
 class ReadTooCostly(HivegovError):
     code = "read_too_costly"
 

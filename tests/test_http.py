@@ -317,3 +317,50 @@ async def test_the_readme_s_curl_cycle_runs_a_proposal_to_approval_through_rest(
     answers = [json.loads(line) for line in done.stdout.decode().splitlines() if line.startswith("{")]
     assert answers[-2]["result"] == "approved" and answers[-2]["tally"] == {"approve": 2, "reject": 0, "abstain": 0}
     assert answers[-1]["ok"] is True
+
+
+async def test_an_open_event_stream_ends_when_its_agent_is_deactivated_and_streams_are_bounded(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    async with serve(db_path, clock=clock) as served, httpx2.AsyncClient(base_url=served.base, timeout=30) as http:
+        eve, alice = bearer(tokens["erin"]), bearer(tokens["alice"])
+        head = (await http.get(f"{API}/status", headers=alice)).json()["audit_events"]
+        seen: list[str] = []
+        with anyio.fail_after(20):
+            async with http.stream("GET", f"{API}/events", headers={**eve, "Last-Event-ID": str(head)}) as response:
+                await served.service.deactivate_agent(LOCAL_ADMIN, "erin")
+                await http.post(f"{API}/proposals", json=PROPOSAL, headers=alice)  # erin must not see it
+                async for line in response.aiter_lines():  # the stream ends instead
+                    seen.append(line)
+        unknown = await http.get(f"{API}/events?proposal_id=BIP-999", headers=alice)
+        async with (
+            http.stream("GET", f"{API}/events", headers=alice),
+            http.stream("GET", f"{API}/events", headers=alice),
+            http.stream("GET", f"{API}/events", headers=alice),
+            http.stream("GET", f"{API}/events", headers=alice),
+        ):
+            fifth = await http.get(f"{API}/events", headers=alice)
+    assert not any(line.startswith("data:") for line in seen)
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
+    assert fifth.status_code == 429 and fifth.json()["error"]["code"] == "too_many_streams"
+
+
+async def test_wrong_methods_chunked_bodies_and_headers_of_the_api(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    async def chunks() -> Any:
+        for _ in range(3):
+            yield b"x" * (512 * 1024)
+
+    async with serve(db_path, clock=clock) as served, httpx2.AsyncClient(base_url=served.base) as http:
+        alice = bearer(tokens["alice"])
+        wrong = await http.delete(f"{API}/agents/me", headers=alice)
+        chunked = await http.post(f"{API}/proposals", content=chunks(), headers=alice)
+        answer = await http.get(f"{API}/agents/me", headers=alice)
+        docs = await http.get("/api/docs")
+        metadata = await http.get("/.well-known/oauth-protected-resource/mcp", headers={"Host": "evil.example"})
+    assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "method_not_allowed"
+    assert chunked.status_code == 413 and chunked.json()["error"]["code"] == "too_large"
+    assert answer.headers["cache-control"] == "no-store"
+    assert "frame-ancestors 'none'" in docs.headers["content-security-policy"]
+    assert metadata.status_code == 421

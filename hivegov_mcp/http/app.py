@@ -15,8 +15,9 @@ from functools import partial
 
 import anyio
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 from mcp.server.transport_security import TransportSecuritySettings
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hivegov_mcp import __version__
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024  # a REST or MCP request body; the largest valid one is far smaller
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-NOT_FOUND_HINT = "MCP is at /mcp (or /sse), the REST API under /api/governance/ (see /api/docs)."
+METADATA_PATH = "/.well-known/oauth-protected-resource/mcp"  # RFC 9728, served by the SDK's app
 
 
 @dataclass(frozen=True)
@@ -83,8 +84,10 @@ def _matches(value: str, patterns: Sequence[str]) -> bool:
 
 
 class Guard:
-    """For the REST API, the docs and /healthz (MCP checks its own): the same Host and Origin
-    checks as MCP's, and a body limit, with the API's error envelope."""
+    """For everything but MCP's own endpoints (which check themselves): the same Host and
+    Origin checks as MCP's, a body limit (a body without Content-Length is read up to the
+    limit first), all with the API's error envelope; API answers are never cached, and the
+    docs page may only run its own script."""
 
     def __init__(self, app: ASGIApp, security: TransportSecuritySettings, max_body: int) -> None:
         self.app = app
@@ -107,54 +110,92 @@ class Guard:
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
             await self._too_large(scope, receive, send)
             return
-        await self.app(scope, self._counting(receive), send)
+        if declared is None and scope["method"] in ("POST", "PUT", "PATCH"):
+            body = await self._read_within_limit(receive)
+            if body is None:
+                await self._too_large(scope, receive, send)
+                return
+            receive = _replay(body)
+        await self.app(scope, receive, _with_headers(send, EXTRA_HEADERS.get(_area(scope["path"]), [])))
 
-    def _counting(self, receive: Receive) -> Receive:
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
+    async def _read_within_limit(self, receive: Receive) -> bytes | None:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_body:
-                    raise BodyTooLarge
-            return message
-
-        return counted
+            if message["type"] != "http.request":
+                return b"".join(chunks)  # the client left: the app sees an empty body
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         await rest.error_response(413, "too_large", _too_large_text(self.max_body), "Send less.")(scope, receive, send)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+def _area(path: str) -> str:
+    return "docs" if path == "/api/docs" else "api" if path.startswith("/api/") else "other"
+
+
+EXTRA_HEADERS: dict[str, list[tuple[bytes, bytes]]] = {
+    "api": [(b"cache-control", b"no-store")],  # answers carry agents' data, a new agent's token once
+    "docs": [
+        (
+            b"content-security-policy",
+            b"default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        ),
+        (b"cache-control", b"no-store"),
+    ],
+}
+
+
+def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+    if not extra:
+        return send
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            names = {name.lower() for name, _ in message.get("headers", [])}
+            message = {**message, "headers": [*message.get("headers", []), *(h for h in extra if h[0] not in names)]}
+        await send(message)
+
+    return sending
 
 
 def _too_large_text(limit: int) -> str:
     return f"The body is larger than {limit // 1024} KiB, the limit."
 
 
-class BodyTooLarge(Exception):
-    """A body without Content-Length that grew past the limit while it was read."""
-
-
 def _is_mcp(path: str) -> bool:
-    return path == "/mcp" or path.startswith(("/mcp/", "/sse", "/messages", "/.well-known/"))
+    return path == "/mcp" or path.startswith(("/mcp/", "/sse", "/messages"))
 
 
-class MCPRoutes:
-    """The MCP apps under the app's root: legacy SSE for /sse and /messages/, Streamable HTTP
-    (and its RFC 9728 metadata) for the rest."""
-
-    def __init__(self, streamable: ASGIApp, sse: ASGIApp) -> None:
-        self.streamable = streamable
-        self.sse = sse
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if not _is_mcp(path):
-            missing = rest.error_response(404, "not_found", f"Nothing is served at {path}.", NOT_FOUND_HINT)
-            await missing(scope, receive, send)
-            return
-        app = self.sse if path == "/sse" or path.startswith("/messages") else self.streamable
-        await app(scope, receive, send)
+def mcp_routes(streamable: ASGIApp, sse: ASGIApp) -> list[BaseRoute]:
+    """MCP's endpoints at their paths, so every other path and method gets the API's 404 or
+    405: Streamable HTTP and its RFC 9728 metadata, and legacy SSE (/sse, /messages/)."""
+    return [
+        Route("/mcp", endpoint=streamable, methods=["GET", "POST", "DELETE"], include_in_schema=False),
+        Route(METADATA_PATH, endpoint=streamable, methods=["GET", "OPTIONS"], include_in_schema=False),
+        Route("/sse", endpoint=sse, methods=["GET"], include_in_schema=False),
+        Route("/messages/", endpoint=sse, methods=["POST"], include_in_schema=False),
+    ]
 
 
 def public_base(options: HttpOptions) -> str:
@@ -198,6 +239,7 @@ def build_http_app(service: GovernanceService, options: HttpOptions | None = Non
     )
     app.state.service = service
     app.state.feed = feed
+    app.state.streams = events.Streams()
     rest.install_errors(app)
     app.include_router(rest.router)
     app.include_router(events.router)
@@ -211,11 +253,6 @@ def build_http_app(service: GovernanceService, options: HttpOptions | None = Non
     async def docs() -> HTMLResponse:
         return HTMLResponse(DOCS_PAGE)
 
-    app.add_exception_handler(BodyTooLarge, too_large)
-    app.mount("/", MCPRoutes(streamable, sse))
+    app.router.routes.extend(mcp_routes(streamable, sse))
     app.add_middleware(Guard, security=security, max_body=MAX_BODY_BYTES)
     return app
-
-
-async def too_large(request: Request, exc: Exception) -> JSONResponse:
-    return rest.error_response(413, "too_large", _too_large_text(MAX_BODY_BYTES), "Send less.")

@@ -71,6 +71,7 @@ STATUS = {
     "no_eligible_voters": 409,
     "objections_unresolved": 409,
     "rate_limited": 429,
+    "too_many_streams": 429,
     "store_busy": 503,
     "storage_error": 503,
     "config_error": 503,

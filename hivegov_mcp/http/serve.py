@@ -12,6 +12,8 @@ from hivegov_mcp.settings import Settings
 
 __all__ = ["HttpOptions", "serve_http"]
 
+MAX_CONNECTIONS = 1_000  # open connections and tasks at once; past it uvicorn answers 503
+
 
 async def serve_http(settings: Settings, options: HttpOptions, transport: str = "streamable-http") -> None:
     transport_security(options)  # a non-loopback bind without --allowed-host is refused before anything opens
@@ -25,5 +27,12 @@ async def serve_http(settings: Settings, options: HttpOptions, transport: str = 
             file=sys.stderr,
             flush=True,
         )
-        config = uvicorn.Config(app, host=options.host, port=options.port, log_level="warning", lifespan="on")
+        config = uvicorn.Config(
+            app,
+            host=options.host,
+            port=options.port,
+            log_level="warning",
+            lifespan="on",
+            limit_concurrency=MAX_CONNECTIONS,
+        )
         await uvicorn.Server(config).serve()
