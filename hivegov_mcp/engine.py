@@ -181,6 +181,11 @@ async def close_voting(
         "ballots": {b.agent_id: b.decision.value for b in ballots},
         "rules_version": frozen_version(state),
     }
+    # The resolution opens its appeal window (DESIGN §15): its end is the proposal's next deadline.
+    window = timedelta(minutes=rules.appeal_window_minutes)
+    appeal_until = now + window if window > timedelta(0) else None
+    if appeal_until is not None:
+        event["appeal_until"] = appeal_until.isoformat()
     return await move(
         tx,
         state,
@@ -191,7 +196,7 @@ async def close_voting(
         payload=event,
         outcome=tally.outcome.value,
         outcome_reason=tally.reason.value if tally.reason else None,
-        deadline=None,
+        deadline=appeal_until,
         voting_closed_at=now,
     )
 
@@ -234,6 +239,34 @@ async def _voting_deadline(
     return state
 
 
+async def _appeal_window_end(
+    tx: Transaction, source: RulesSource, state: ProposalState, now: datetime, due: dict[str, Any]
+) -> ProposalState:
+    """The resolution stands unappealed from now on (a pending appeal still waits for its arbiter)."""
+    state, _ = await move(tx, state, Action.APPEAL_WINDOW_END, actor=ENGINE, now=now, payload=due, deadline=None)
+    return state
+
+
+async def _lease_expired(
+    tx: Transaction, source: RulesSource, state: ProposalState, now: datetime, due: dict[str, Any]
+) -> ProposalState:
+    """An executor's claim lapsed without a report: the attempt ends `expired`, the proposal is
+    approved again and can be claimed again."""
+    attempts = await tx.executions(state.id)
+    current = attempts[-1]
+    await tx.end_execution(state.id, current.attempt, "expired", None, [], now)
+    state, _ = await move(
+        tx,
+        state,
+        Action.LEASE_EXPIRED,
+        actor=ENGINE,
+        now=now,
+        payload={**due, "attempt": current.attempt, "executor": current.executor},
+        deadline=None,
+    )
+    return state
+
+
 class DeadlineHandler(Protocol):
     async def __call__(
         self, tx: Transaction, source: RulesSource, state: ProposalState, now: datetime, due: dict[str, Any]
@@ -243,6 +276,8 @@ class DeadlineHandler(Protocol):
 DEADLINE_HANDLERS: dict[Action, DeadlineHandler] = {
     Action.DISCUSSION_DEADLINE: _discussion_deadline,
     Action.VOTING_DEADLINE: _voting_deadline,
+    Action.APPEAL_WINDOW_END: _appeal_window_end,
+    Action.LEASE_EXPIRED: _lease_expired,
 }
 
 

@@ -121,6 +121,19 @@ class NoEligibleVoters(Conflict):
         )
 
 
+class NotNow(Conflict):
+    """A move the table allows, refused by a condition that can change: an open appeal window,
+    a pending appeal, dependencies not yet executed, attempts used up, a decided appeal."""
+
+    code = "not_now"
+
+    def __init__(self, proposal_id: str, action: str, why: str, hint: str = "") -> None:
+        self.proposal_id = proposal_id
+        self.action = action
+        self.why = why
+        super().__init__(f"Can't {action} on {proposal_id} now: {why}.", hint)
+
+
 class ObjectionsUnresolved(HivegovError):
     code = "objections_unresolved"
 

@@ -31,6 +31,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "report_execution": frozenset({R.EXECUTOR}),
     "rollback_execution": frozenset({R.EXECUTOR, R.ARBITER}),
     "decide_appeal": frozenset({R.ARBITER}),
+    "file_appeal": frozenset({R.VOTER, AUTHOR}),
     "export_report": frozenset({R.REPORTER}),
     "register_agent": frozenset({R.ADMIN}),
     "set_agent_roles": frozenset({R.ADMIN}),
@@ -149,7 +150,8 @@ def test_the_role_help_names_what_each_role_grants_and_marks_what_is_not_served_
     names = {r.value for r in Role}
     lines = {line.split()[0]: line for line in text.splitlines() if line.split() and line.split()[0] in names}
     assert set(lines) == names
-    assert "claim_execution*" in lines["executor"]
+    assert "claim_execution" in lines["executor"] and "*" not in lines["executor"]
+    assert "export_report*" in lines["reporter"]
     assert "cast_vote" in lines["voter"] and "*" not in lines["voter"]
     assert "set_rules" in lines["admin"] and "activate_agent" in lines["admin"]
 

@@ -115,7 +115,12 @@ async def test_a_passed_voting_deadline_closes_with_quorum_not_met_when_too_few_
     assert results.closed_at == clock.now()
     assert (await _actions(service, cast, pid))[-1] == (ENGINE, "voting_deadline")
     proposal = await service.get_proposal(cast["bob"], pid)
-    assert (proposal.status, proposal.outcome_reason, proposal.deadline) == (Status.REJECTED, "quorum_not_met", None)
+    appeal_until = clock.now() + timedelta(minutes=60)  # the resolution's appeal window (DESIGN §15)
+    assert (proposal.status, proposal.outcome_reason, proposal.deadline) == (
+        Status.REJECTED,
+        "quorum_not_met",
+        appeal_until,
+    )
 
 
 async def test_a_vote_after_the_voting_deadline_is_refused_and_not_counted(

@@ -115,7 +115,8 @@ async def test_a_proposal_goes_from_draft_through_a_revision_round_to_approval(
     assert (last.status, last.result) == (Status.APPROVED, Outcome.APPROVED)
 
     final = await service.get_proposal(bob, pid)
-    assert (final.status, final.phase, final.version, final.deadline) == (Status.APPROVED, Phase.RESOLUTION, 2, None)
+    assert (final.status, final.phase, final.version) == (Status.APPROVED, Phase.RESOLUTION, 2)
+    assert final.deadline == final.updated_at + timedelta(minutes=60)  # its appeal window
 
     history = await service.get_proposal_history(bob, pid)
     assert [(t.from_status, t.to_status, t.action) for t in history.transitions] == [

@@ -62,7 +62,13 @@ async def _create(service: GovernanceService, author: Agent, title: str) -> None
 
 
 async def test_migrations_are_recorded_and_not_applied_again_on_reopen(db_path: Path) -> None:
-    names = [(1, "core"), (2, "audit_no_replace"), (3, "rules_tallies_limits"), (4, "listing_indexes")]
+    names = [
+        (1, "core"),
+        (2, "audit_no_replace"),
+        (3, "rules_tallies_limits"),
+        (4, "listing_indexes"),
+        (5, "after_the_vote"),
+    ]
     async with open_service(Settings(db=db_path, clock=FakeClock())) as service:
         assert isinstance(service.store, SQLiteStore)
         assert await service.store.applied_migrations() == names
@@ -76,7 +82,7 @@ async def test_migrations_are_recorded_and_not_applied_again_on_reopen(db_path: 
         agents = await reopened.list_agents(LOCAL_ADMIN)
 
     assert [a.id for a in agents.agents] == ["alice"]
-    assert scalar(db_path, "SELECT COUNT(*) FROM schema_migrations") == 4
+    assert scalar(db_path, "SELECT COUNT(*) FROM schema_migrations") == 5
     assert scalar(db_path, "SELECT applied_at FROM schema_migrations WHERE version = 1") == applied_at
 
 

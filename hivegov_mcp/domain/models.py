@@ -122,10 +122,57 @@ class Transition(_Model):
     at: datetime = Field(description="When (UTC).")
 
 
+class AppealDecision(StrEnum):
+    UPHOLD = "uphold"  # the result stands
+    REOPEN = "reopen"  # a new discussion round
+
+
+class Appeal(_Model):
+    id: int = Field(description="Appeal id.")
+    proposal_id: str = Field(description="The appealed proposal.")
+    appellant: str = Field(description="Agent id of who filed it.")
+    grounds: str = Field(description="Why (the appellant's data).")
+    filed_at: datetime = Field(description="When (UTC).")
+    decision: AppealDecision | None = Field(description="uphold or reopen; null while pending.")
+    decided_by: str | None = Field(description="The arbiter who decided.")
+    reason: str | None = Field(description="The arbiter's reason.")
+    decided_at: datetime | None = Field(description="When it was decided (UTC).")
+
+
+class AppealReceipt(Appeal):
+    status: Status = Field(description="The proposal's status afterwards.")
+    receipt: Receipt
+
+
+class ExecutionOutcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class ExecutionAttempt(_Model):
+    attempt: int = Field(description="1 for the first claim, then 2, 3…")
+    executor: str = Field(description="The executor who claimed it.")
+    claimed_at: datetime = Field(description="When (UTC).")
+    lease_until: datetime = Field(description="The claim lapses then unless reported (UTC).")
+    outcome: str | None = Field(description="succeeded, failed, expired (lease lapsed) or null while running.")
+    details: str | None = Field(description="The executor's report (its data).")
+    artifacts: list[str] = Field(description="Links to what was done: a PR, a commit, a run.")
+    reported_at: datetime | None = Field(description="When it ended (UTC).")
+
+
+class ExecutionReceipt(_Model):
+    proposal_id: str = Field(description="Proposal id.")
+    status: Status = Field(description="The proposal's status afterwards.")
+    attempt: ExecutionAttempt = Field(description="The attempt claimed or reported.")
+    receipt: Receipt
+
+
 class ProposalHistory(_Model):
     proposal_id: str = Field(description="Proposal id.")
     versions: list[VersionInfo] = Field(description="Every version, oldest first.")
     transitions: list[Transition] = Field(description="Every status change, oldest first.")
+    appeals: list[Appeal] = Field(default_factory=list, description="Appeals against its resolutions, oldest first.")
+    executions: list[ExecutionAttempt] = Field(default_factory=list, description="Execution attempts, oldest first.")
 
 
 class ProposalDiff(_Model):

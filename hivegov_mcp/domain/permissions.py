@@ -57,6 +57,7 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "report_execution": frozenset({Role.EXECUTOR}),
     "rollback_execution": frozenset({Role.EXECUTOR, Role.ARBITER}),
     "decide_appeal": frozenset({Role.ARBITER}),
+    "file_appeal": frozenset({Role.VOTER, AUTHOR}),  # an eligible voter of that vote, checked with the vote
     "export_report": frozenset({Role.REPORTER}),
     # agents and rules
     "register_agent": frozenset({Role.ADMIN}),
@@ -73,10 +74,6 @@ NOT_YET_SERVED = frozenset(
     {
         "publish_summary",
         "record_validation",
-        "claim_execution",
-        "report_execution",
-        "rollback_execution",
-        "decide_appeal",
         "export_report",
     }
 )

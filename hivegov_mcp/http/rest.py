@@ -70,6 +70,7 @@ STATUS = {
     "stale_version": 409,
     "no_eligible_voters": 409,
     "objections_unresolved": 409,
+    "not_now": 409,
     "rate_limited": 429,
     "too_many_streams": 429,
     "store_busy": 503,

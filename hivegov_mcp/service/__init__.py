@@ -8,6 +8,7 @@ Build the service with `hivegov_mcp.app.open_service`, the one factory every fro
 
 from __future__ import annotations
 
+from hivegov_mcp.service.aftervote import AfterVoteOperations
 from hivegov_mcp.service.agents import AgentOperations
 from hivegov_mcp.service.discussion import DiscussionOperations
 from hivegov_mcp.service.proposals import ProposalOperations
@@ -19,6 +20,12 @@ __all__ = ["GovernanceService"]
 
 
 class GovernanceService(
-    AgentOperations, RulesOperations, ProposalOperations, DiscussionOperations, VotingOperations, RecordOperations
+    AgentOperations,
+    RulesOperations,
+    ProposalOperations,
+    DiscussionOperations,
+    VotingOperations,
+    AfterVoteOperations,
+    RecordOperations,
 ):
     """Every governance operation. Build it with `open_service` (store, rules and clock)."""

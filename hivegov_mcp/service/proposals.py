@@ -244,7 +244,13 @@ class ProposalOperations(ServiceBase):
                             at=datetime.fromisoformat(ev.at),
                         )
                     )
-        return ProposalHistory(proposal_id=proposal_id, versions=versions, transitions=transitions)
+        return ProposalHistory(
+            proposal_id=proposal_id,
+            versions=versions,
+            transitions=transitions,
+            appeals=await tx.appeals(proposal_id),
+            executions=await tx.executions(proposal_id),
+        )
 
     @reads
     async def diff_proposal(self, actor: Agent, proposal_id: str, from_version: int, to_version: int) -> ProposalDiff:

@@ -218,4 +218,63 @@ CREATE INDEX proposals_author_number ON proposals(author, number);
 DROP INDEX proposals_status;
 """,
     ),
+    (
+        5,
+        "after_the_vote",
+        """
+-- Appeals against a resolution: one per resolution (the vote's close time names it).
+CREATE TABLE appeals (
+    id INTEGER PRIMARY KEY,
+    proposal_id TEXT NOT NULL REFERENCES proposals(id),
+    resolved_at TEXT NOT NULL,
+    appellant TEXT NOT NULL REFERENCES agents(id),
+    grounds TEXT NOT NULL,
+    filed_at TEXT NOT NULL,
+    decision TEXT CHECK (decision IN ('uphold', 'reopen')),
+    decided_by TEXT REFERENCES agents(id),
+    reason TEXT,
+    decided_at TEXT,
+    UNIQUE (proposal_id, resolved_at)
+);
+-- Execution attempts: a claim (a lease), then a report, an expiry or a rollback.
+CREATE TABLE executions (
+    id INTEGER PRIMARY KEY,
+    proposal_id TEXT NOT NULL REFERENCES proposals(id),
+    attempt INTEGER NOT NULL,
+    executor TEXT NOT NULL REFERENCES agents(id),
+    claimed_at TEXT NOT NULL,
+    lease_until TEXT NOT NULL,
+    outcome TEXT CHECK (outcome IN ('succeeded', 'failed', 'expired')),
+    details TEXT,
+    artifacts TEXT NOT NULL DEFAULT '[]',
+    reported_at TEXT,
+    UNIQUE (proposal_id, attempt)
+);
+-- Validations of a version, and summaries written by summarizer agents, per round.
+CREATE TABLE validations (
+    id INTEGER PRIMARY KEY,
+    proposal_id TEXT NOT NULL REFERENCES proposals(id),
+    version INTEGER NOT NULL,
+    validator TEXT NOT NULL REFERENCES agents(id),
+    result TEXT NOT NULL CHECK (result IN ('pass', 'fail')),
+    findings TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX validations_proposal ON validations(proposal_id, version, id);
+CREATE TABLE round_summaries (
+    id INTEGER PRIMARY KEY,
+    proposal_id TEXT NOT NULL REFERENCES proposals(id),
+    round INTEGER NOT NULL,
+    author TEXT NOT NULL REFERENCES agents(id),
+    text TEXT NOT NULL,
+    recommendation TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX round_summaries_proposal ON round_summaries(proposal_id, round, id);
+-- Moderation: a hidden comment leaves views, summaries and search, and stays in the log.
+ALTER TABLE comments ADD COLUMN hidden_by TEXT;
+ALTER TABLE comments ADD COLUMN hidden_reason TEXT;
+ALTER TABLE comments ADD COLUMN hidden_at TEXT;
+""",
+    ),
 ]

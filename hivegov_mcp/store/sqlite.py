@@ -37,7 +37,18 @@ import aiosqlite
 import anyio
 
 from hivegov_mcp.audit import GENESIS, StoredEvent, canonical_json, event_hash
-from hivegov_mcp.domain.models import Agent, Ballot, Comment, CommentType, ProposalContent, Receipt, RoundInfo
+from hivegov_mcp.domain.models import (
+    Agent,
+    Appeal,
+    AppealDecision,
+    Ballot,
+    Comment,
+    CommentType,
+    ExecutionAttempt,
+    ProposalContent,
+    Receipt,
+    RoundInfo,
+)
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.render import search_body
 from hivegov_mcp.domain.tally import Decision, Outcome, RejectReason, Tally, fraction_text
@@ -191,6 +202,20 @@ def _version(row: sqlite3.Row) -> Version:
         content_hash=row["content_hash"],
         author=row["author"],
         created_at=_dt(row["created_at"]),
+    )
+
+
+def _appeal(row: sqlite3.Row) -> Appeal:
+    return Appeal(
+        id=row["id"],
+        proposal_id=row["proposal_id"],
+        appellant=row["appellant"],
+        grounds=row["grounds"],
+        filed_at=_dt(row["filed_at"]),
+        decision=AppealDecision(row["decision"]) if row["decision"] else None,
+        decided_by=row["decided_by"],
+        reason=row["reason"],
+        decided_at=dt(row["decided_at"]),
     )
 
 
@@ -610,6 +635,83 @@ class SQLiteTransaction:
             voted_before=bool(row["voted"]),
             eligible_count=row["eligible_count"],
             voted_count=row["voted_count"],
+        )
+
+    async def clear_vote(self, proposal_id: str) -> None:
+        for table in ("votes", "vote_tallies", "eligible_voters"):
+            await self._run(f"DELETE FROM {table} WHERE proposal_id = ?", (proposal_id,))
+
+    # after the vote ---------------------------------------------------------------------------
+    _APPEAL = (
+        "SELECT id, proposal_id, appellant, grounds, filed_at, decision, decided_by, reason, decided_at FROM appeals"
+    )
+
+    async def insert_appeal(
+        self, proposal_id: str, resolved_at: datetime, appellant: str, grounds: str, at: datetime
+    ) -> int:
+        return await self._run(
+            "INSERT INTO appeals (proposal_id, resolved_at, appellant, grounds, filed_at) VALUES (?, ?, ?, ?, ?)",
+            (proposal_id, ts(resolved_at), appellant, grounds, ts(at)),
+        )
+
+    async def appeals(self, proposal_id: str) -> list[Appeal]:
+        return [
+            _appeal(r) for r in await self._all(f"{self._APPEAL} WHERE proposal_id = ? ORDER BY id", (proposal_id,))
+        ]
+
+    async def get_appeal(self, appeal_id: int) -> Appeal | None:
+        if not fits(appeal_id):
+            return None
+        row = await self._one(f"{self._APPEAL} WHERE id = ?", (appeal_id,))
+        return _appeal(row) if row else None
+
+    async def appeal_for(self, proposal_id: str, resolved_at: datetime) -> Appeal | None:
+        row = await self._one(
+            f"{self._APPEAL} WHERE proposal_id = ? AND resolved_at = ?", (proposal_id, ts(resolved_at))
+        )
+        return _appeal(row) if row else None
+
+    async def decide_appeal(self, appeal_id: int, decision: str, by: str, reason: str, at: datetime) -> None:
+        await self._run(
+            "UPDATE appeals SET decision = ?, decided_by = ?, reason = ?, decided_at = ? WHERE id = ?",
+            (decision, by, reason, ts(at), appeal_id),
+        )
+
+    async def insert_execution(
+        self, proposal_id: str, attempt: int, executor: str, at: datetime, lease_until: datetime
+    ) -> None:
+        await self._run(
+            "INSERT INTO executions (proposal_id, attempt, executor, claimed_at, lease_until) VALUES (?, ?, ?, ?, ?)",
+            (proposal_id, attempt, executor, ts(at), ts(lease_until)),
+        )
+
+    async def executions(self, proposal_id: str) -> list[ExecutionAttempt]:
+        rows = await self._all(
+            "SELECT attempt, executor, claimed_at, lease_until, outcome, details, artifacts, reported_at "
+            "FROM executions WHERE proposal_id = ? ORDER BY attempt",
+            (proposal_id,),
+        )
+        return [
+            ExecutionAttempt(
+                attempt=r["attempt"],
+                executor=r["executor"],
+                claimed_at=_dt(r["claimed_at"]),
+                lease_until=_dt(r["lease_until"]),
+                outcome=r["outcome"],
+                details=r["details"],
+                artifacts=json.loads(r["artifacts"]),
+                reported_at=dt(r["reported_at"]),
+            )
+            for r in rows
+        ]
+
+    async def end_execution(
+        self, proposal_id: str, attempt: int, outcome: str, details: str | None, artifacts: Sequence[str], at: datetime
+    ) -> None:
+        await self._run(
+            "UPDATE executions SET outcome = ?, details = ?, artifacts = ?, reported_at = ? "
+            "WHERE proposal_id = ? AND attempt = ?",
+            (outcome, details, json.dumps(list(artifacts)), ts(at), proposal_id, attempt),
         )
 
     async def store_tally(self, proposal_id: str, tally: Tally, rules_version: int) -> None:

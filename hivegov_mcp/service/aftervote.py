@@ -1,0 +1,204 @@
+"""After the vote (DESIGN §15): appeals against a resolution, and the execution of an approved
+proposal (claim with a lease, report, retry, roll back). Every move is in the transition
+table; the appeal window and the lease are deadlines the engine applies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from hivegov_mcp import engine
+from hivegov_mcp.domain import limits
+from hivegov_mcp.domain.models import (
+    Agent,
+    AppealDecision,
+    AppealReceipt,
+    ExecutionOutcome,
+    ExecutionReceipt,
+    Receipt,
+)
+from hivegov_mcp.domain.permissions import require
+from hivegov_mcp.domain.phases import Action, Status, check_action
+from hivegov_mcp.errors import InvalidInput, NotFound, NotNow, PermissionDenied
+from hivegov_mcp.service.base import ServiceBase, writes
+from hivegov_mcp.store.base import ProposalState, Transaction
+
+MAX_ARTIFACTS = 20
+
+
+class AfterVoteOperations(ServiceBase):
+    # -- appeals -------------------------------------------------------------------------------
+    @writes
+    async def file_appeal(self, actor: Agent, proposal_id: str, grounds: str) -> AppealReceipt:
+        """One appeal per resolution, within its window, by an eligible voter of that vote or the author."""
+        self._reason("grounds", grounds)
+        async with self._write(actor, proposal_id) as (tx, state, now):
+            check_action(state.id, state.status, Action.FILE_APPEAL)
+            if state.voting_closed_at is None:
+                raise NotNow(state.id, "file_appeal", "it was not resolved by a vote (a mediator blocked it)")
+            if state.deadline is None:
+                raise NotNow(state.id, "file_appeal", "its appeal window has closed")
+            eligible = await tx.eligible(state.id)
+            if actor.id not in eligible and actor.id != state.author:
+                raise PermissionDenied(
+                    actor.id, "file_appeal", ["to be an eligible voter of the vote", "to be the author"]
+                )
+            if await tx.appeal_for(state.id, state.voting_closed_at) is not None:
+                raise NotNow(state.id, "file_appeal", "this resolution has been appealed already")
+            appeal_id = await tx.insert_appeal(state.id, state.voting_closed_at, actor.id, grounds, now)
+            receipt = await tx.append_audit(
+                at=now,
+                actor=actor.id,
+                action="file_appeal",
+                subject=state.id,
+                payload={"appeal": appeal_id, "grounds": grounds},
+            )
+            appeal = await tx.get_appeal(appeal_id)
+            assert appeal is not None
+            return AppealReceipt(**appeal.model_dump(), status=state.status, receipt=receipt)
+
+    @writes
+    async def decide_appeal(self, actor: Agent, appeal_id: int, decision: str, reason: str) -> AppealReceipt:
+        """An arbiter decides: uphold (the result stands) or reopen (a new discussion round)."""
+        try:
+            choice = AppealDecision(decision)
+        except ValueError:
+            raise InvalidInput("decision", f"{decision!r} must be uphold or reopen") from None
+        self._reason("reason", reason)
+        async with self.store.read() as tx:
+            found = await tx.get_appeal(appeal_id)
+        if found is None:
+            raise NotFound("appeal", appeal_id, hint="A proposal's history lists its appeals.")
+        async with self._write(actor, found.proposal_id) as (tx, state, now):
+            check_action(state.id, state.status, Action.DECIDE_APPEAL)
+            require(actor.id, "decide_appeal", actor.roles)
+            if found.decision is not None:
+                raise NotNow(state.id, "decide_appeal", f"appeal {appeal_id} was decided already ({found.decision})")
+            await tx.decide_appeal(appeal_id, choice.value, actor.id, reason, now)
+            payload = {"appeal": appeal_id, "decision": choice.value, "reason": reason}
+            if choice is AppealDecision.UPHOLD:
+                receipt = await tx.append_audit(
+                    at=now, actor=actor.id, action="decide_appeal", subject=state.id, payload=payload
+                )
+            else:
+                state, receipt = await self._reopen(tx, state, actor, now, payload)
+            appeal = await tx.get_appeal(appeal_id)
+            assert appeal is not None
+            return AppealReceipt(**appeal.model_dump(), status=state.status, receipt=receipt)
+
+    async def _reopen(
+        self, tx: Transaction, state: ProposalState, actor: Agent, now: datetime, payload: dict[str, Any]
+    ) -> tuple[ProposalState, Receipt]:
+        """A new discussion round; the vote's electorate, ballots and tally are cleared for the next
+        vote (the closing event of the vote keeps every counted ballot)."""
+        rules = (await self.rules.current(tx))[1].rules_for(state.type)
+        deadline = now + timedelta(minutes=rules.discussion_minutes)
+        round_ = state.round + 1
+        await tx.clear_vote(state.id)
+        await tx.insert_round(state.id, round_, now, deadline)
+        return await engine.move(
+            tx,
+            state,
+            Action.DECIDE_APPEAL,
+            actor=actor.id,
+            now=now,
+            target=Status.DISCUSSION,
+            payload={**payload, "round": round_, "deadline": deadline.isoformat()},
+            round=round_,
+            deadline=deadline,
+            outcome=None,
+            outcome_reason=None,
+            voting_opened_at=None,
+            voting_closed_at=None,
+            rules_version=None,
+        )
+
+    # -- execution -----------------------------------------------------------------------------
+    @writes
+    async def claim_execution(self, actor: Agent, proposal_id: str) -> ExecutionReceipt:
+        async with self._write(actor, proposal_id) as (tx, state, now):
+            check_action(state.id, state.status, Action.CLAIM_EXECUTION)
+            require(actor.id, "claim_execution", actor.roles)
+            if state.status is Status.APPROVED and state.deadline is not None:
+                until = state.deadline.isoformat(timespec="seconds")
+                raise NotNow(state.id, "claim_execution", f"its appeal window is open until {until}")
+            appeals = await tx.appeals(state.id)
+            if any(a.decision is None for a in appeals):
+                raise NotNow(state.id, "claim_execution", "an appeal is pending", "An arbiter decides it first.")
+            version = await tx.get_version(state.id, state.version)
+            assert version is not None
+            for dep in version.content.dependencies:
+                dep_state = await tx.get_proposal(dep)
+                if dep_state is not None and dep_state.status is not Status.EXECUTED:
+                    status = dep_state.status.value
+                    raise NotNow(state.id, "claim_execution", f"its dependency {dep} is {status}, not executed")
+            rules = (await self.rules.current(tx))[1].rules_for(state.type)
+            attempts = await tx.executions(state.id)
+            if len(attempts) >= rules.max_execution_attempts:
+                raise NotNow(
+                    state.id,
+                    "claim_execution",
+                    f"its {len(attempts)} attempts are used up "
+                    f"(max_execution_attempts = {rules.max_execution_attempts})",
+                    "An executor or arbiter may roll it back.",
+                )
+            attempt = len(attempts) + 1
+            lease_until = now + timedelta(minutes=rules.execution_lease_minutes)
+            await tx.insert_execution(state.id, attempt, actor.id, now, lease_until)
+            state, receipt = await engine.move(
+                tx,
+                state,
+                Action.CLAIM_EXECUTION,
+                actor=actor.id,
+                now=now,
+                payload={"attempt": attempt, "lease_until": lease_until.isoformat()},
+                deadline=lease_until,
+            )
+            current = (await tx.executions(state.id))[-1]
+            return ExecutionReceipt(proposal_id=state.id, status=state.status, attempt=current, receipt=receipt)
+
+    @writes
+    async def report_execution(
+        self, actor: Agent, proposal_id: str, outcome: str, details: str, artifacts: Sequence[str] = ()
+    ) -> ExecutionReceipt:
+        try:
+            result = ExecutionOutcome(outcome)
+        except ValueError:
+            raise InvalidInput("outcome", f"{outcome!r} must be succeeded or failed") from None
+        limits.check_text("details", details, max_bytes=limits.MAX_COMMENT_BYTES)
+        if len(artifacts) > MAX_ARTIFACTS:
+            raise InvalidInput("artifacts", f"has {len(artifacts)} links; the limit is {MAX_ARTIFACTS}")
+        for link in artifacts:
+            limits.check_text("artifacts", link, max_bytes=limits.MAX_REASON_BYTES)
+        async with self._write(actor, proposal_id) as (tx, state, now):
+            check_action(state.id, state.status, Action.REPORT_EXECUTION)
+            current = (await tx.executions(state.id))[-1]
+            if current.executor != actor.id:
+                raise PermissionDenied(actor.id, "report_execution", [f"to be {current.executor}, who claimed it"])
+            await tx.end_execution(state.id, current.attempt, result.value, details, artifacts, now)
+            target = Status.EXECUTED if result is ExecutionOutcome.SUCCEEDED else Status.EXECUTION_FAILED
+            state, receipt = await engine.move(
+                tx,
+                state,
+                Action.REPORT_EXECUTION,
+                actor=actor.id,
+                now=now,
+                target=target,
+                payload={"attempt": current.attempt, "outcome": result.value, "artifacts": list(artifacts)},
+                deadline=None,
+            )
+            ended = (await tx.executions(state.id))[-1]
+            return ExecutionReceipt(proposal_id=state.id, status=state.status, attempt=ended, receipt=receipt)
+
+    @writes
+    async def rollback_execution(self, actor: Agent, proposal_id: str, reason: str) -> ExecutionReceipt:
+        self._reason("reason", reason)
+        async with self._write(actor, proposal_id) as (tx, state, now):
+            check_action(state.id, state.status, Action.ROLLBACK_EXECUTION)
+            require(actor.id, "rollback_execution", actor.roles)
+            state, receipt = await engine.move(
+                tx, state, Action.ROLLBACK_EXECUTION, actor=actor.id, now=now, payload={"reason": reason}
+            )
+            last = (await tx.executions(state.id))[-1]
+            return ExecutionReceipt(proposal_id=state.id, status=state.status, attempt=last, receipt=receipt)
