@@ -1,0 +1,166 @@
+"""After the vote (DESIGN §2, §15): the appeal window, appeals, and execution with its lease,
+retries, dependencies and rollback; every new move allowed and refused, with the fake clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from hivegov_mcp.agents import LOCAL_ADMIN
+from hivegov_mcp.clock import FakeClock
+from hivegov_mcp.domain.models import Agent
+from hivegov_mcp.domain.phases import Status
+from hivegov_mcp.engine import ENGINE
+from hivegov_mcp.errors import NotNow, PermissionDenied, TransitionNotAllowed
+from hivegov_mcp.service import GovernanceService
+from tests.conftest import PROPOSAL, Cast
+
+pytestmark = pytest.mark.anyio
+
+JUSTIFICATION = "I weighed the specification against the motivation and it holds up."
+
+
+async def _executor(service: GovernanceService, name: str) -> Agent:
+    token = (await service.register_agent(LOCAL_ADMIN, name, ["executor"])).token
+    return await service.authenticate(token)
+
+
+async def _resolved(
+    service: GovernanceService, cast: Cast, decision: str = "approve", dependencies: list[str] | None = None
+) -> str:
+    """A proposal voted on by bob, carol and dave (early close): approved or rejected."""
+    pid = (await service.create_proposal(cast["alice"], **PROPOSAL, dependencies=dependencies or [])).id
+    await service.start_discussion(cast["alice"], pid)
+    await service.conclude_discussion(cast["carol"], pid, "approved-for-voting", "Ready.")
+    for name in ("bob", "carol", "dave"):
+        await service.cast_vote(cast[name], pid, decision, JUSTIFICATION)
+    return pid
+
+
+async def _actions(service: GovernanceService, cast: Cast, pid: str) -> list[tuple[str, str]]:
+    log = await service.get_audit_log(cast["root"], proposal_id=pid, limit=500)
+    return [(e.actor, e.action) for e in log.events]
+
+
+async def test_execution_waits_for_the_appeal_window_and_a_pending_appeal(
+    service: GovernanceService, cast: Cast, clock: FakeClock
+) -> None:
+    pid = await _resolved(service, cast)
+    executor = await _executor(service, "exec1")
+    approved = await service.get_proposal(cast["bob"], pid)
+    assert approved.status is Status.APPROVED and approved.deadline == clock.now() + timedelta(minutes=60)
+
+    with pytest.raises(NotNow, match="appeal window is open until"):
+        await service.claim_execution(executor, pid)
+    appeal = await service.file_appeal(cast["bob"], pid, "The quorum was met only by a late vote.")
+    with pytest.raises(NotNow, match="appealed already"):
+        await service.file_appeal(cast["alice"], pid, "Me too.")
+    with pytest.raises(PermissionDenied, match="eligible voter"):
+        await service.file_appeal(cast["erin"], pid, "An outsider's view.")
+
+    clock.advance(minutes=61)  # the window ends (the engine), the appeal still waits
+    with pytest.raises(NotNow, match="an appeal is pending"):
+        await service.claim_execution(executor, pid)
+    with pytest.raises(NotNow, match="window has closed"):
+        await service.file_appeal(cast["dave"], pid, "Too late.")
+    with pytest.raises(PermissionDenied, match="arbiter"):
+        await service.decide_appeal(cast["carol"], appeal.id, "uphold", "Mediators don't decide appeals.")
+    upheld = await service.decide_appeal(cast["erin"], appeal.id, "uphold", "The late vote was in time.")
+    with pytest.raises(NotNow, match="decided already"):
+        await service.decide_appeal(cast["erin"], appeal.id, "reopen", "Second thoughts.")
+
+    claimed = await service.claim_execution(executor, pid)
+    assert (upheld.decision, upheld.status) == ("uphold", Status.APPROVED)
+    assert claimed.status is Status.EXECUTING and claimed.attempt.attempt == 1
+    assert (ENGINE, "appeal_window_end") in await _actions(service, cast, pid)
+
+
+async def test_an_execution_is_reported_retried_after_a_failure_and_a_lapsed_lease_then_rolled_back(
+    service: GovernanceService, cast: Cast, clock: FakeClock
+) -> None:
+    pid = await _resolved(service, cast)
+    first, second = await _executor(service, "exec1"), await _executor(service, "exec2")
+    clock.advance(minutes=61)
+
+    await service.claim_execution(first, pid)
+    with pytest.raises(PermissionDenied, match="exec1, who claimed it"):
+        await service.report_execution(second, pid, "succeeded", "Not mine.")
+    failed = await service.report_execution(first, pid, "failed", "The migration timed out.", ["https://ci/run/1"])
+    assert failed.status is Status.EXECUTION_FAILED and failed.attempt.artifacts == ["https://ci/run/1"]
+
+    await service.claim_execution(second, pid)  # attempt 2
+    clock.advance(minutes=61)  # its lease lapses: approved again
+    assert (await service.get_proposal(cast["bob"], pid)).status is Status.APPROVED
+
+    await service.claim_execution(first, pid)  # attempt 3, the last allowed
+    done = await service.report_execution(first, pid, "succeeded", "Merged.", ["https://git/pr/7"])
+    history = await service.get_proposal_history(cast["bob"], pid)
+    rolled = await service.rollback_execution(first, pid, "It broke the release.")
+
+    assert done.status is Status.EXECUTED
+    assert [(a.attempt, a.executor, a.outcome) for a in history.executions] == [
+        (1, "exec1", "failed"),
+        (2, "exec2", "expired"),
+        (3, "exec1", "succeeded"),
+    ]
+    assert rolled.status is Status.ROLLED_BACK
+    assert (ENGINE, "lease_expired") in await _actions(service, cast, pid)
+    with pytest.raises(TransitionNotAllowed, match="Can't claim_execution on BIP-001: it is in rolled_back"):
+        await service.claim_execution(first, pid)
+
+
+async def test_attempts_are_bounded_and_dependencies_must_be_executed_first(
+    service: GovernanceService, cast: Cast, clock: FakeClock
+) -> None:
+    base = await _resolved(service, cast)
+    dependent = await _resolved(service, cast, dependencies=[base])
+    executor = await _executor(service, "exec1")
+    clock.advance(minutes=61)
+
+    with pytest.raises(NotNow, match=f"its dependency {base} is approved, not executed"):
+        await service.claim_execution(executor, dependent)
+    for _ in range(3):
+        await service.claim_execution(executor, base)
+        await service.report_execution(executor, base, "failed", "Still failing.")
+    with pytest.raises(NotNow, match="its 3 attempts are used up"):
+        await service.claim_execution(executor, base)
+    with pytest.raises(PermissionDenied, match="executor"):
+        await service.claim_execution(cast["bob"], dependent)
+
+
+async def test_an_appeal_decided_reopen_starts_a_new_round_and_a_new_vote(
+    service: GovernanceService, cast: Cast, clock: FakeClock
+) -> None:
+    pid = await _resolved(service, cast, decision="reject")
+    appeal = await service.file_appeal(cast["alice"], pid, "The specification was misread.")  # the author
+    reopened = await service.decide_appeal(cast["erin"], appeal.id, "reopen", "Worth another round.")
+    proposal = await service.get_proposal(cast["bob"], pid)
+    await service.conclude_discussion(cast["carol"], pid, "approved-for-voting", "Again.")
+    again = await service.cast_vote(cast["bob"], pid, "approve", JUSTIFICATION)
+
+    assert reopened.status is Status.DISCUSSION
+    assert (proposal.status, proposal.round) == (Status.DISCUSSION, 2)
+    assert again.replaced_earlier_vote is False  # a new vote: the earlier ballots are not carried over
+    results = await service.get_voting_results(cast["carol"], pid)
+    assert results.voted == ["bob"]
+
+
+@pytest.mark.parametrize(
+    ("operation", "status"),
+    [("claim_execution", "draft"), ("report_execution", "draft"), ("rollback_execution", "draft")],
+)
+async def test_the_new_moves_are_refused_outside_their_statuses_naming_status_and_move(
+    service: GovernanceService, cast: Cast, operation: str, status: str
+) -> None:
+    pid = (await service.create_proposal(cast["alice"], **PROPOSAL)).id
+    executor = await _executor(service, "exec1")
+    calls = {
+        "claim_execution": lambda: service.claim_execution(executor, pid),
+        "report_execution": lambda: service.report_execution(executor, pid, "succeeded", "x"),
+        "rollback_execution": lambda: service.rollback_execution(executor, pid, "x"),
+    }
+    with pytest.raises(TransitionNotAllowed, match=f"Can't {operation} on {pid}: it is in {status}"):
+        await calls[operation]()
+    with pytest.raises(TransitionNotAllowed, match=f"Can't file_appeal on {pid}: it is in draft"):
+        await service.file_appeal(cast["alice"], pid, "Nothing to appeal.")
