@@ -42,6 +42,11 @@ CATALOGUE = {
     "cast_vote",
     "get_voting_results",
     "close_voting",
+    "file_appeal",
+    "decide_appeal",
+    "claim_execution",
+    "report_execution",
+    "rollback_execution",
     "get_audit_log",
     "verify_audit",
     "get_governance_status",
@@ -61,6 +66,11 @@ WRITES = {
     "conclude_discussion",
     "cast_vote",
     "close_voting",
+    "file_appeal",
+    "decide_appeal",
+    "claim_execution",
+    "report_execution",
+    "rollback_execution",
 }
 
 
@@ -77,7 +87,7 @@ async def test_tools_list_shows_an_agent_the_tools_its_roles_can_use_and_a_hidde
         anonymous = {t.name for t in (await client.list_tools()).tools}
 
     reads = CATALOGUE - WRITES
-    assert voter == reads | {"summarize_discussion", "add_comment", "resolve_comment", "cast_vote"}
+    assert voter == reads | {"summarize_discussion", "add_comment", "resolve_comment", "cast_vote", "file_appeal"}
     assert admin == reads | {
         "summarize_discussion",
         "register_agent",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from hivegov_mcp.domain.config import ProposalType
-from hivegov_mcp.domain.models import CommentType, Resolution
+from hivegov_mcp.domain.models import AppealDecision, CommentType, ExecutionOutcome, Resolution
 from hivegov_mcp.domain.permissions import Role
 from hivegov_mcp.domain.tally import Decision
 
@@ -75,6 +75,21 @@ class NewAgent(Body):
 
 class Roles(Body):
     roles: list[Role] = Field(description="The complete new list of roles (replaces the old).")
+
+
+class AppealFiling(Body):
+    grounds: str = Field(description="Why the resolution should be reviewed.")
+
+
+class AppealRuling(Body):
+    decision: AppealDecision = Field(description="uphold: the result stands; reopen: a new discussion round.")
+    reason: str = Field(description="Why (required).")
+
+
+class ExecutionReport(Body):
+    outcome: ExecutionOutcome = Field(description="succeeded or failed.")
+    details: str = Field(description="What was done, or what went wrong.")
+    artifacts: list[str] = Field(default_factory=list, description="Links: a PR, a commit, a CI run.")
 
 
 class ErrorDetail(BaseModel):

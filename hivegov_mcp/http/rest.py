@@ -18,10 +18,12 @@ from hivegov_mcp.domain.models import (
     Agent,
     AgentList,
     AgentReceipt,
+    AppealReceipt,
     AuditPage,
     AuditVerification,
     CommentReceipt,
     Discussion,
+    ExecutionReceipt,
     GovernanceStatus,
     Proposal,
     ProposalDiff,
@@ -40,10 +42,13 @@ from hivegov_mcp.domain.permissions import Role
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.errors import HivegovError, NotAuthenticated, RateLimited
 from hivegov_mcp.http.bodies import (
+    AppealFiling,
+    AppealRuling,
     CommentResolution,
     Conclusion,
     DiscussionStart,
     ErrorEnvelope,
+    ExecutionReport,
     NewAgent,
     NewBallot,
     NewComment,
@@ -286,6 +291,33 @@ async def resolve_comment(comment_id: int, body: CommentResolution, service: Ser
 @router.post("/discussions/{proposal_id}/conclude", tags=["discussion"], summary="End a round (mediator)")
 async def conclude_discussion(proposal_id: str, body: Conclusion, service: Service, me: Me) -> ProposalReceipt:
     return await service.conclude_discussion(me, proposal_id, body.resolution, body.reason, override=body.override)
+
+
+@router.post(
+    "/proposals/{proposal_id}/appeals", status_code=201, tags=["after the vote"], summary="Appeal a resolution"
+)
+async def file_appeal(proposal_id: str, body: AppealFiling, service: Service, me: Me) -> AppealReceipt:
+    return await service.file_appeal(me, proposal_id, body.grounds)
+
+
+@router.post("/appeals/{appeal_id}/decision", tags=["after the vote"], summary="Decide an appeal (arbiter)")
+async def decide_appeal(appeal_id: int, body: AppealRuling, service: Service, me: Me) -> AppealReceipt:
+    return await service.decide_appeal(me, appeal_id, body.decision, body.reason)
+
+
+@router.post("/executions/{proposal_id}/claim", tags=["after the vote"], summary="Claim an execution (executor)")
+async def claim_execution(proposal_id: str, service: Service, me: Me) -> ExecutionReceipt:
+    return await service.claim_execution(me, proposal_id)
+
+
+@router.post("/executions/{proposal_id}/report", tags=["after the vote"], summary="Report the claimed execution")
+async def report_execution(proposal_id: str, body: ExecutionReport, service: Service, me: Me) -> ExecutionReceipt:
+    return await service.report_execution(me, proposal_id, body.outcome, body.details, body.artifacts)
+
+
+@router.post("/executions/{proposal_id}/rollback", tags=["after the vote"], summary="Roll an execution back")
+async def rollback_execution(proposal_id: str, body: Reason, service: Service, me: Me) -> ExecutionReceipt:
+    return await service.rollback_execution(me, proposal_id, body.reason)
 
 
 @router.get("/agents/me", tags=["agents"], summary="The agent of the token")

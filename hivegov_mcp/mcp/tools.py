@@ -20,11 +20,15 @@ from hivegov_mcp.domain.models import (
     Agent,
     AgentList,
     AgentReceipt,
+    AppealDecision,
+    AppealReceipt,
     AuditPage,
     AuditVerification,
     CommentReceipt,
     CommentType,
     Discussion,
+    ExecutionOutcome,
+    ExecutionReceipt,
     GovernanceStatus,
     Proposal,
     ProposalDiff,
@@ -69,6 +73,8 @@ RoleArg = Annotated[Role, inline(Role)]
 CommentTypeArg = Annotated[CommentType, inline(CommentType)]
 ResolutionArg = Annotated[Resolution, inline(Resolution)]
 DecisionArg = Annotated[Decision, inline(Decision)]
+AppealDecisionArg = Annotated[AppealDecision, inline(AppealDecision)]
+OutcomeArg = Annotated[ExecutionOutcome, inline(ExecutionOutcome)]
 
 
 def data(text: str) -> str:
@@ -392,6 +398,56 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
     ) -> ResultsReceipt:
         """Close voting before its deadline and count the votes (mediator). This is final."""
         return await call(ctx, lambda s, a: s.close_voting(a, proposal_id, reason))
+
+    # -- after the vote ---------------------------------------------------------------------------
+    @mcp.tool(annotations=WRITE)
+    async def file_appeal(
+        ctx: Context[AppState],
+        proposal_id: ProposalId,
+        grounds: Annotated[str, Field(description="Why the resolution should be reviewed (required).")],
+    ) -> AppealReceipt:
+        """Appeal an approved or rejected proposal within its appeal window (see its deadline), as an
+        eligible voter of that vote or its author. One appeal per resolution; execution waits for it."""
+        return await call(ctx, lambda s, a: s.file_appeal(a, proposal_id, grounds))
+
+    @mcp.tool(annotations=FINAL)
+    async def decide_appeal(
+        ctx: Context[AppState],
+        appeal_id: Annotated[int, Field(description="The appeal (a proposal's history lists its appeals).")],
+        decision: Annotated[AppealDecisionArg, Field(description="uphold: the result stands; reopen: a new round.")],
+        reason: Annotated[str, Field(description="Why (required; recorded in the audit log).")],
+    ) -> AppealReceipt:
+        """Decide a pending appeal (arbiter). reopen starts a new discussion round and, later, a new vote."""
+        return await call(ctx, lambda s, a: s.decide_appeal(a, appeal_id, decision, reason))
+
+    @mcp.tool(annotations=WRITE)
+    async def claim_execution(ctx: Context[AppState], proposal_id: ProposalId) -> ExecutionReceipt:
+        """Claim an approved proposal to carry it out (executor): refused while its appeal window is
+        open, an appeal is pending or a dependency is not executed. The claim is a lease: report
+        before lease_until or the proposal returns to approved. A failed attempt may be claimed again."""
+        return await call(ctx, lambda s, a: s.claim_execution(a, proposal_id))
+
+    @mcp.tool(annotations=WRITE)
+    async def report_execution(
+        ctx: Context[AppState],
+        proposal_id: ProposalId,
+        outcome: Annotated[OutcomeArg, Field(description="succeeded or failed.")],
+        details: Annotated[str, Field(description="What was done, or what went wrong.")],
+        artifacts: Annotated[
+            list[str] | None, Field(description="Links to the work: a PR, a commit, a CI run.")
+        ] = None,
+    ) -> ExecutionReceipt:
+        """Report the execution you claimed: executed, or execution_failed (which may be retried)."""
+        return await call(ctx, lambda s, a: s.report_execution(a, proposal_id, outcome, details, artifacts or []))
+
+    @mcp.tool(annotations=FINAL)
+    async def rollback_execution(
+        ctx: Context[AppState],
+        proposal_id: ProposalId,
+        reason: Annotated[str, Field(description="Why it is rolled back (required).")],
+    ) -> ExecutionReceipt:
+        """Roll back an executed (or failed) execution (executor or arbiter). This is final."""
+        return await call(ctx, lambda s, a: s.rollback_execution(a, proposal_id, reason))
 
     # -- audit and status -------------------------------------------------------------------------
     @mcp.tool(annotations=READ)
