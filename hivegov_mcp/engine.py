@@ -201,14 +201,27 @@ async def close_voting(
     )
 
 
+async def validation_block(tx: Transaction, rules: Rules, state: ProposalState) -> str | None:
+    """Why validation keeps the proposal from voting, or None: its current version failed a
+    validation, or the rules require a pass and it has none (DESIGN §15)."""
+    latest = [v for v in await tx.validations(state.id) if v.version == state.version]
+    if latest and latest[-1].result.value == "fail":
+        return f"version {state.version} failed validation (by {latest[-1].validator})"
+    if rules.require_validation and not (latest and latest[-1].result.value == "pass"):
+        return f"{state.type} proposals need a validator's pass on their current version ({state.version})"
+    return None
+
+
 async def _discussion_deadline(
     tx: Transaction, source: RulesSource, state: ProposalState, now: datetime, due: dict[str, Any]
 ) -> ProposalState:
-    """Open voting, or send the proposal to revision while objections are open."""
+    """Open voting, or send the proposal to revision while objections are open or validation blocks."""
     objections = await tx.unresolved_objections(state.id)
-    if objections:
+    _, current = await source.current(tx)
+    blocked = await validation_block(tx, current.rules_for(state.type), state)
+    if objections or blocked:
         _, config = await source.current(tx)
-        payload = {**due, "unresolved_objections": objections}
+        payload = {**due, "unresolved_objections": objections, **({"validation": blocked} if blocked else {})}
         state, _ = await enter_revision(
             tx,
             state,

@@ -33,6 +33,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "decide_appeal": frozenset({R.ARBITER}),
     "file_appeal": frozenset({R.VOTER, AUTHOR}),
     "export_report": frozenset({R.REPORTER}),
+    "moderate_comment": frozenset({R.MEDIATOR, R.ARBITER}),
     "register_agent": frozenset({R.ADMIN}),
     "set_agent_roles": frozenset({R.ADMIN}),
     "deactivate_agent": frozenset({R.ADMIN}),

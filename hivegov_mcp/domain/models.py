@@ -167,12 +167,32 @@ class ExecutionReceipt(_Model):
     receipt: Receipt
 
 
+class ValidationResult(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+
+
+class Validation(_Model):
+    id: int = Field(description="Validation id.")
+    version: int = Field(description="The version validated.")
+    validator: str = Field(description="Agent id of the validator.")
+    result: ValidationResult = Field(description="pass or fail.")
+    findings: str = Field(description="What the validator found (its data).")
+    at: datetime = Field(description="When (UTC).")
+
+
+class ValidationReceipt(Validation):
+    proposal_id: str = Field(description="Proposal id.")
+    receipt: Receipt
+
+
 class ProposalHistory(_Model):
     proposal_id: str = Field(description="Proposal id.")
     versions: list[VersionInfo] = Field(description="Every version, oldest first.")
     transitions: list[Transition] = Field(description="Every status change, oldest first.")
     appeals: list[Appeal] = Field(default_factory=list, description="Appeals against its resolutions, oldest first.")
     executions: list[ExecutionAttempt] = Field(default_factory=list, description="Execution attempts, oldest first.")
+    validations: list[Validation] = Field(default_factory=list, description="Validations, oldest first.")
 
 
 class ProposalDiff(_Model):
@@ -215,6 +235,42 @@ class Comment(_Model):
     resolved_at: datetime | None = Field(description="When it was resolved (UTC).")
 
 
+class ModerationAction(StrEnum):
+    HIDE = "hide"
+    RESTORE = "restore"
+
+
+class HiddenComment(_Model):
+    """One of the caller's own comments that a moderator hid: why, and by whom."""
+
+    comment_id: int = Field(description="The hidden comment.")
+    hidden_by: str = Field(description="The moderator.")
+    reason: str = Field(description="Why it was hidden.")
+    hidden_at: datetime = Field(description="When (UTC).")
+
+
+class ModerationReceipt(_Model):
+    comment_id: int = Field(description="The comment moderated.")
+    proposal_id: str = Field(description="Its proposal.")
+    hidden: bool = Field(description="Hidden now (true) or restored (false).")
+    receipt: Receipt
+
+
+class PublishedSummary(_Model):
+    """A summary written by a summarizer agent for one round (its data), beside the digest."""
+
+    round: int = Field(description="The discussion round summarized.")
+    author: str = Field(description="The summarizer.")
+    text: str = Field(description="The summary (the summarizer's data).")
+    recommendation: Resolution = Field(description="What the summarizer recommends.")
+    at: datetime = Field(description="When (UTC).")
+
+
+class PublishedSummaryReceipt(PublishedSummary):
+    proposal_id: str = Field(description="Proposal id.")
+    receipt: Receipt
+
+
 class CommentReceipt(Comment):
     receipt: Receipt = Field(description="The audit event this write produced.")
 
@@ -242,6 +298,12 @@ class Discussion(_Model):
     )
     next_after_id: int | None = Field(description="Pass as after_id for the next page; null on the last page.")
     unresolved_objections: list[int] = Field(description="Ids of objections that still block voting.")
+    published_summaries: list[PublishedSummary] = Field(
+        default_factory=list, description="Summaries written by summarizer agents, per round (their data)."
+    )
+    hidden_mine: list[HiddenComment] = Field(
+        default_factory=list, description="Your own comments a moderator hid, and why (only you see these)."
+    )
 
 
 class ObjectionNote(_Model):

@@ -59,6 +59,7 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "decide_appeal": frozenset({Role.ARBITER}),
     "file_appeal": frozenset({Role.VOTER, AUTHOR}),  # an eligible voter of that vote, checked with the vote
     "export_report": frozenset({Role.REPORTER}),
+    "moderate_comment": frozenset({Role.MEDIATOR, Role.ARBITER}),  # an unresolved objection: arbiter only
     # agents and rules
     "register_agent": frozenset({Role.ADMIN}),
     "set_agent_roles": frozenset({Role.ADMIN}),
@@ -72,8 +73,6 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
 # appeals, validation, agent summaries and reports); listed so nobody mistakes them for live.
 NOT_YET_SERVED = frozenset(
     {
-        "publish_summary",
-        "record_validation",
         "export_report",
     }
 )

@@ -8,7 +8,7 @@ Build the service with `hivegov_mcp.app.open_service`, the one factory every fro
 
 from __future__ import annotations
 
-from hivegov_mcp.service.aftervote import AfterVoteOperations
+from hivegov_mcp.service.aftervote import AfterVoteOperations, ReviewOperations
 from hivegov_mcp.service.agents import AgentOperations
 from hivegov_mcp.service.discussion import DiscussionOperations
 from hivegov_mcp.service.proposals import ProposalOperations
@@ -25,6 +25,7 @@ class GovernanceService(
     ProposalOperations,
     DiscussionOperations,
     VotingOperations,
+    ReviewOperations,
     AfterVoteOperations,
     RecordOperations,
 ):

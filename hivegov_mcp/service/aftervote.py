@@ -16,12 +16,19 @@ from hivegov_mcp.domain.models import (
     AppealReceipt,
     ExecutionOutcome,
     ExecutionReceipt,
+    ModerationAction,
+    ModerationReceipt,
+    PublishedSummary,
+    PublishedSummaryReceipt,
     Receipt,
+    Resolution,
+    ValidationReceipt,
+    ValidationResult,
 )
-from hivegov_mcp.domain.permissions import require
+from hivegov_mcp.domain.permissions import Role, require
 from hivegov_mcp.domain.phases import Action, Status, check_action
 from hivegov_mcp.errors import InvalidInput, NotFound, NotNow, PermissionDenied
-from hivegov_mcp.service.base import ServiceBase, writes
+from hivegov_mcp.service.base import ServiceBase, sha256_text, writes
 from hivegov_mcp.store.base import ProposalState, Transaction
 
 MAX_ARTIFACTS = 20
@@ -202,3 +209,93 @@ class AfterVoteOperations(ServiceBase):
             )
             last = (await tx.executions(state.id))[-1]
             return ExecutionReceipt(proposal_id=state.id, status=state.status, attempt=last, receipt=receipt)
+
+
+class ReviewOperations(ServiceBase):
+    """Before the vote, by the roles of DESIGN §15: validation, agent summaries, moderation."""
+
+    @writes
+    async def record_validation(self, actor: Agent, proposal_id: str, result: str, findings: str) -> ValidationReceipt:
+        try:
+            outcome = ValidationResult(result)
+        except ValueError:
+            raise InvalidInput("result", f"{result!r} must be pass or fail") from None
+        limits.check_text("findings", findings, max_bytes=limits.MAX_COMMENT_BYTES)
+        async with self._write(actor, proposal_id) as (tx, state, now):
+            check_action(state.id, state.status, Action.RECORD_VALIDATION)
+            require(actor.id, "record_validation", actor.roles)
+            validation_id = await tx.insert_validation(state.id, state.version, actor.id, outcome.value, findings, now)
+            receipt = await tx.append_audit(
+                at=now,
+                actor=actor.id,
+                action="record_validation",
+                subject=state.id,
+                payload={"version": state.version, "result": outcome.value, "validation": validation_id},
+            )
+            recorded = next(v for v in await tx.validations(state.id) if v.id == validation_id)
+            return ValidationReceipt(**recorded.model_dump(), proposal_id=state.id, receipt=receipt)
+
+    @writes
+    async def publish_summary(
+        self, actor: Agent, proposal_id: str, text: str, recommendation: str
+    ) -> PublishedSummaryReceipt:
+        try:
+            advice = Resolution(recommendation)
+        except ValueError:
+            raise InvalidInput(
+                "recommendation", f"{recommendation!r} must be approved-for-voting, requires-revision or blocked"
+            ) from None
+        limits.check_text("text", text, max_bytes=limits.MAX_COMMENT_BYTES)
+        async with self._write(actor, proposal_id) as (tx, state, now):
+            check_action(state.id, state.status, Action.PUBLISH_SUMMARY)
+            require(actor.id, "publish_summary", actor.roles)
+            summary = PublishedSummary(round=state.round, author=actor.id, text=text, recommendation=advice, at=now)
+            await tx.insert_published_summary(state.id, summary)
+            receipt = await tx.append_audit(
+                at=now,
+                actor=actor.id,
+                action="publish_summary",
+                subject=state.id,
+                payload={"round": state.round, "recommendation": advice.value, "text_sha256": sha256_text(text)},
+            )
+            return PublishedSummaryReceipt(**summary.model_dump(), proposal_id=state.id, receipt=receipt)
+
+    @writes
+    async def moderate_comment(self, actor: Agent, comment_id: int, action: str, reason: str) -> ModerationReceipt:
+        """Hide a comment (or restore it) with a reason (mediator; an unresolved objection: arbiter)."""
+        try:
+            move = ModerationAction(action)
+        except ValueError:
+            raise InvalidInput("action", f"{action!r} must be hide or restore") from None
+        self._reason("reason", reason)
+        async with self.store.read() as tx:
+            found = await tx.get_comment(comment_id)
+        if found is None:
+            raise NotFound("comment", comment_id, hint="get_discussion lists a proposal's comments.")
+        async with self._write(actor, found.proposal_id) as (tx, state, now):
+            check_action(state.id, state.status, Action.MODERATE)
+            blocking = found.type.value == "objection" and not found.resolved
+            if blocking and move is ModerationAction.HIDE:
+                if Role.ARBITER not in actor.roles:
+                    raise PermissionDenied(
+                        actor.id,
+                        "moderate_comment",
+                        ["the arbiter role"],
+                        detail="an unresolved objection blocks voting",
+                    )
+            else:
+                require(actor.id, "moderate_comment", actor.roles)
+            if move is ModerationAction.HIDE:
+                await tx.set_hidden(comment_id, actor.id, reason, now)
+            else:
+                await tx.set_hidden(comment_id, None, None, None)
+            receipt = await tx.append_audit(
+                at=now,
+                actor=actor.id,
+                action="moderate_comment",
+                subject=state.id,
+                payload={"comment": comment_id, "action": move.value, "reason": reason},
+            )
+            return ModerationReceipt(
+                comment_id=comment_id, proposal_id=state.id, hidden=move is ModerationAction.HIDE, receipt=receipt
+            )

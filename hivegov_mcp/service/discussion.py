@@ -27,6 +27,7 @@ from hivegov_mcp.errors import (
     Conflict,
     InvalidInput,
     NotFound,
+    NotNow,
     ObjectionsUnresolved,
 )
 from hivegov_mcp.service.base import (
@@ -188,6 +189,8 @@ class DiscussionOperations(ServiceBase):
             rounds = await tx.list_rounds(proposal_id)
             total = await tx.count_proposal_comments(proposal_id)
             objections = await tx.unresolved_objections(proposal_id)
+            published = await tx.published_summaries(proposal_id)
+            hidden = await tx.hidden_comments(proposal_id, actor.id)
         page = comments[:limit]
         return Discussion(
             proposal_id=proposal_id,
@@ -199,6 +202,8 @@ class DiscussionOperations(ServiceBase):
             comments=page,
             next_after_id=page[-1].id if len(comments) > limit else None,
             unresolved_objections=objections,
+            published_summaries=published,
+            hidden_mine=hidden,
         )
 
     @writes
@@ -269,6 +274,13 @@ class DiscussionOperations(ServiceBase):
                     raise ObjectionsUnresolved(state.id, objections)
                 if objections:
                     payload["overridden_objections"] = objections
+                blocked = await engine.validation_block(tx, rules, state)
+                if blocked and not override:
+                    raise NotNow(
+                        state.id, "conclude_discussion", blocked, "A validator records a pass with record_validation."
+                    )
+                if blocked:
+                    payload["overridden_validation"] = blocked
                 state, receipt = await engine.open_voting(
                     tx, state, self.rules, Action.CONCLUDE, actor=actor.id, now=now, payload=payload
                 )

@@ -20,9 +20,12 @@ from hivegov_mcp.domain.models import (
     Ballot,
     Comment,
     ExecutionAttempt,
+    HiddenComment,
     ProposalContent,
+    PublishedSummary,
     Receipt,
     RoundInfo,
+    Validation,
 )
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.tally import Tally
@@ -201,6 +204,17 @@ class Transaction(Protocol):
         self, proposal_id: str, attempt: int, executor: str, at: datetime, lease_until: datetime
     ) -> None: ...
     async def executions(self, proposal_id: str) -> list[ExecutionAttempt]: ...
+    async def insert_validation(
+        self, proposal_id: str, version: int, validator: str, result: str, findings: str, at: datetime
+    ) -> int: ...
+    async def validations(self, proposal_id: str) -> list[Validation]: ...
+    async def insert_published_summary(self, proposal_id: str, summary: PublishedSummary) -> None: ...
+    async def published_summaries(self, proposal_id: str) -> list[PublishedSummary]: ...
+    async def set_hidden(self, comment_id: int, by: str | None, reason: str | None, at: datetime | None) -> None:
+        """Hide a comment (from views, summaries and search) or, with None, restore it."""
+        ...
+
+    async def hidden_comments(self, proposal_id: str, author: str) -> list[HiddenComment]: ...
     async def end_execution(
         self, proposal_id: str, attempt: int, outcome: str, details: str | None, artifacts: Sequence[str], at: datetime
     ) -> None: ...

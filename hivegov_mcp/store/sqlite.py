@@ -45,9 +45,14 @@ from hivegov_mcp.domain.models import (
     Comment,
     CommentType,
     ExecutionAttempt,
+    HiddenComment,
     ProposalContent,
+    PublishedSummary,
     Receipt,
+    Resolution,
     RoundInfo,
+    Validation,
+    ValidationResult,
 )
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.render import search_body
@@ -544,18 +549,22 @@ class SQLiteTransaction:
         if not fits(after_id):
             return []
         rows = await self._all(
-            f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE proposal_id = ? AND id > ? ORDER BY id LIMIT ?",
+            f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE proposal_id = ? AND id > ? AND hidden_at IS NULL "
+            "ORDER BY id LIMIT ?",
             (proposal_id, after_id, -1 if limit is None else limit),
         )
         return [_comment(r) for r in rows]
 
     async def count_proposal_comments(self, proposal_id: str) -> int:
-        row = await self._one("SELECT COUNT(*) AS n FROM comments WHERE proposal_id = ?", (proposal_id,))
+        row = await self._one(
+            "SELECT COUNT(*) AS n FROM comments WHERE proposal_id = ? AND hidden_at IS NULL", (proposal_id,)
+        )
         return int(row["n"]) if row else 0
 
     async def unresolved_objections(self, proposal_id: str) -> list[int]:
         rows = await self._all(
-            "SELECT id FROM comments WHERE proposal_id = ? AND type = 'objection' AND resolved_by IS NULL ORDER BY id",
+            "SELECT id FROM comments WHERE proposal_id = ? AND type = 'objection' AND resolved_by IS NULL "
+            "AND hidden_at IS NULL ORDER BY id",
             (proposal_id,),
         )
         return [r["id"] for r in rows]
@@ -701,6 +710,83 @@ class SQLiteTransaction:
                 details=r["details"],
                 artifacts=json.loads(r["artifacts"]),
                 reported_at=dt(r["reported_at"]),
+            )
+            for r in rows
+        ]
+
+    async def insert_validation(
+        self, proposal_id: str, version: int, validator: str, result: str, findings: str, at: datetime
+    ) -> int:
+        return await self._run(
+            "INSERT INTO validations (proposal_id, version, validator, result, findings, at) VALUES (?, ?, ?, ?, ?, ?)",
+            (proposal_id, version, validator, result, findings, ts(at)),
+        )
+
+    async def validations(self, proposal_id: str) -> list[Validation]:
+        rows = await self._all(
+            "SELECT id, version, validator, result, findings, at FROM validations WHERE proposal_id = ? ORDER BY id",
+            (proposal_id,),
+        )
+        return [
+            Validation(
+                id=r["id"],
+                version=r["version"],
+                validator=r["validator"],
+                result=ValidationResult(r["result"]),
+                findings=r["findings"],
+                at=_dt(r["at"]),
+            )
+            for r in rows
+        ]
+
+    async def insert_published_summary(self, proposal_id: str, summary: PublishedSummary) -> None:
+        await self._run(
+            "INSERT INTO round_summaries (proposal_id, round, author, text, recommendation, at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (proposal_id, summary.round, summary.author, summary.text, summary.recommendation.value, ts(summary.at)),
+        )
+
+    async def published_summaries(self, proposal_id: str) -> list[PublishedSummary]:
+        rows = await self._all(
+            "SELECT round, author, text, recommendation, at FROM round_summaries WHERE proposal_id = ? ORDER BY id",
+            (proposal_id,),
+        )
+        return [
+            PublishedSummary(
+                round=r["round"],
+                author=r["author"],
+                text=r["text"],
+                recommendation=Resolution(r["recommendation"]),
+                at=_dt(r["at"]),
+            )
+            for r in rows
+        ]
+
+    async def set_hidden(self, comment_id: int, by: str | None, reason: str | None, at: datetime | None) -> None:
+        await self._run(
+            "UPDATE comments SET hidden_by = ?, hidden_reason = ?, hidden_at = ? WHERE id = ?",
+            (by, reason, ts(at) if at else None, comment_id),
+        )
+        if by is not None:
+            await self._run("DELETE FROM search_index WHERE rowid = ?", (comment_id,))
+        else:
+            row = await self._one("SELECT proposal_id, content FROM comments WHERE id = ?", (comment_id,))
+            assert row is not None
+            await self._run(
+                "INSERT INTO search_index (rowid, proposal_id, kind, comment_id, title, body) "
+                "VALUES (?, ?, 'comment', ?, '', ?)",
+                (comment_id, row["proposal_id"], comment_id, row["content"]),
+            )
+
+    async def hidden_comments(self, proposal_id: str, author: str) -> list[HiddenComment]:
+        rows = await self._all(
+            "SELECT id, hidden_by, hidden_reason, hidden_at FROM comments "
+            "WHERE proposal_id = ? AND author = ? AND hidden_at IS NOT NULL ORDER BY id",
+            (proposal_id, author),
+        )
+        return [
+            HiddenComment(
+                comment_id=r["id"], hidden_by=r["hidden_by"], reason=r["hidden_reason"], hidden_at=_dt(r["hidden_at"])
             )
             for r in rows
         ]
