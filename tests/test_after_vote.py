@@ -9,10 +9,11 @@ import pytest
 
 from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.clock import FakeClock
+from hivegov_mcp.domain.config import GovernanceConfig, Rules
 from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.engine import ENGINE
-from hivegov_mcp.errors import NotNow, PermissionDenied, TransitionNotAllowed
+from hivegov_mcp.errors import InvalidInput, NotNow, PermissionDenied, TransitionNotAllowed
 from hivegov_mcp.service import GovernanceService
 from tests.conftest import PROPOSAL, Cast
 
@@ -164,3 +165,89 @@ async def test_the_new_moves_are_refused_outside_their_statuses_naming_status_an
         await calls[operation]()
     with pytest.raises(TransitionNotAllowed, match=f"Can't file_appeal on {pid}: it is in draft"):
         await service.file_appeal(cast["alice"], pid, "Nothing to appeal.")
+
+
+async def _with_role(service: GovernanceService, name: str, role: str) -> Agent:
+    token = (await service.register_agent(LOCAL_ADMIN, name, [role])).token
+    return await service.authenticate(token)
+
+
+@pytest.mark.parametrize("config", [GovernanceConfig(defaults=Rules(require_validation=True))])
+async def test_with_require_validation_voting_needs_a_pass_on_the_current_version(
+    service: GovernanceService, cast: Cast, clock: FakeClock
+) -> None:
+    validator = await _with_role(service, "val", "validator")
+    pid = (await service.create_proposal(cast["alice"], **PROPOSAL)).id
+    await service.start_discussion(cast["alice"], pid)
+    with pytest.raises(NotNow, match="need a validator's pass on their current version"):
+        await service.conclude_discussion(cast["carol"], pid, "approved-for-voting", "Ready.")
+    failed = await service.record_validation(validator, pid, "fail", "The schema is missing.")
+    with pytest.raises(NotNow, match="version 1 failed validation"):
+        await service.conclude_discussion(cast["carol"], pid, "approved-for-voting", "Ready.")
+    clock.advance(minutes=61)  # the deadline, with validation blocking: revision, not voting
+    revised = await service.get_proposal(cast["bob"], pid)
+    assert revised.status is Status.REVISION
+    await service.revise_proposal(cast["alice"], pid, expected_version=1, change_note="Schema added.", abstract="v2")
+    await service.start_discussion(cast["alice"], pid)
+    with pytest.raises(PermissionDenied, match="validator"):
+        await service.record_validation(cast["bob"], pid, "pass", "Looks fine to me.")
+    passed = await service.record_validation(validator, pid, "pass", "Schema present and valid.")
+    opened = await service.conclude_discussion(cast["carol"], pid, "approved-for-voting", "Validated.")
+
+    assert (failed.version, failed.result, passed.version, passed.result) == (1, "fail", 2, "pass")
+    assert opened.status is Status.VOTING
+    history = await service.get_proposal_history(cast["bob"], pid)
+    assert [(v.version, v.result) for v in history.validations] == [(1, "fail"), (2, "pass")]
+
+
+async def test_a_summarizer_publishes_a_summary_per_round_beside_the_digest(
+    service: GovernanceService, cast: Cast
+) -> None:
+    summarizer = await _with_role(service, "sum", "summarizer")
+    pid = (await service.create_proposal(cast["alice"], **PROPOSAL)).id
+    await service.start_discussion(cast["alice"], pid)
+    with pytest.raises(PermissionDenied, match="summarizer"):
+        await service.publish_summary(cast["bob"], pid, "My take.", "approved-for-voting")
+    with pytest.raises(InvalidInput, match="recommendation"):
+        await service.publish_summary(summarizer, pid, "Text.", "maybe")
+    published = await service.publish_summary(
+        summarizer, pid, "Broad support; no open objection.", "approved-for-voting"
+    )
+    discussion = await service.get_discussion(cast["bob"], pid)
+
+    assert (published.round, published.author) == (1, "sum")
+    assert [(s.round, s.text) for s in discussion.published_summaries] == [(1, "Broad support; no open objection.")]
+
+
+async def test_a_hidden_comment_leaves_views_summaries_and_search_and_its_author_sees_why(
+    service: GovernanceService, cast: Cast
+) -> None:
+    pid = (await service.create_proposal(cast["alice"], **PROPOSAL)).id
+    await service.start_discussion(cast["alice"], pid)
+    spam = await service.add_comment(cast["bob"], pid, "Buy cheap xylophones now.")
+    objection = await service.add_comment(cast["dave"], pid, "The scope is unclear.", type="objection")
+
+    hidden = await service.moderate_comment(cast["carol"], spam.id, "hide", "Off topic.")
+    with pytest.raises(PermissionDenied, match="arbiter"):
+        await service.moderate_comment(cast["carol"], objection.id, "hide", "Inconvenient.")
+    with pytest.raises(PermissionDenied, match="mediator"):
+        await service.moderate_comment(cast["bob"], spam.id, "restore", "Not allowed.")
+    seen_by_dave = await service.get_discussion(cast["dave"], pid)
+    seen_by_bob = await service.get_discussion(cast["bob"], pid)
+    summary = await service.summarize_discussion(cast["dave"], pid)
+    found = await service.search_proposals(cast["dave"], "xylophones")
+
+    assert hidden.hidden is True
+    assert [c.id for c in seen_by_dave.comments] == [objection.id] and seen_by_dave.hidden_mine == []
+    assert [(h.comment_id, h.reason, h.hidden_by) for h in seen_by_bob.hidden_mine] == [
+        (spam.id, "Off topic.", "carol")
+    ]
+    assert summary.participants == ["dave"]
+    assert found.hits == []
+
+    await service.moderate_comment(cast["erin"], objection.id, "hide", "Duplicate of an earlier thread.")  # arbiter
+    assert (await service.get_discussion(cast["dave"], pid)).unresolved_objections == []
+    await service.moderate_comment(cast["carol"], spam.id, "restore", "On reflection, relevant.")
+    assert [h.snippet for h in (await service.search_proposals(cast["dave"], "xylophones")).hits]
+    actions = [a for _, a in await _actions(service, cast, pid)]
+    assert actions.count("moderate_comment") == 3  # every moderation stays in the log

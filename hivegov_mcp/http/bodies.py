@@ -6,7 +6,14 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from hivegov_mcp.domain.config import ProposalType
-from hivegov_mcp.domain.models import AppealDecision, CommentType, ExecutionOutcome, Resolution
+from hivegov_mcp.domain.models import (
+    AppealDecision,
+    CommentType,
+    ExecutionOutcome,
+    ModerationAction,
+    Resolution,
+    ValidationResult,
+)
 from hivegov_mcp.domain.permissions import Role
 from hivegov_mcp.domain.tally import Decision
 
@@ -90,6 +97,21 @@ class ExecutionReport(Body):
     outcome: ExecutionOutcome = Field(description="succeeded or failed.")
     details: str = Field(description="What was done, or what went wrong.")
     artifacts: list[str] = Field(default_factory=list, description="Links: a PR, a commit, a CI run.")
+
+
+class ValidationBody(Body):
+    result: ValidationResult = Field(description="pass or fail, for the current version.")
+    findings: str = Field(description="What was checked and found.")
+
+
+class SummaryBody(Body):
+    text: str = Field(description="The summary of the current round (Markdown).")
+    recommendation: Resolution = Field(description="approved-for-voting, requires-revision or blocked.")
+
+
+class ModerationBody(Body):
+    action: ModerationAction = Field(description="hide or restore.")
+    reason: str = Field(description="Why (its author sees it).")
 
 
 class ErrorDetail(BaseModel):

@@ -25,16 +25,19 @@ from hivegov_mcp.domain.models import (
     Discussion,
     ExecutionReceipt,
     GovernanceStatus,
+    ModerationReceipt,
     Proposal,
     ProposalDiff,
     ProposalHistory,
     ProposalPage,
     ProposalReceipt,
+    PublishedSummaryReceipt,
     RegisteredAgent,
     ResultsReceipt,
     RulesInfo,
     SearchResults,
     SummaryReceipt,
+    ValidationReceipt,
     VoteReceipt,
     VotingResults,
 )
@@ -49,6 +52,7 @@ from hivegov_mcp.http.bodies import (
     DiscussionStart,
     ErrorEnvelope,
     ExecutionReport,
+    ModerationBody,
     NewAgent,
     NewBallot,
     NewComment,
@@ -56,6 +60,8 @@ from hivegov_mcp.http.bodies import (
     Reason,
     Revision,
     Roles,
+    SummaryBody,
+    ValidationBody,
 )
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.service.base import MAX_AUDIT_PAGE, MAX_LIST, MAX_SEARCH
@@ -291,6 +297,23 @@ async def resolve_comment(comment_id: int, body: CommentResolution, service: Ser
 @router.post("/discussions/{proposal_id}/conclude", tags=["discussion"], summary="End a round (mediator)")
 async def conclude_discussion(proposal_id: str, body: Conclusion, service: Service, me: Me) -> ProposalReceipt:
     return await service.conclude_discussion(me, proposal_id, body.resolution, body.reason, override=body.override)
+
+
+@router.post("/proposals/{proposal_id}/validations", status_code=201, tags=["discussion"], summary="Validate")
+async def record_validation(proposal_id: str, body: ValidationBody, service: Service, me: Me) -> ValidationReceipt:
+    return await service.record_validation(me, proposal_id, body.result, body.findings)
+
+
+@router.post(
+    "/discussions/{proposal_id}/published-summaries", status_code=201, tags=["discussion"], summary="Publish a summary"
+)
+async def publish_summary(proposal_id: str, body: SummaryBody, service: Service, me: Me) -> PublishedSummaryReceipt:
+    return await service.publish_summary(me, proposal_id, body.text, body.recommendation)
+
+
+@router.post("/comments/{comment_id}/moderation", tags=["discussion"], summary="Hide or restore a comment")
+async def moderate_comment(comment_id: int, body: ModerationBody, service: Service, me: Me) -> ModerationReceipt:
+    return await service.moderate_comment(me, comment_id, body.action, body.reason)
 
 
 @router.post(

@@ -74,6 +74,7 @@ async def _for_prompt(ctx: Context[AppState], proposal_id: str) -> tuple[Proposa
         raise protocol_error(exc) from exc
 
 
+MAX_PROMPT_COMMENTS = 200  # comments a summarize_round prompt carries (the oldest first)
 COMPLETIONS = 100  # the newest proposals whose ids completion looks at
 
 
@@ -146,6 +147,31 @@ def register_content(mcp: MCPServer[AppState]) -> None:
                 "(say what would resolve it), 'suggestion' for an improvement, 'support' if it is "
                 "ready, else 'comment'. Be specific and cite the section.\n\n"
                 + fenced(f"Discussion digest: {summary.digest}\n\n{proposal_markdown(p)}")
+            )
+        ]
+
+    @mcp.prompt(title="Summarize a discussion round")
+    async def summarize_round(proposal_id: PromptProposalId, ctx: Context[AppState]) -> list[UserMessage]:
+        """For summarizers: the deterministic digest and the thread, and how to publish a summary."""
+        p, summary = await _for_prompt(ctx, proposal_id)
+        try:
+            thread = await run_op(
+                ctx.request_context.lifespan_context,
+                lambda s, a: s.get_discussion(a, proposal_id, limit=MAX_PROMPT_COMMENTS),
+            )
+        except HivegovError as exc:
+            raise protocol_error(exc) from exc
+        lines = [f"#{c.id} {c.author} ({c.type.value}, round {c.round}): {c.content}" for c in thread.comments]
+        return [
+            UserMessage(
+                f"Summarize round {p.round} of the discussion of {p.id} for the agents who will vote. Weigh the "
+                "objections (open and resolved), suggestions and support; be fair to each side and brief. Then "
+                "call publish_summary with your text and a recommendation: approved-for-voting, "
+                "requires-revision or blocked.\n\n"
+                + fenced(
+                    f"Deterministic digest: {summary.digest}\n\n{proposal_markdown(p)}\n\nComments:\n"
+                    + "\n".join(lines)
+                )
             )
         ]
 

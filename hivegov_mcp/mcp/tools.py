@@ -30,16 +30,21 @@ from hivegov_mcp.domain.models import (
     ExecutionOutcome,
     ExecutionReceipt,
     GovernanceStatus,
+    ModerationAction,
+    ModerationReceipt,
     Proposal,
     ProposalDiff,
     ProposalHistory,
     ProposalPage,
     ProposalReceipt,
+    PublishedSummaryReceipt,
     RegisteredAgent,
     Resolution,
     ResultsReceipt,
     SearchResults,
     SummaryReceipt,
+    ValidationReceipt,
+    ValidationResult,
     VoteReceipt,
     VotingResults,
 )
@@ -75,6 +80,8 @@ ResolutionArg = Annotated[Resolution, inline(Resolution)]
 DecisionArg = Annotated[Decision, inline(Decision)]
 AppealDecisionArg = Annotated[AppealDecision, inline(AppealDecision)]
 OutcomeArg = Annotated[ExecutionOutcome, inline(ExecutionOutcome)]
+ValidationArg = Annotated[ValidationResult, inline(ValidationResult)]
+ModerationArg = Annotated[ModerationAction, inline(ModerationAction)]
 
 
 def data(text: str) -> str:
@@ -398,6 +405,41 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
     ) -> ResultsReceipt:
         """Close voting before its deadline and count the votes (mediator). This is final."""
         return await call(ctx, lambda s, a: s.close_voting(a, proposal_id, reason))
+
+    @mcp.tool(annotations=WRITE)
+    async def record_validation(
+        ctx: Context[AppState],
+        proposal_id: ProposalId,
+        result: Annotated[ValidationArg, Field(description="pass or fail, for the current version.")],
+        findings: Annotated[str, Field(description="What you checked and found.")],
+    ) -> ValidationReceipt:
+        """Record a validation of the proposal's current version (validator). A fail blocks voting
+        until a later pass; with the rules' require_validation, voting also needs a pass."""
+        return await call(ctx, lambda s, a: s.record_validation(a, proposal_id, result, findings))
+
+    @mcp.tool(annotations=WRITE)
+    async def publish_summary(
+        ctx: Context[AppState],
+        proposal_id: ProposalId,
+        text: Annotated[str, Field(description="Your summary of the current round (Markdown).")],
+        recommendation: Annotated[
+            ResolutionArg, Field(description="approved-for-voting, requires-revision or blocked.")
+        ],
+    ) -> PublishedSummaryReceipt:
+        """Publish a summary of the current discussion round (summarizer), stored beside the
+        deterministic digest; the summarize_round prompt gathers what to write it from."""
+        return await call(ctx, lambda s, a: s.publish_summary(a, proposal_id, text, recommendation))
+
+    @mcp.tool(annotations=SET)
+    async def moderate_comment(
+        ctx: Context[AppState],
+        comment_id: Annotated[int, Field(description="The comment.")],
+        action: Annotated[ModerationArg, Field(description="hide or restore.")],
+        reason: Annotated[str, Field(description="Why (required; its author sees it).")],
+    ) -> ModerationReceipt:
+        """Hide a comment from views, summaries and search, or restore it (mediator; an unresolved
+        objection only by an arbiter). It stays in the audit log."""
+        return await call(ctx, lambda s, a: s.moderate_comment(a, comment_id, action, reason))
 
     # -- after the vote ---------------------------------------------------------------------------
     @mcp.tool(annotations=WRITE)

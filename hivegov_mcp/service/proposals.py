@@ -250,6 +250,7 @@ class ProposalOperations(ServiceBase):
             transitions=transitions,
             appeals=await tx.appeals(proposal_id),
             executions=await tx.executions(proposal_id),
+            validations=await tx.validations(proposal_id),
         )
 
     @reads
