@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
@@ -18,6 +19,7 @@ from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
 from hivegov_mcp.domain.permissions import role_grants_text
 from hivegov_mcp.errors import HivegovError, StorageError
+from hivegov_mcp.report import metrics_markdown
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import (
     ENV_CONFIG,
@@ -138,8 +140,20 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_parser("verify", help="exit 0 when the chain is intact, 1 with the first bad sequence number")
 
     sub.add_parser("tick", help="apply due deadlines once")
+    report = sub.add_parser("report", help="the governance metrics (success criteria, phases, agents) as Markdown")
+    report.add_argument("--since", type=_moment, help="start, ISO 8601 (e.g. 2026-11-01 or 2026-11-01T12:00Z)")
+    report.add_argument("--until", type=_moment, help="end, exclusive (default: now)")
     sub.add_parser("demo", help="run a whole governance cycle by scripted agents over real stdio MCP")
     return parser
+
+
+def _moment(text: str) -> datetime:
+    """An ISO 8601 date or time; without a zone, UTC."""
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 date or time (e.g. 2026-11-01)") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 async def _admin(args: argparse.Namespace, settings: Settings) -> int:
@@ -151,6 +165,7 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
         ("agent", "list"),
         ("rules", "show"),
         ("audit", None),
+        ("report", None),
     )
     target = anyio.Path(settings.db)
     if reading and not (await target.exists() and (await target.stat()).st_size > 0):
@@ -169,6 +184,9 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
                 return 0
             print(f"TAMPERED at seq {result.first_bad_seq}: {result.problem} ({result.events} events read)")
             return EXIT_TAMPERED
+        if args.command == "report":
+            print(metrics_markdown(await svc.get_governance_metrics(LOCAL_ADMIN, args.since, args.until)), end="")
+            return 0
         processed = await svc.apply_due_deadlines()
         print(f"processed {len(processed)} deadline(s)" + (f": {', '.join(processed)}" if processed else ""))
         return 0

@@ -53,6 +53,7 @@ CATALOGUE = {
     "get_audit_log",
     "verify_audit",
     "get_governance_status",
+    "get_governance_metrics",
 }
 WRITES = {
     "register_agent",

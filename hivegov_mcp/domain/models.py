@@ -451,3 +451,39 @@ class RulesInfo(_Model):
 
 class RulesReceipt(RulesInfo):
     receipt: Receipt = Field(description="The audit event this write produced.")
+
+
+class Criterion(_Model):
+    name: str = Field(description="participation, quality, consensus or implementation.")
+    value: float | None = Field(description="The measured share (0..1); null when nothing was measured.")
+    target: float = Field(description="The seed's target for it.")
+    met: bool | None = Field(description="value >= target; null when nothing was measured.")
+    numerator: int = Field(description="What was counted (e.g. ballots cast).")
+    denominator: int = Field(description="Out of (e.g. eligible voters); for consensus, the votes averaged.")
+
+
+class PhaseTime(_Model):
+    status: Status = Field(description="The status stayed in.")
+    median_minutes: float = Field(description="Median stay.")
+    p90_minutes: float = Field(description="90th percentile stay.")
+    stays: int = Field(description="Stays that ended in the range.")
+
+
+class AgentStats(_Model):
+    agent_id: str = Field(description="Agent id.")
+    proposals: int = Field(description="Proposals created.")
+    comments: int = Field(description="Comments written (objections included).")
+    objections_raised: int = Field(description="Objections written.")
+    objections_resolved: int = Field(description="Objections it resolved.")
+    votes: int = Field(description="Ballots cast (a changed vote counts each time).")
+    matched_outcome: float | None = Field(
+        description="Share of its counted approve/reject ballots that matched the outcome."
+    )
+
+
+class GovernanceMetrics(_Model):
+    since: datetime = Field(description="Start of the range (UTC, inclusive).")
+    until: datetime = Field(description="End of the range (UTC, exclusive).")
+    criteria: list[Criterion] = Field(description="The seed's four success criteria, each next to its target.")
+    phases: list[PhaseTime] = Field(description="Time spent in each status, for stays that ended in the range.")
+    agents: list[AgentStats] = Field(description="Per-agent figures (reporters and the local administrator only).")

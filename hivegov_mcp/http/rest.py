@@ -5,6 +5,7 @@ the acting agent comes from the request's bearer token; errors are one JSON enve
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
@@ -24,6 +25,7 @@ from hivegov_mcp.domain.models import (
     CommentReceipt,
     Discussion,
     ExecutionReceipt,
+    GovernanceMetrics,
     GovernanceStatus,
     ModerationReceipt,
     Proposal,
@@ -394,6 +396,13 @@ async def get_audit_log(
 @router.get("/audit/verify", tags=["records"], summary="Recompute the audit hash chain")
 async def verify_audit(service: Service, me: Me) -> AuditVerification:
     return await service.verify_audit(me)
+
+
+@router.get("/metrics", tags=["records"], summary="Success criteria, time per phase, per-agent figures")
+async def get_governance_metrics(
+    service: Service, me: Me, since: datetime | None = None, until: datetime | None = None
+) -> GovernanceMetrics:
+    return await service.get_governance_metrics(me, since, until)
 
 
 @router.get("/rules", tags=["records"], summary="The rules in force")

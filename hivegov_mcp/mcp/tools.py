@@ -6,6 +6,7 @@ constants: nothing here restates a rule."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, TypeVar
 
@@ -29,6 +30,7 @@ from hivegov_mcp.domain.models import (
     Discussion,
     ExecutionOutcome,
     ExecutionReceipt,
+    GovernanceMetrics,
     GovernanceStatus,
     ModerationAction,
     ModerationReceipt,
@@ -508,6 +510,21 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
     async def verify_audit(ctx: Context[AppState]) -> AuditVerification:
         """Recompute the whole audit hash chain; reports the first bad sequence number if any."""
         return await call(ctx, lambda s, a: s.verify_audit(a))
+
+    @mcp.tool(annotations=READ)
+    async def get_governance_metrics(
+        ctx: Context[AppState],
+        since: Annotated[
+            datetime | None, Field(description="Start (ISO 8601 with zone); the beginning if omitted.")
+        ] = None,
+        until: Annotated[
+            datetime | None, Field(description="End, exclusive (ISO 8601 with zone); now if omitted.")
+        ] = None,
+    ) -> GovernanceMetrics:
+        """The seed's success criteria over a time range (participation, quality, consensus,
+        implementation, each next to its target), time spent in each status, and (for reporters)
+        per-agent figures; computed exactly from the audit log."""
+        return await call(ctx, lambda s, a: s.get_governance_metrics(a, since, until))
 
     @mcp.tool(annotations=READ)
     async def get_governance_status(ctx: Context[AppState]) -> GovernanceStatus:

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 import anyio
 
-from hivegov_mcp.audit import ChainVerifier
+from hivegov_mcp.audit import ChainVerifier, StoredEvent
 from hivegov_mcp.domain.config import GovernanceConfig, rules_hash
+from hivegov_mcp.domain.metrics import TARGETS, Event, compute
 from hivegov_mcp.domain.models import (
     Agent,
+    AgentStats,
     AuditEvent,
     AuditPage,
     AuditVerification,
+    Criterion,
     Deadline,
     DiscussionSummary,
+    GovernanceMetrics,
     GovernanceStatus,
+    PhaseTime,
     Proposal,
 )
+from hivegov_mcp.domain.permissions import Role
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.summary import summarize
 from hivegov_mcp.errors import (
@@ -27,6 +33,7 @@ from hivegov_mcp.errors import (
 from hivegov_mcp.service.base import (
     MAX_AUDIT_PAGE,
     ServiceBase,
+    is_system,
     reads,
 )
 
@@ -125,3 +132,69 @@ def _payload(text: str) -> dict[str, object]:
     if isinstance(value, dict):
         return value
     return {"unreadable_payload": shown[:200]}
+
+
+class MetricsOperations(ServiceBase):
+    @staticmethod
+    def _event(stored: StoredEvent) -> Event:
+        return Event(
+            seq=stored.seq,
+            at=datetime.fromisoformat(stored.at),
+            actor=stored.actor,
+            action=stored.action,
+            subject=stored.subject,
+            payload=_payload(stored.payload),
+        )
+
+    async def get_governance_metrics(
+        self, actor: Agent, since: datetime | None = None, until: datetime | None = None
+    ) -> GovernanceMetrics:
+        """The seed's success criteria and the time in each phase over [since, until), from the
+        audit log (read a page at a time); per-agent figures for reporters."""
+        end = until or self.clock.now()
+        start = since or datetime(1970, 1, 1, tzinfo=UTC)
+        if start.tzinfo is None or end.tzinfo is None:
+            raise InvalidInput("since/until", "must carry a time zone (e.g. 2026-12-01T00:00:00Z)")
+        if start >= end:
+            raise InvalidInput("since", f"{start.isoformat()} must be before until ({end.isoformat()})")
+        events: list[Event] = []
+        after = 0
+        while True:
+            async with self.store.read() as tx:
+                page = await tx.audit_events(subject=None, after_seq=after, limit=VERIFY_PAGE)
+            events.extend(self._event(e) for e in page if datetime.fromisoformat(e.at) < end)
+            if len(page) < VERIFY_PAGE:
+                break
+            after = page[-1].seq
+        measured = compute(events, start, end)
+        criteria = [
+            Criterion(
+                name=name,
+                value=value,
+                target=TARGETS[name],
+                met=None if value is None else value >= TARGETS[name],
+                numerator=numerator,
+                denominator=denominator,
+            )
+            for name, (value, numerator, denominator) in measured.criteria.items()
+        ]
+        phases = [
+            PhaseTime(status=Status(status), median_minutes=median, p90_minutes=p90, stays=n)
+            for status, (median, p90, n) in measured.phase_minutes.items()
+        ]
+        sees_agents = is_system(actor) or Role.REPORTER in actor.roles
+        agents = [
+            AgentStats(
+                agent_id=agent_id,
+                proposals=f.proposals,
+                comments=f.comments,
+                objections_raised=f.objections_raised,
+                objections_resolved=f.objections_resolved,
+                votes=f.votes,
+                matched_outcome=f.matched_outcome / f.decisive_votes if f.decisive_votes else None,
+            )
+            for agent_id, f in measured.agents.items()
+        ]
+        return GovernanceMetrics(
+            since=start, until=end, criteria=criteria, phases=phases, agents=agents if sees_agents else []
+        )
