@@ -251,3 +251,36 @@ async def test_a_hidden_comment_leaves_views_summaries_and_search_and_its_author
     assert [h.snippet for h in (await service.search_proposals(cast["dave"], "xylophones")).hits]
     actions = [a for _, a in await _actions(service, cast, pid)]
     assert actions.count("moderate_comment") == 3  # every moderation stays in the log
+
+
+async def test_the_agenda_lists_what_needs_each_agent_soonest_first_with_the_tool_to_call(
+    service: GovernanceService, cast: Cast, clock: FakeClock
+) -> None:
+    executor = await _with_role(service, "ex", "executor")
+    voting = (await service.create_proposal(cast["alice"], **PROPOSAL)).id
+    await service.start_discussion(cast["alice"], voting)
+    objection = await service.add_comment(cast["dave"], voting, "Name the owner.", type="objection")
+    await service.resolve_comment(cast["erin"], objection.id, "Owner named in the thread.")
+    await service.conclude_discussion(cast["carol"], voting, "approved-for-voting", "Ready.")
+    await service.cast_vote(cast["bob"], voting, "approve", JUSTIFICATION)  # carol and dave still to vote
+    revised = (await service.create_proposal(cast["alice"], **PROPOSAL)).id
+    await service.start_discussion(cast["alice"], revised)
+    open_objection = await service.add_comment(cast["dave"], revised, "Too vague.", type="objection")
+    await service.conclude_discussion(cast["carol"], revised, "requires-revision", "Sharpen it.")
+    await service.revise_proposal(cast["alice"], revised, expected_version=1, change_note="Sharper.", abstract="v2")
+    approved = await _resolved(service, cast)
+    appeal = await service.file_appeal(cast["bob"], approved, "Please look again.")
+    clock.advance(minutes=5)
+
+    dave = await service.get_my_agenda(cast["dave"])
+    alice = await service.get_my_agenda(cast["alice"])
+    erin = await service.get_my_agenda(cast["erin"])
+    ex = await service.get_my_agenda(executor)
+
+    assert [(i.proposal_id, i.tool, i.ref_id) for i in dave.items] == [
+        (voting, "cast_vote", None),
+        (revised, "resolve_comment", open_objection.id),
+    ]
+    assert [(i.proposal_id, i.tool) for i in alice.items] == [(revised, "revise_proposal")]
+    assert [(i.proposal_id, i.tool, i.ref_id) for i in erin.items] == [(approved, "decide_appeal", appeal.id)]
+    assert ex.items == []  # the approved one has an open window and a pending appeal

@@ -54,6 +54,7 @@ CATALOGUE = {
     "verify_audit",
     "get_governance_status",
     "get_governance_metrics",
+    "get_my_agenda",
 }
 WRITES = {
     "register_agent",

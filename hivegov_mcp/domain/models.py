@@ -487,3 +487,18 @@ class GovernanceMetrics(_Model):
     criteria: list[Criterion] = Field(description="The seed's four success criteria, each next to its target.")
     phases: list[PhaseTime] = Field(description="Time spent in each status, for stays that ended in the range.")
     agents: list[AgentStats] = Field(description="Per-agent figures (reporters and the local administrator only).")
+
+
+class AgendaItem(_Model):
+    proposal_id: str = Field(description="The proposal.")
+    title: str = Field(description="Its title (the author's data).")
+    status: Status = Field(description="Its status.")
+    deadline: datetime | None = Field(description="When it stops waiting for you (UTC), if it has a deadline.")
+    why: str = Field(description="What needs you.")
+    tool: str = Field(description="The tool to call next.")
+    ref_id: int | None = Field(description="The comment or appeal concerned, when there is one.")
+
+
+class Agenda(_Model):
+    agent_id: str = Field(description="You.")
+    items: list[AgendaItem] = Field(description="What needs you now, soonest deadline first.")

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hivegov_mcp.domain.config import ProposalType
 from hivegov_mcp.domain.models import (
+    Agenda,
     Agent,
     AgentList,
     AgentReceipt,
@@ -396,6 +397,11 @@ async def get_audit_log(
 @router.get("/audit/verify", tags=["records"], summary="Recompute the audit hash chain")
 async def verify_audit(service: Service, me: Me) -> AuditVerification:
     return await service.verify_audit(me)
+
+
+@router.get("/agenda", tags=["records"], summary="What needs the agent now, soonest first")
+async def get_my_agenda(service: Service, me: Me) -> Agenda:
+    return await service.get_my_agenda(me)
 
 
 @router.get("/metrics", tags=["records"], summary="Success criteria, time per phase, per-agent figures")

@@ -18,6 +18,7 @@ from pydantic import Field, WithJsonSchema
 from hivegov_mcp.domain import limits
 from hivegov_mcp.domain.config import ProposalType
 from hivegov_mcp.domain.models import (
+    Agenda,
     Agent,
     AgentList,
     AgentReceipt,
@@ -510,6 +511,17 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
     async def verify_audit(ctx: Context[AppState]) -> AuditVerification:
         """Recompute the whole audit hash chain; reports the first bad sequence number if any."""
         return await call(ctx, lambda s, a: s.verify_audit(a))
+
+    @mcp.tool(
+        annotations=READ,
+        description=data(
+            "What needs you now, soonest deadline first, each item with the tool to call next: votes you "
+            "have not cast, your objections on revised proposals, your proposals in revision, discussions "
+            "closing within the hour, executions to claim (executors), appeals to decide (arbiters)."
+        ),
+    )
+    async def get_my_agenda(ctx: Context[AppState]) -> Agenda:
+        return await call(ctx, lambda s, a: s.get_my_agenda(a))
 
     @mcp.tool(annotations=READ)
     async def get_governance_metrics(

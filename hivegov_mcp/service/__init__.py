@@ -12,7 +12,7 @@ from hivegov_mcp.service.aftervote import AfterVoteOperations, ReviewOperations
 from hivegov_mcp.service.agents import AgentOperations
 from hivegov_mcp.service.discussion import DiscussionOperations
 from hivegov_mcp.service.proposals import ProposalOperations
-from hivegov_mcp.service.records import MetricsOperations, RecordOperations
+from hivegov_mcp.service.records import AgendaOperations, MetricsOperations, RecordOperations
 from hivegov_mcp.service.rules import RulesOperations
 from hivegov_mcp.service.voting import VotingOperations
 
@@ -29,5 +29,6 @@ class GovernanceService(
     AfterVoteOperations,
     RecordOperations,
     MetricsOperations,
+    AgendaOperations,
 ):
     """Every governance operation. Build it with `open_service` (store, rules and clock)."""

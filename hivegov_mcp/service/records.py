@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import anyio
 
@@ -11,6 +11,8 @@ from hivegov_mcp.audit import ChainVerifier, StoredEvent
 from hivegov_mcp.domain.config import GovernanceConfig, rules_hash
 from hivegov_mcp.domain.metrics import TARGETS, Event, compute
 from hivegov_mcp.domain.models import (
+    Agenda,
+    AgendaItem,
     Agent,
     AgentStats,
     AuditEvent,
@@ -24,7 +26,7 @@ from hivegov_mcp.domain.models import (
     PhaseTime,
     Proposal,
 )
-from hivegov_mcp.domain.permissions import Role
+from hivegov_mcp.domain.permissions import Role, may_ever
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.summary import summarize
 from hivegov_mcp.errors import (
@@ -198,3 +200,41 @@ class MetricsOperations(ServiceBase):
         return GovernanceMetrics(
             since=start, until=end, criteria=criteria, phases=phases, agents=agents if sees_agents else []
         )
+
+
+AGENDA_SOON = timedelta(hours=1)  # a discussion closing within this is on the agenda
+AGENDA = {  # kind -> (who it concerns, why, the tool to call next)
+    "vote": (None, "voting is open and you have not voted", "cast_vote"),
+    "objection": (None, "your objection is open on a proposal revised since", "resolve_comment"),
+    "revise": (None, "your proposal is in revision: revise it, then start_discussion", "revise_proposal"),
+    "discussion": ("add_comment", "its discussion closes soon", "add_comment"),
+    "claim": ("claim_execution", "it is approved and can be executed", "claim_execution"),
+    "appeal": ("decide_appeal", "an appeal waits for an arbiter", "decide_appeal"),
+}
+
+
+class AgendaOperations(ServiceBase):
+    @reads
+    async def get_my_agenda(self, actor: Agent) -> Agenda:
+        """What needs the calling agent now, soonest deadline first, each with the tool to call."""
+        async with self._read() as (tx, now):
+            rows = await tx.agenda(actor.id, now, now + AGENDA_SOON)
+        items = []
+        for row in rows:
+            action, why, tool = AGENDA[row.kind]
+            if action is not None and not may_ever(action, actor.roles):
+                continue
+            items.append(
+                AgendaItem(
+                    proposal_id=row.proposal_id,
+                    title=row.title,
+                    status=row.status,
+                    deadline=row.deadline,
+                    why=why,
+                    tool=tool,
+                    ref_id=row.ref_id,
+                )
+            )
+        far = datetime.max.replace(tzinfo=UTC)
+        items.sort(key=lambda i: (i.deadline or far, i.proposal_id))
+        return Agenda(agent_id=actor.id, items=items)

@@ -105,6 +105,16 @@ class VoterStanding:
 
 
 @dataclass(frozen=True)
+class AgendaRow:
+    kind: str  # vote, objection, revise, discussion, claim, appeal
+    proposal_id: str
+    title: str
+    status: Status
+    deadline: datetime | None
+    ref_id: int | None
+
+
+@dataclass(frozen=True)
 class RawHit:
     proposal_id: str
     kind: str
@@ -215,6 +225,11 @@ class Transaction(Protocol):
         ...
 
     async def hidden_comments(self, proposal_id: str, author: str) -> list[HiddenComment]: ...
+    async def agenda(self, agent_id: str, now: datetime, soon: datetime) -> list[AgendaRow]:
+        """What may need the agent: unvoted ballots, its objections on revised proposals, its
+        proposals in revision, discussions closing before `soon`, claimable executions, pending appeals."""
+        ...
+
     async def end_execution(
         self, proposal_id: str, attempt: int, outcome: str, details: str | None, artifacts: Sequence[str], at: datetime
     ) -> None: ...

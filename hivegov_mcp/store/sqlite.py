@@ -59,6 +59,7 @@ from hivegov_mcp.domain.render import search_body
 from hivegov_mcp.domain.tally import Decision, Outcome, RejectReason, Tally, fraction_text
 from hivegov_mcp.errors import InvalidInput, ReadTooCostly, StorageError, StoreBusy
 from hivegov_mcp.store.base import (
+    AgendaRow,
     NewComment,
     ProposalState,
     RawHit,
@@ -790,6 +791,43 @@ class SQLiteTransaction:
             )
             for r in rows
         ]
+
+    async def agenda(self, agent_id: str, now: datetime, soon: datetime) -> list[AgendaRow]:
+        head = "p.id AS pid, v.title AS title, p.status AS status, p.deadline AS deadline"
+        latest = "JOIN proposal_versions v ON v.proposal_id = p.id AND v.version = p.version"
+        queries = {
+            "vote": (
+                f"SELECT {head}, NULL AS ref FROM eligible_voters e JOIN proposals p ON p.id = e.proposal_id {latest} "
+                "WHERE e.agent_id = :a AND p.status = 'voting' AND NOT EXISTS "
+                "(SELECT 1 FROM votes x WHERE x.proposal_id = p.id AND x.agent_id = :a)"
+            ),
+            "objection": (
+                f"SELECT {head}, c.id AS ref FROM comments c JOIN proposals p ON p.id = c.proposal_id {latest} "
+                "WHERE c.author = :a AND c.type = 'objection' AND c.resolved_by IS NULL AND c.hidden_at IS NULL "
+                "AND v.version > 1 AND v.created_at >= c.created_at"
+            ),
+            "revise": (
+                f"SELECT {head}, NULL AS ref FROM proposals p {latest} WHERE p.author = :a AND p.status = 'revision'"
+            ),
+            "discussion": (
+                f"SELECT {head}, NULL AS ref FROM proposals p {latest} "
+                "WHERE p.deadline IS NOT NULL AND p.deadline <= :soon AND +p.status = 'discussion'"
+            ),
+            "claim": (
+                f"SELECT {head}, NULL AS ref FROM proposals p {latest} "
+                "WHERE p.status IN ('approved', 'execution_failed') AND p.deadline IS NULL AND NOT EXISTS "
+                "(SELECT 1 FROM appeals x WHERE x.proposal_id = p.id AND x.decision IS NULL)"
+            ),
+            "appeal": (
+                f"SELECT {head}, x.id AS ref FROM appeals x JOIN proposals p ON p.id = x.proposal_id {latest} "
+                "WHERE x.decision IS NULL"
+            ),
+        }
+        rows: list[AgendaRow] = []
+        for kind, sql in queries.items():
+            for r in await self._all(sql + " ORDER BY p.number LIMIT 200", {"a": agent_id, "soon": ts(soon)}):
+                rows.append(AgendaRow(kind, r["pid"], r["title"], Status(r["status"]), dt(r["deadline"]), r["ref"]))
+        return rows
 
     async def end_execution(
         self, proposal_id: str, attempt: int, outcome: str, details: str | None, artifacts: Sequence[str], at: datetime
