@@ -139,6 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit.add_parser("verify", help="exit 0 when the chain is intact, 1 with the first bad sequence number")
 
+    webhook = sub.add_parser("webhook", help="manage webhooks (each audit event POSTed, signed)").add_subparsers(
+        dest="webhook_command", required=True, parser_class=_with(common)
+    )
+    add_hook = webhook.add_parser("add", help="register a URL; prints its id, then its secret alone on stdout (once)")
+    add_hook.add_argument("url")
+    webhook.add_parser("list", help="list the webhooks and their deliveries")
+    remove_hook = webhook.add_parser("remove", help="stop delivering to a webhook")
+    remove_hook.add_argument("webhook_id", type=int)
     sub.add_parser("tick", help="apply due deadlines once")
     report = sub.add_parser("report", help="the governance metrics (success criteria, phases, agents) as Markdown")
     report.add_argument("--since", type=_moment, help="start, ISO 8601 (e.g. 2026-11-01 or 2026-11-01T12:00Z)")
@@ -184,12 +192,28 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
                 return 0
             print(f"TAMPERED at seq {result.first_bad_seq}: {result.problem} ({result.events} events read)")
             return EXIT_TAMPERED
+        if args.command == "webhook":
+            return await _webhook_command(svc, args)
         if args.command == "report":
             print(metrics_markdown(await svc.get_governance_metrics(LOCAL_ADMIN, args.since, args.until)), end="")
             return 0
         processed = await svc.apply_due_deadlines()
         print(f"processed {len(processed)} deadline(s)" + (f": {', '.join(processed)}" if processed else ""))
         return 0
+
+
+async def _webhook_command(svc: GovernanceService, args: argparse.Namespace) -> int:
+    if args.webhook_command == "add":
+        hook = await svc.add_webhook(LOCAL_ADMIN, args.url)
+        print(f"webhook {hook.id} for {hook.url}; its signing secret follows (shown once)", file=sys.stderr)
+        print(hook.secret)
+    elif args.webhook_command == "list":
+        for listed in (await svc.list_webhooks(LOCAL_ADMIN)).webhooks:
+            print(f"{listed.id}\t{listed.url}\tdelivered {listed.delivered}\tfailed {listed.failed_attempts}")
+    else:
+        gone = await svc.remove_webhook(LOCAL_ADMIN, args.webhook_id)
+        print(f"webhook {gone.id} removed ({gone.url})")
+    return 0
 
 
 async def _rules_command(svc: GovernanceService, args: argparse.Namespace, settings: Settings) -> int:

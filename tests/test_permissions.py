@@ -40,6 +40,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "activate_agent": frozenset({R.ADMIN}),
     "rotate_token": frozenset({R.ADMIN}),
     "set_rules": frozenset({R.ADMIN}),
+    "manage_webhooks": frozenset({R.ADMIN}),
 }
 
 

@@ -68,6 +68,7 @@ async def test_migrations_are_recorded_and_not_applied_again_on_reopen(db_path: 
         (3, "rules_tallies_limits"),
         (4, "listing_indexes"),
         (5, "after_the_vote"),
+        (6, "webhooks"),
     ]
     async with open_service(Settings(db=db_path, clock=FakeClock())) as service:
         assert isinstance(service.store, SQLiteStore)
@@ -82,7 +83,7 @@ async def test_migrations_are_recorded_and_not_applied_again_on_reopen(db_path: 
         agents = await reopened.list_agents(LOCAL_ADMIN)
 
     assert [a.id for a in agents.agents] == ["alice"]
-    assert scalar(db_path, "SELECT COUNT(*) FROM schema_migrations") == 5
+    assert scalar(db_path, "SELECT COUNT(*) FROM schema_migrations") == 6
     assert scalar(db_path, "SELECT applied_at FROM schema_migrations WHERE version = 1") == applied_at
 
 

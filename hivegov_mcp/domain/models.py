@@ -502,3 +502,22 @@ class AgendaItem(_Model):
 class Agenda(_Model):
     agent_id: str = Field(description="You.")
     items: list[AgendaItem] = Field(description="What needs you now, soonest deadline first.")
+
+
+class Webhook(_Model):
+    id: int = Field(description="Webhook id.")
+    url: str = Field(description="Where each audit event is POSTed.")
+    created_at: datetime = Field(description="When it was registered (UTC).")
+    created_by: str = Field(description="The admin who registered it.")
+    from_seq: int = Field(description="Events after this sequence number are delivered.")
+    delivered: int = Field(description="Events delivered so far.")
+    failed_attempts: int = Field(description="Delivery attempts that failed.")
+
+
+class RegisteredWebhook(Webhook):
+    secret: str = Field(description="The HMAC-SHA256 key of X-Hivegov-Signature. Shown ONCE.")
+    receipt: Receipt
+
+
+class WebhookList(_Model):
+    webhooks: list[Webhook] = Field(description="Active webhooks, oldest first.")

@@ -67,6 +67,7 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "activate_agent": frozenset({Role.ADMIN}),
     "rotate_token": frozenset({Role.ADMIN}),
     "set_rules": frozenset({Role.ADMIN}),
+    "manage_webhooks": frozenset({Role.ADMIN}),
 }
 
 # Actions in the table whose operations are not served yet (they arrive with execution,

@@ -30,6 +30,7 @@ from hivegov_mcp.http.docs import DOCS_PAGE
 from hivegov_mcp.mcp.notify import ChangeNotifier
 from hivegov_mcp.mcp.server import FEED_SECONDS, ServerOptions, build_server, run_ticker
 from hivegov_mcp.service import GovernanceService
+from hivegov_mcp.webhooks import WebhookDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +222,7 @@ def build_http_app(service: GovernanceService, options: HttpOptions | None = Non
         async with mcp.session_manager.run(), anyio.create_task_group() as tg:
             tg.start_soon(feed.run)
             tg.start_soon(notifier.run, feed)
+            tg.start_soon(WebhookDispatcher(service).run, feed)
             if opts.tick_seconds > 0:
                 tg.start_soon(run_ticker, service, partial(anyio.sleep, opts.tick_seconds))
             await feed.started()

@@ -114,6 +114,10 @@ class ModerationBody(Body):
     reason: str = Field(description="Why (its author sees it).")
 
 
+class WebhookBody(Body):
+    url: str = Field(description="An http:// or https:// URL each audit event is POSTed to.")
+
+
 class ErrorDetail(BaseModel):
     code: str = Field(description="A stable machine-readable code, e.g. not_found, wrong_status.")
     message: str = Field(description="What went wrong, naming the value.")

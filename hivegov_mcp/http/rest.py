@@ -36,6 +36,7 @@ from hivegov_mcp.domain.models import (
     ProposalReceipt,
     PublishedSummaryReceipt,
     RegisteredAgent,
+    RegisteredWebhook,
     ResultsReceipt,
     RulesInfo,
     SearchResults,
@@ -43,6 +44,8 @@ from hivegov_mcp.domain.models import (
     ValidationReceipt,
     VoteReceipt,
     VotingResults,
+    Webhook,
+    WebhookList,
 )
 from hivegov_mcp.domain.permissions import Role
 from hivegov_mcp.domain.phases import Status
@@ -65,6 +68,7 @@ from hivegov_mcp.http.bodies import (
     Roles,
     SummaryBody,
     ValidationBody,
+    WebhookBody,
 )
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.service.base import MAX_AUDIT_PAGE, MAX_LIST, MAX_SEARCH
@@ -409,6 +413,21 @@ async def get_governance_metrics(
     service: Service, me: Me, since: datetime | None = None, until: datetime | None = None
 ) -> GovernanceMetrics:
     return await service.get_governance_metrics(me, since, until)
+
+
+@router.post("/webhooks", status_code=201, tags=["webhooks"], summary="Register a webhook (admin; the secret once)")
+async def add_webhook(body: WebhookBody, service: Service, me: Me) -> RegisteredWebhook:
+    return await service.add_webhook(me, body.url)
+
+
+@router.get("/webhooks", tags=["webhooks"], summary="List the webhooks (admin)")
+async def list_webhooks(service: Service, me: Me) -> WebhookList:
+    return await service.list_webhooks(me)
+
+
+@router.delete("/webhooks/{webhook_id}", tags=["webhooks"], summary="Remove a webhook (admin)")
+async def remove_webhook(webhook_id: int, service: Service, me: Me) -> Webhook:
+    return await service.remove_webhook(me, webhook_id)
 
 
 @router.get("/rules", tags=["records"], summary="The rules in force")

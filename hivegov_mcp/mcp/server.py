@@ -52,6 +52,7 @@ from hivegov_mcp.mcp.stdio import run_screened_stdio
 from hivegov_mcp.mcp.tools import register_tools
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
+from hivegov_mcp.webhooks import WebhookDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +278,7 @@ def build_server(
                 feed = AuditFeed(service, partial(anyio.sleep, opts.feed_seconds))
                 tg.start_soon(feed.run)
                 tg.start_soon(notices.run, feed)
+                tg.start_soon(WebhookDispatcher(service).run, feed)
             yield AppState(service=service, token=opts.token)
             tg.cancel_scope.cancel()
 

@@ -15,6 +15,7 @@ from hivegov_mcp.service.proposals import ProposalOperations
 from hivegov_mcp.service.records import AgendaOperations, MetricsOperations, RecordOperations
 from hivegov_mcp.service.rules import RulesOperations
 from hivegov_mcp.service.voting import VotingOperations
+from hivegov_mcp.service.webhooks import WebhookOperations
 
 __all__ = ["GovernanceService"]
 
@@ -30,5 +31,6 @@ class GovernanceService(
     RecordOperations,
     MetricsOperations,
     AgendaOperations,
+    WebhookOperations,
 ):
     """Every governance operation. Build it with `open_service` (store, rules and clock)."""

@@ -26,6 +26,7 @@ from hivegov_mcp.domain.models import (
     Receipt,
     RoundInfo,
     Validation,
+    Webhook,
 )
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.tally import Tally
@@ -228,6 +229,26 @@ class Transaction(Protocol):
     async def agenda(self, agent_id: str, now: datetime, soon: datetime) -> list[AgendaRow]:
         """What may need the agent: unvoted ballots, its objections on revised proposals, its
         proposals in revision, discussions closing before `soon`, claimable executions, pending appeals."""
+        ...
+
+    # webhooks
+    async def insert_webhook(self, url: str, secret: str, at: datetime, by: str, from_seq: int) -> int: ...
+    async def webhooks(self) -> list[tuple[Webhook, str]]:
+        """Active webhooks with their secrets."""
+        ...
+
+    async def remove_webhook(self, webhook_id: int, at: datetime) -> bool: ...
+    async def record_delivery(
+        self, webhook_id: int, seq: int, attempt: int, at: datetime, status_code: int | None, error: str | None
+    ) -> bool:
+        """Record one attempt; False when that attempt was recorded already (another process has it)."""
+        ...
+
+    async def finish_delivery(
+        self, webhook_id: int, seq: int, attempt: int, status_code: int | None, error: str | None
+    ) -> None: ...
+    async def undelivered(self, webhook_id: int, after_seq: int, limit: int) -> list[int]:
+        """Sequence numbers past `after_seq` that no process has started delivering to the webhook."""
         ...
 
     async def end_execution(

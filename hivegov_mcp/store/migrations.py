@@ -277,4 +277,31 @@ ALTER TABLE comments ADD COLUMN hidden_reason TEXT;
 ALTER TABLE comments ADD COLUMN hidden_at TEXT;
 """,
     ),
+    (
+        6,
+        "webhooks",
+        """
+-- Endpoints an admin registered; each audit event is POSTed to each, signed with its secret.
+CREATE TABLE webhooks (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    removed_at TEXT,
+    from_seq INTEGER NOT NULL
+);
+-- Every delivery attempt. (webhook, seq, attempt 1) is taken by one process only: one delivery.
+CREATE TABLE webhook_deliveries (
+    webhook_id INTEGER NOT NULL REFERENCES webhooks(id),
+    seq INTEGER NOT NULL,
+    attempt INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    status_code INTEGER,
+    error TEXT,
+    delivered INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (webhook_id, seq, attempt)
+);
+""",
+    ),
 ]

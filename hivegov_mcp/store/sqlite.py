@@ -53,6 +53,7 @@ from hivegov_mcp.domain.models import (
     RoundInfo,
     Validation,
     ValidationResult,
+    Webhook,
 )
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.render import search_body
@@ -828,6 +829,77 @@ class SQLiteTransaction:
             for r in await self._all(sql + " ORDER BY p.number LIMIT 200", {"a": agent_id, "soon": ts(soon)}):
                 rows.append(AgendaRow(kind, r["pid"], r["title"], Status(r["status"]), dt(r["deadline"]), r["ref"]))
         return rows
+
+    async def insert_webhook(self, url: str, secret: str, at: datetime, by: str, from_seq: int) -> int:
+        return await self._run(
+            "INSERT INTO webhooks (url, secret, created_at, created_by, from_seq) VALUES (?, ?, ?, ?, ?)",
+            (url, secret, ts(at), by, from_seq),
+        )
+
+    async def webhooks(self) -> list[tuple[Webhook, str]]:
+        rows = await self._all(
+            "SELECT w.id, w.url, w.secret, w.created_at, w.created_by, w.from_seq, "
+            "(SELECT COUNT(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.delivered = 1) AS delivered, "
+            "(SELECT COUNT(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.delivered = 0 "
+            "AND (d.status_code IS NOT NULL OR d.error != 'pending')) AS failed "
+            "FROM webhooks w WHERE w.removed_at IS NULL ORDER BY w.id"
+        )
+        return [
+            (
+                Webhook(
+                    id=r["id"],
+                    url=r["url"],
+                    created_at=_dt(r["created_at"]),
+                    created_by=r["created_by"],
+                    from_seq=r["from_seq"],
+                    delivered=r["delivered"],
+                    failed_attempts=r["failed"],
+                ),
+                r["secret"],
+            )
+            for r in rows
+        ]
+
+    async def remove_webhook(self, webhook_id: int, at: datetime) -> bool:
+        if not fits(webhook_id):
+            return False
+        row = await self._one("SELECT id FROM webhooks WHERE id = ? AND removed_at IS NULL", (webhook_id,))
+        if row is None:
+            return False
+        await self._run("UPDATE webhooks SET removed_at = ? WHERE id = ?", (ts(at), webhook_id))
+        return True
+
+    async def record_delivery(
+        self, webhook_id: int, seq: int, attempt: int, at: datetime, status_code: int | None, error: str | None
+    ) -> bool:
+        delivered = int(status_code is not None and 200 <= status_code < 300)
+        try:
+            await self._run(
+                "INSERT INTO webhook_deliveries (webhook_id, seq, attempt, at, status_code, error, delivered) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (webhook_id, seq, attempt, ts(at), status_code, error, delivered),
+            )
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    async def finish_delivery(
+        self, webhook_id: int, seq: int, attempt: int, status_code: int | None, error: str | None
+    ) -> None:
+        delivered = int(status_code is not None and 200 <= status_code < 300)
+        await self._run(
+            "UPDATE webhook_deliveries SET status_code = ?, error = ?, delivered = ? "
+            "WHERE webhook_id = ? AND seq = ? AND attempt = ?",
+            (status_code, error, delivered, webhook_id, seq, attempt),
+        )
+
+    async def undelivered(self, webhook_id: int, after_seq: int, limit: int) -> list[int]:
+        rows = await self._all(
+            "SELECT a.seq FROM audit_events a WHERE a.seq > ? AND NOT EXISTS "
+            "(SELECT 1 FROM webhook_deliveries d WHERE d.webhook_id = ? AND d.seq = a.seq) ORDER BY a.seq LIMIT ?",
+            (after_seq, webhook_id, limit),
+        )
+        return [r["seq"] for r in rows]
 
     async def end_execution(
         self, proposal_id: str, attempt: int, outcome: str, details: str | None, artifacts: Sequence[str], at: datetime

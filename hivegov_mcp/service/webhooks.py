@@ -1,0 +1,75 @@
+"""Webhooks (DESIGN §14): an admin registers endpoint URLs; each audit event after that is
+POSTed to each (see `hivegov_mcp.webhooks` for the delivery), every attempt recorded."""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlsplit
+
+from hivegov_mcp.domain import limits
+from hivegov_mcp.domain.models import Agent, RegisteredWebhook, Webhook, WebhookList
+from hivegov_mcp.domain.permissions import require
+from hivegov_mcp.errors import InvalidInput, NotFound
+from hivegov_mcp.service.base import ServiceBase, reads, writes
+
+
+def check_url(url: str) -> str:
+    limits.check_text("url", url, max_bytes=2048)
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput("url", f"{url!r} must be an http:// or https:// URL with a host")
+    return url.strip()
+
+
+class WebhookOperations(ServiceBase):
+    @writes
+    async def add_webhook(self, actor: Agent, url: str) -> RegisteredWebhook:
+        require(actor.id, "manage_webhooks", actor.roles)
+        target = check_url(url)
+        secret = secrets.token_urlsafe(32)
+        async with self._begin(actor) as (tx, now):
+            head, _ = await tx.audit_head()
+            # Deliveries start after its own webhook_added event (head + 1, appended next).
+            webhook_id = await tx.insert_webhook(target, secret, now, actor.id, head + 1)
+            receipt = await tx.append_audit(
+                at=now, actor=actor.id, action="webhook_added", subject=f"webhook:{webhook_id}", payload={"url": target}
+            )
+            hook = next(h for h, _ in await tx.webhooks() if h.id == webhook_id)
+        return RegisteredWebhook(**hook.model_dump(), secret=secret, receipt=receipt)
+
+    @reads
+    async def list_webhooks(self, actor: Agent) -> WebhookList:
+        require(actor.id, "manage_webhooks", actor.roles)
+        async with self.store.read() as tx:
+            return WebhookList(webhooks=[h for h, _ in await tx.webhooks()])
+
+    @writes
+    async def remove_webhook(self, actor: Agent, webhook_id: int) -> Webhook:
+        require(actor.id, "manage_webhooks", actor.roles)
+        async with self._begin(actor) as (tx, now):
+            found = [h for h, _ in await tx.webhooks() if h.id == webhook_id]
+            if not found or not await tx.remove_webhook(webhook_id, now):
+                raise NotFound("webhook", webhook_id, hint="The list of webhooks shows their ids.")
+            await tx.append_audit(
+                at=now, actor=actor.id, action="webhook_removed", subject=f"webhook:{webhook_id}", payload={}
+            )
+        return found[0]
+
+    # -- for the dispatcher ----------------------------------------------------------------------
+    @reads
+    async def active_webhooks(self) -> list[tuple[Webhook, str]]:
+        async with self.store.read() as tx:
+            return await tx.webhooks()
+
+    @writes
+    async def claim_delivery(self, webhook_id: int, seq: int, attempt: int) -> bool:
+        """Take one delivery attempt; False when another process took it."""
+        async with self.store.write() as tx:
+            return await tx.record_delivery(webhook_id, seq, attempt, self.clock.now(), None, "pending")
+
+    @writes
+    async def finish_delivery(
+        self, webhook_id: int, seq: int, attempt: int, status_code: int | None, error: str | None
+    ) -> None:
+        async with self.store.write() as tx:
+            await tx.finish_delivery(webhook_id, seq, attempt, status_code, error)
