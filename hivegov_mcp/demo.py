@@ -11,6 +11,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 from mcp import Client, StdioServerParameters
 
 from hivegov_mcp.agents import LOCAL_ADMIN
@@ -23,7 +24,13 @@ AGENTS: dict[str, list[str]] = {
     "bob": ["discussant", "voter"],
     "carol": ["mediator", "voter", "summarizer"],
     "dave": ["proposer", "discussant", "voter"],
+    "erin": ["arbiter", "reporter"],
+    "ed": ["executor"],
 }
+# The demo's own rules (on its fresh database): an appeal window of 3 seconds, so the whole
+# cycle, execution included, runs in real time.
+DEMO_RULES = "[governance]\nappeal_window_minutes = 0.05\n"
+APPEAL_WINDOW_SECONDS = 3.0
 
 
 class DemoFailed(Exception):
@@ -203,7 +210,38 @@ async def cycle(a: dict[str, Speaker]) -> list[dict[str, Any]]:
         v = await voter.call("cast_vote", proposal_id=qid, decision=decision, justification=why)
         show(voter.name, f"cast_vote {decision}", v["receipt"])
     second = await alice.call("get_voting_results", proposal_id=qid)
-    return [first, second]
+
+    say("\n== 5. After the vote: an appeal, then execution")
+    erin, ed = a["erin"], a["ed"]
+    appeal = await bob.call(
+        "file_appeal", proposal_id=pid, grounds="Carol abstained as mediator; was the quorum really met?"
+    )
+    show("bob", f"file_appeal #{appeal['id']} on {pid}", appeal["receipt"])
+    refusal = await ed.refused("claim_execution", proposal_id=pid)
+    show("ed", f"claim_execution -> REFUSED: {refusal}")
+    ruling = await erin.call(
+        "decide_appeal", appeal_id=appeal["id"], decision="uphold", reason="Abstentions count toward the quorum."
+    )
+    show("erin", f"decide_appeal uphold -> {ruling['status']}", ruling["receipt"])
+    say(f"         (waiting {APPEAL_WINDOW_SECONDS:g} s for the appeal window to close)")
+    await anyio.sleep(APPEAL_WINDOW_SECONDS + 0.5)
+    claim = await ed.call("claim_execution", proposal_id=pid)
+    lease = claim["attempt"]["lease_until"]
+    show("ed", f"claim_execution -> {claim['status']}, lease until {lease}", claim["receipt"])
+    done = await ed.call(
+        "report_execution",
+        proposal_id=pid,
+        outcome="succeeded",
+        details="The changelog script ran; 400 entries converted.",
+        artifacts=["https://example.org/pr/42"],
+    )
+    show("ed", f"report_execution succeeded -> {done['status']}", done["receipt"])
+    metrics = await erin.call("get_governance_metrics")
+    say("\n== Success criteria (get_governance_metrics)")
+    for c in metrics["criteria"]:
+        value = "n/a" if c["value"] is None else f"{c['value']:.0%}"
+        say(f"  {c['name']:<15} {value:>5} (target {c['target']:.0%}, {c['numerator']}/{c['denominator']})")
+    return [first, second, done]
 
 
 async def run_demo(db_flag: str | None, config: str | None) -> int:
@@ -211,14 +249,18 @@ async def run_demo(db_flag: str | None, config: str | None) -> int:
         db = resolve_db_path(db_flag) if db_flag else Path(tmp) / "demo.db"
         say(f"hivegov-mcp demo: {len(AGENTS)} agents, each with its own server process over stdio, one database")
         say(f"database: {db}")
-        tokens = await register(db, config)
+        rules_file = config
+        if config is None and not db_flag:  # the demo's fresh database: its short appeal window
+            rules_file = str(Path(tmp) / "demo-rules.toml")
+            Path(rules_file).write_text(DEMO_RULES, encoding="utf-8")
+        tokens = await register(db, rules_file)
         for name, roles in AGENTS.items():
             say(f"  registered {name:<6} roles: {', '.join(roles)}")
         rules = await show_rules(db)
         say(f"  rules version {rules.version} in force for every process (sha256 {rules.hash[:16]}…)")
         try:
-            async with speakers(db, config, tokens) as cast:
-                results = await cycle(cast)
+            async with speakers(db, rules_file, tokens) as cast:
+                *results, executed = await cycle(cast)
                 check = await cast["alice"].call("verify_audit")
                 status = await cast["alice"].call("get_governance_status")
         except DemoFailed as exc:
@@ -231,5 +273,10 @@ async def run_demo(db_flag: str | None, config: str | None) -> int:
         say(f"\n== Status: {counts}")
         verdict = "INTACT" if check["ok"] else f"BROKEN at seq {check['first_bad_seq']}"
         say(f"== Audit chain: {verdict}: {check['events']} events, head {check['head']}")
-        ok = check["ok"] and [r["result"] for r in results] == ["approved", "rejected"]
+        say(f"== {results[0]['proposal_id']}: {executed['status']}")
+        ok = (
+            check["ok"]
+            and [r["result"] for r in results] == ["approved", "rejected"]
+            and executed["status"] == "executed"
+        )
         return 0 if ok else 1

@@ -55,3 +55,6 @@ def test_the_demo_approves_one_proposal_rejects_another_and_verifies_the_chain()
     assert "BIP-001: APPROVED" in out
     assert "BIP-002: REJECTED (threshold_not_met)" in out
     assert "== Audit chain: INTACT" in out
+    assert "claim_execution -> REFUSED" in out and "its appeal window is open until" in out
+    assert "report_execution succeeded -> executed" in out and "== BIP-001: executed" in out
+    assert "implementation" in out
