@@ -252,7 +252,7 @@ async def run_demo(db_flag: str | None, config: str | None) -> int:
         rules_file = config
         if config is None and not db_flag:  # the demo's fresh database: its short appeal window
             rules_file = str(Path(tmp) / "demo-rules.toml")
-            Path(rules_file).write_text(DEMO_RULES, encoding="utf-8")
+            await anyio.Path(rules_file).write_text(DEMO_RULES, encoding="utf-8")
         tokens = await register(db, rules_file)
         for name, roles in AGENTS.items():
             say(f"  registered {name:<6} roles: {', '.join(roles)}")
