@@ -284,3 +284,16 @@ async def test_the_agenda_lists_what_needs_each_agent_soonest_first_with_the_too
     assert [(i.proposal_id, i.tool) for i in alice.items] == [(revised, "revise_proposal")]
     assert [(i.proposal_id, i.tool, i.ref_id) for i in erin.items] == [(approved, "decide_appeal", appeal.id)]
     assert ex.items == []  # the approved one has an open window and a pending appeal
+
+
+async def test_review_moves_are_refused_outside_their_statuses(service: GovernanceService, cast: Cast) -> None:
+    validator = await _with_role(service, "val", "validator")
+    summarizer = await _with_role(service, "sum", "summarizer")
+    pid = await _resolved(service, cast)  # approved
+    with pytest.raises(TransitionNotAllowed, match=f"Can't record_validation on {pid}: it is in approved"):
+        await service.record_validation(validator, pid, "pass", "Too late.")
+    with pytest.raises(TransitionNotAllowed, match=f"Can't publish_summary on {pid}: it is in approved"):
+        await service.publish_summary(summarizer, pid, "Too late.", "approved-for-voting")
+    draft = (await service.create_proposal(cast["alice"], **PROPOSAL)).id
+    with pytest.raises(TransitionNotAllowed, match=f"Can't decide_appeal on {draft}|Can't file_appeal on {draft}"):
+        await service.file_appeal(cast["bob"], draft, "Nothing to appeal.")
