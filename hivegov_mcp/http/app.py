@@ -24,7 +24,7 @@ from hivegov_mcp import __version__
 from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.errors import ConfigError
 from hivegov_mcp.feed import AuditFeed
-from hivegov_mcp.http import events, rest
+from hivegov_mcp.http import dashboard, events, rest
 from hivegov_mcp.http.bodies import Health
 from hivegov_mcp.http.docs import DOCS_PAGE
 from hivegov_mcp.mcp.notify import ChangeNotifier
@@ -152,7 +152,11 @@ def _replay(body: bytes) -> Receive:
 
 
 def _area(path: str) -> str:
-    return "docs" if path == "/api/docs" else "api" if path.startswith("/api/") else "other"
+    if path == "/api/docs":
+        return "docs"
+    if path.startswith("/api/"):
+        return "api"
+    return "static" if path.startswith("/static/") else "page"
 
 
 EXTRA_HEADERS: dict[str, list[tuple[bytes, bytes]]] = {
@@ -163,6 +167,11 @@ EXTRA_HEADERS: dict[str, list[tuple[bytes, bytes]]] = {
             b"default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'",
         ),
         (b"cache-control", b"no-store"),
+    ],
+    "page": [  # the dashboard: its own script and style only, never framed
+        (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"),
+        (b"cache-control", b"no-store"),
+        (b"x-content-type-options", b"nosniff"),
     ],
 }
 
@@ -242,6 +251,7 @@ def build_http_app(service: GovernanceService, options: HttpOptions | None = Non
     app.state.service = service
     app.state.feed = feed
     app.state.streams = events.Streams()
+    app.state.sessions = dashboard.Sessions()
     rest.install_errors(app)
     app.include_router(rest.router)
     app.include_router(events.router)
@@ -255,6 +265,8 @@ def build_http_app(service: GovernanceService, options: HttpOptions | None = Non
     async def docs() -> HTMLResponse:
         return HTMLResponse(DOCS_PAGE)
 
+    app.include_router(dashboard.router)
+    app.mount("/static", dashboard.static, name="static")
     app.router.routes.extend(mcp_routes(streamable, sse))
     app.add_middleware(Guard, security=security, max_body=MAX_BODY_BYTES)
     return app

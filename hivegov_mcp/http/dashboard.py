@@ -1,0 +1,352 @@
+"""The live dashboard (DESIGN §13): server-rendered pages (Jinja2, assets in the package) on
+the HTTP app, acting through the same service as MCP and REST.
+
+A person signs in with an agent token, exchanged for a session cookie (HttpOnly,
+SameSite=Strict; the token stays on the server, never in the page); each request checks the
+token again, so a deactivated agent's session stops working. Every form carries the
+session's CSRF token. Pages refresh their live part from `/dashboard/events` (the audit log
+as server-sent events), with no reload.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sse_starlette import EventSourceResponse
+
+from hivegov_mcp.domain.models import Agent
+from hivegov_mcp.domain.permissions import Role
+from hivegov_mcp.errors import HivegovError, NotAuthenticated
+from hivegov_mcp.feed import AuditFeed
+from hivegov_mcp.http import events
+from hivegov_mcp.http.rest import STATUS
+from hivegov_mcp.service import GovernanceService
+
+HERE = Path(__file__).parent
+SESSION_COOKIE = "hivegov_session"
+LOGIN_COOKIE = "hivegov_login"
+MAX_SESSIONS = 10_000
+PAGE = 50
+
+templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
+static = StaticFiles(directory=HERE / "static")
+
+
+class Sessions:
+    """Session id -> (agent token, CSRF token), in this process's memory."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, tuple[str, str]] = {}
+
+    def open(self, token: str) -> tuple[str, str]:
+        if len(self._by_id) >= MAX_SESSIONS:
+            self._by_id.pop(next(iter(self._by_id)))
+        sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        self._by_id[sid] = (token, csrf)
+        return sid, csrf
+
+    def get(self, sid: str | None) -> tuple[str, str] | None:
+        return self._by_id.get(sid or "")
+
+    def close(self, sid: str | None) -> None:
+        self._by_id.pop(sid or "", None)
+
+
+router = APIRouter(include_in_schema=False)
+
+
+def _service(request: Request) -> GovernanceService:
+    service: GovernanceService = request.app.state.service
+    return service
+
+
+def _sessions(request: Request) -> Sessions:
+    sessions: Sessions = request.app.state.sessions
+    return sessions
+
+
+def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return HTMLResponse(templates.get_template(name).render(**context), status_code=status)
+
+
+async def _signed_in(request: Request) -> tuple[Agent, str, str] | None:
+    """The session's agent (checked against the database now), its token and CSRF token."""
+    found = _sessions(request).get(request.cookies.get(SESSION_COOKIE))
+    if found is None:
+        return None
+    token, csrf = found
+    try:
+        return await _service(request).authenticate(token), token, csrf
+    except NotAuthenticated:
+        _sessions(request).close(request.cookies.get(SESSION_COOKIE))
+        return None
+
+
+def _to_login() -> RedirectResponse:
+    return RedirectResponse("/login", status_code=303)
+
+
+Page = Callable[[GovernanceService, Agent], Awaitable[dict[str, Any]]]
+
+
+async def _page(request: Request, name: str, load: Page, error: str | None = None, status: int = 200) -> Response:
+    who = await _signed_in(request)
+    if who is None:
+        return _to_login()
+    me, _, csrf = who
+    try:
+        context = await load(_service(request), me)
+    except HivegovError as exc:
+        return render("base.html", STATUS.get(exc.code, 400), me=me, csrf=csrf, error=str(exc))
+    return render(name, status, me=me, csrf=csrf, error=error, **context)
+
+
+# -- signing in -----------------------------------------------------------------------------------
+
+
+@router.get("/login")
+async def login_page() -> HTMLResponse:
+    login_csrf = secrets.token_urlsafe(32)
+    response = render("login.html", login_csrf=login_csrf, me=None)
+    response.set_cookie(LOGIN_COOKIE, login_csrf, httponly=True, samesite="strict", path="/login")
+    return response
+
+
+@router.post("/login")
+async def login(request: Request, token: str = Form(""), csrf: str = Form("")) -> Response:
+    expected = request.cookies.get(LOGIN_COOKIE)
+    if not expected or not secrets.compare_digest(expected, csrf):
+        return render("login.html", 403, login_csrf="", me=None, error="The form expired: reload the page and sign in.")
+    try:
+        await _service(request).authenticate(token.strip())
+    except NotAuthenticated as exc:
+        again = secrets.token_urlsafe(32)
+        refused = render("login.html", 401, login_csrf=again, me=None, error=str(exc))
+        refused.set_cookie(LOGIN_COOKIE, again, httponly=True, samesite="strict", path="/login")
+        return refused
+    sid, _ = _sessions(request).open(token.strip())
+    signed_in = RedirectResponse("/", status_code=303)
+    signed_in.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="strict", path="/")
+    signed_in.delete_cookie(LOGIN_COOKIE, path="/login")
+    return signed_in
+
+
+@router.post("/logout")
+async def logout(request: Request, csrf: str = Form("")) -> Response:
+    found = _sessions(request).get(request.cookies.get(SESSION_COOKIE))
+    if found is not None and secrets.compare_digest(found[1], csrf):
+        _sessions(request).close(request.cookies.get(SESSION_COOKIE))
+    response = _to_login()
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# -- pages ----------------------------------------------------------------------------------------
+
+
+@router.get("/")
+async def board(request: Request, status: str | None = None, q: str | None = None) -> Response:
+    async def load(service: GovernanceService, me: Agent) -> dict[str, Any]:
+        overview = await service.get_governance_status(me)
+        page = await service.list_proposals(me, status=status or None, limit=PAGE)
+        hits = (await service.search_proposals(me, q)).hits if q and q.strip() else None
+        return {"counts": overview.counts, "proposals": page.proposals, "q": q, "hits": hits}
+
+    return await _page(request, "board.html", load)
+
+
+async def _proposal_context(service: GovernanceService, me: Agent, pid: str, diff: int | None) -> dict[str, Any]:
+    p = await service.get_proposal(me, pid)
+    history = await service.get_proposal_history(me, pid)
+    discussion = await service.get_discussion(me, pid, limit=500)
+    try:
+        results = await service.get_voting_results(me, pid)
+    except HivegovError:
+        results = None
+    shown = (await service.diff_proposal(me, pid, diff - 1, diff)).diff if diff and 1 < diff <= p.version else None
+    audit = await service.get_audit_log(me, proposal_id=pid, limit=100)
+    return {
+        "p": p,
+        "history": history,
+        "discussion": discussion,
+        "results": results,
+        "diff": shown,
+        "events": audit.events,
+    }
+
+
+@router.get("/proposals/{proposal_id}")
+async def proposal(request: Request, proposal_id: str, diff: int | None = None) -> Response:
+    return await _page(request, "proposal.html", lambda s, me: _proposal_context(s, me, proposal_id, diff))
+
+
+@router.get("/audit")
+async def audit(request: Request, after_seq: int = 0) -> Response:
+    async def load(service: GovernanceService, me: Agent) -> dict[str, Any]:
+        return {
+            "page": await service.get_audit_log(me, after_seq=max(0, after_seq), limit=100),
+            "check": await service.verify_audit(me),
+        }
+
+    return await _page(request, "audit.html", load)
+
+
+@router.get("/agents")
+async def agents(request: Request) -> Response:
+    async def load(service: GovernanceService, me: Agent) -> dict[str, Any]:
+        return {"agents": (await service.list_agents(me)).agents, "is_admin": Role.ADMIN in me.roles}
+
+    return await _page(request, "agents.html", load)
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    async def load(service: GovernanceService, me: Agent) -> dict[str, Any]:
+        return {"metrics": await service.get_governance_metrics(me)}
+
+    return await _page(request, "metrics.html", load)
+
+
+@router.get("/dashboard/events")
+async def live(request: Request, proposal_id: str | None = None) -> Response:
+    """The audit log as server-sent events for the pages (the session's token, not a header)."""
+    who = await _signed_in(request)
+    if who is None:
+        return Response(status_code=401)
+    me, token, _ = who
+    feed: AuditFeed = request.app.state.feed
+    streams: events.Streams = request.app.state.streams
+    head = await feed.started()
+    streams.admit(me.id)
+    unnamed = _unnamed(events.stream(_service(request), feed, token, me, proposal_id, head))
+    return EventSourceResponse(events.guarded(streams, me.id, unnamed), ping=events.PING_SECONDS)
+
+
+async def _unnamed(messages: Any) -> Any:
+    async for message in messages:  # the page listens to plain messages
+        yield {"id": message["id"], "data": message["data"]}
+
+
+# -- acting ---------------------------------------------------------------------------------------
+
+Act = Callable[[GovernanceService, Agent], Awaitable[object]]
+
+
+async def _act(request: Request, csrf: str, back: str, act: Act, page: str, load: Page) -> Response:
+    """Check the CSRF token, act through the service; on success back to the page, on a refusal
+    the page again with the error inline."""
+    who = await _signed_in(request)
+    if who is None:
+        return _to_login()
+    me, _, expected = who
+    if not secrets.compare_digest(expected, csrf):
+        return render("base.html", 403, me=me, csrf=expected, error="Missing or wrong CSRF token: reload the page.")
+    try:
+        await act(_service(request), me)
+    except HivegovError as exc:
+        return await _page(request, page, load, error=str(exc), status=STATUS.get(exc.code, 400))
+    return RedirectResponse(back, status_code=303)
+
+
+def _on_proposal(pid: str) -> Page:
+    return lambda s, me: _proposal_context(s, me, pid, None)
+
+
+@router.post("/proposals/{proposal_id}/comment")
+async def comment(
+    request: Request, proposal_id: str, csrf: str = Form(""), content: str = Form(""), type: str = Form("comment")
+) -> Response:
+    return await _act(
+        request,
+        csrf,
+        f"/proposals/{proposal_id}",
+        lambda s, me: s.add_comment(me, proposal_id, content, type=type),
+        "proposal.html",
+        _on_proposal(proposal_id),
+    )
+
+
+@router.post("/proposals/{proposal_id}/resolve")
+async def resolve(
+    request: Request, proposal_id: str, csrf: str = Form(""), comment_id: int = Form(0), note: str = Form("")
+) -> Response:
+    return await _act(
+        request,
+        csrf,
+        f"/proposals/{proposal_id}",
+        lambda s, me: s.resolve_comment(me, comment_id, note),
+        "proposal.html",
+        _on_proposal(proposal_id),
+    )
+
+
+@router.post("/proposals/{proposal_id}/vote")
+async def vote(
+    request: Request, proposal_id: str, csrf: str = Form(""), decision: str = Form(""), justification: str = Form("")
+) -> Response:
+    return await _act(
+        request,
+        csrf,
+        f"/proposals/{proposal_id}",
+        lambda s, me: s.cast_vote(me, proposal_id, decision, justification),
+        "proposal.html",
+        _on_proposal(proposal_id),
+    )
+
+
+@router.post("/proposals/{proposal_id}/conclude")
+async def conclude(
+    request: Request, proposal_id: str, csrf: str = Form(""), resolution: str = Form(""), reason: str = Form("")
+) -> Response:
+    return await _act(
+        request,
+        csrf,
+        f"/proposals/{proposal_id}",
+        lambda s, me: s.conclude_discussion(me, proposal_id, resolution, reason),
+        "proposal.html",
+        _on_proposal(proposal_id),
+    )
+
+
+@router.post("/proposals/{proposal_id}/close")
+async def close(request: Request, proposal_id: str, csrf: str = Form(""), reason: str = Form("")) -> Response:
+    return await _act(
+        request,
+        csrf,
+        f"/proposals/{proposal_id}",
+        lambda s, me: s.close_voting(me, proposal_id, reason),
+        "proposal.html",
+        _on_proposal(proposal_id),
+    )
+
+
+@router.post("/appeals/{appeal_id}/decide")
+async def decide(
+    request: Request, appeal_id: int, csrf: str = Form(""), decision: str = Form(""), reason: str = Form("")
+) -> Response:
+    referer = request.headers.get("referer", "/")
+    back = referer if referer.startswith(str(request.base_url)) else "/"
+    return await _act(
+        request, csrf, back, lambda s, me: s.decide_appeal(me, appeal_id, decision, reason), "base.html", _nothing
+    )
+
+
+@router.post("/agents/{agent_id}/{move}")
+async def agent_move(request: Request, agent_id: str, move: str, csrf: str = Form("")) -> Response:
+    async def act(s: GovernanceService, me: Agent) -> object:
+        if move == "deactivate":
+            return await s.deactivate_agent(me, agent_id)
+        return await s.activate_agent(me, agent_id)
+
+    return await _act(request, csrf, "/agents", act, "base.html", _nothing)
+
+
+async def _nothing(service: GovernanceService, me: Agent) -> dict[str, Any]:
+    return {}

@@ -1,0 +1,118 @@
+"""The dashboard (DESIGN §13) in a real headless Chromium, on a real uvicorn: sign in with a
+token, live updates without reload, acting from the page through the same service, hidden
+results, CSRF, and a screenshot of each page checked to be non-blank."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import anyio
+import httpx2
+import pytest
+from playwright.async_api import Page, async_playwright
+
+from hivegov_mcp.agents import LOCAL_ADMIN
+from hivegov_mcp.app import open_service
+from hivegov_mcp.clock import FakeClock
+from hivegov_mcp.settings import Settings
+from tests.conftest import CAST, PROPOSAL
+from tests.http_helpers import bearer, mcp_client, serve
+from tests.mcp_helpers import ok
+
+pytestmark = pytest.mark.anyio
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+JUSTIFICATION = "Voted from the dashboard after reading the thread."
+PAGES = {"board": "/", "proposal": "/proposals/BIP-001", "audit": "/audit", "agents": "/agents", "metrics": "/metrics"}
+
+
+@pytest.fixture
+async def tokens(db_path: Path, clock: FakeClock) -> dict[str, str]:
+    async with open_service(Settings(db=db_path, clock=clock)) as service:
+        return {name: (await service.register_agent(LOCAL_ADMIN, name, roles)).token for name, roles in CAST.items()}
+
+
+async def sign_in(page: Page, base: str, token: str) -> None:
+    await page.goto(f"{base}/")  # not signed in: the sign-in page
+    await page.fill("input[name=token]", token)
+    await page.click("button:has-text('Sign in')")
+    await page.wait_for_url(f"{base}/")
+
+
+async def test_the_dashboard_signs_in_updates_live_acts_through_the_service_and_hides_open_results(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str], tmp_path: Path
+) -> None:
+    async with serve(db_path, clock=clock) as served, async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-background-networking"]
+        )
+        page = await browser.new_page()
+        problems: list[str] = []
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        base = served.base
+
+        await page.goto(f"{base}/")
+        await page.fill("input[name=token]", "hg_not-a-token")
+        await page.click("button:has-text('Sign in')")
+        refused = await page.inner_text("#error")
+        problems.clear()  # the refused sign-in answered 401, which the browser logs: expected
+        await sign_in(page, base, tokens["carol"])  # mediator and voter
+        assert await page.evaluate("document.cookie") == ""  # HttpOnly: the session is not in page storage
+
+        # A proposal created over MCP (another client) appears on the board without a reload.
+        await page.wait_for_function("document.body.dataset.live === 'on'")
+        async with mcp_client(base, tokens["alice"]) as alice:
+            await ok(alice, "create_proposal", **PROPOSAL)
+            with anyio.fail_after(10):
+                await page.wait_for_selector("tr.proposal[data-id='BIP-001']")
+            await ok(alice, "start_discussion", proposal_id="BIP-001")
+
+        # Carol concludes and votes from the page; bob votes over REST.
+        await page.goto(f"{base}/proposals/BIP-001")
+        await page.select_option("select[name=resolution]", "approved-for-voting")
+        await page.fill("form[action$=conclude] input[name=reason]", "Ready for a vote.")
+        await page.click("form[action$=conclude] button")
+        await page.wait_for_selector("#vote-form")
+        async with httpx2.AsyncClient(base_url=base) as http:
+            await http.post(
+                "/api/governance/votes/BIP-001",
+                json={"decision": "reject", "justification": JUSTIFICATION},
+                headers=bearer(tokens["bob"]),
+            )
+            await page.select_option("#vote-form select[name=decision]", "approve")
+            await page.fill("#vote-form textarea[name=justification]", JUSTIFICATION)
+            await page.click("#vote-form button")
+            await page.wait_for_url(f"{base}/proposals/BIP-001")
+            html = await page.content()
+            events = (await http.get("/api/governance/audit?limit=500", headers=bearer(tokens["bob"]))).json()
+            async with mcp_client(base, tokens["dave"]) as dave:
+                results = await ok(dave, "get_voting_results", proposal_id="BIP-001")
+
+            # A form posted without its CSRF token is refused.
+            forged = await page.request.post(f"{base}/proposals/BIP-001/comment", form={"content": "forged"})
+
+            shots = {}
+            for name, path in PAGES.items():
+                await page.goto(f"{base}{path}")
+                shots[name] = await page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
+            await page.set_viewport_size({"width": 375, "height": 812})
+            await page.goto(f"{base}/proposals/BIP-001")
+            narrow = await page.evaluate("document.documentElement.scrollWidth")
+            await page.screenshot(path=str(tmp_path / "proposal-375.png"))
+        await browser.close()
+
+    assert "matches no agent" in refused
+    assert sorted(results["voted"]) == ["bob", "carol"]  # the page's vote, seen over MCP
+    assert results["tally"] is None  # still hidden while voting is open
+    assert "How agents voted stays hidden until voting closes." in html
+    assert "reject" not in html.split('id="vote"')[1].split("</div>")[0]  # no ballot in the page
+    ballots = [e for e in events["events"] if e["action"] == "cast_vote"]
+    assert len(ballots) == 2 and all("decision" not in json.dumps(e["payload"]) for e in ballots)
+    assert forged.status == 403
+    for name, png in shots.items():
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 8_000, name  # a blank page compresses to ~2 KB
+    assert narrow <= 375  # readable at phone width: no sideways scrolling
+    assert problems == []  # no console errors
