@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck pytest schemas bench clean
+.PHONY: install demo test lint typecheck pytest schemas bench screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ test: lint typecheck pytest
 
 schemas: $(STAMP)
 	$(BIN)/python -m hivegov_mcp.schemas_export schemas
+
+screenshots: $(STAMP)
+	$(BIN)/python -m hivegov_mcp.screenshots docs/screenshots
 
 SCALE ?= 0.1
 

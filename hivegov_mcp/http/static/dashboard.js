@@ -1,5 +1,16 @@
 // Live updates: every audit event refreshes the live part of the page (no reload, no input lost).
 (function () {
+  // Deadlines count down: "in 12 min" beside each.
+  function countdown() {
+    document.querySelectorAll("time[datetime]").forEach(function (t) {
+      const left = Math.round((Date.parse(t.getAttribute("datetime")) - Date.now()) / 60000);
+      let note = t.nextElementSibling && t.nextElementSibling.classList.contains("left") ? t.nextElementSibling : null;
+      if (!note) { note = document.createElement("span"); note.className = "left muted"; t.after(note); }
+      note.textContent = left >= 0 ? " (in " + left + " min)" : " (passed)";
+    });
+  }
+  countdown();
+  setInterval(countdown, 30000);
   const live = document.getElementById("live");
   if (!live || !window.EventSource) return;
   let pending = null;
@@ -9,7 +20,7 @@
     if (!answer.ok) return;
     const page = new DOMParser().parseFromString(await answer.text(), "text/html");
     const fresh = page.getElementById("live");
-    if (fresh) { live.innerHTML = fresh.innerHTML; live.dataset.refreshed = String(Number(live.dataset.refreshed || 0) + 1); }
+    if (fresh) { live.innerHTML = fresh.innerHTML; live.dataset.refreshed = String(Number(live.dataset.refreshed || 0) + 1); countdown(); }
   }
   const scope = live.dataset.proposal ? "?proposal_id=" + encodeURIComponent(live.dataset.proposal) : "";
   const events = new EventSource("/dashboard/events" + scope);

@@ -1,0 +1,124 @@
+"""`make screenshots`: the dashboard's pages as PNGs for the README, from a scripted history.
+
+`python -m hivegov_mcp.screenshots [FOLDER]` (default docs/screenshots): registers agents,
+runs a proposal to an open vote and another to execution on a fresh database, serves the
+HTTP app on a loopback port, signs in in headless Chromium and writes one PNG per page
+(and the proposal page at 375 px wide)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import sys
+import tempfile
+from pathlib import Path
+
+import anyio
+import uvicorn
+from playwright.async_api import async_playwright
+
+from hivegov_mcp.agents import LOCAL_ADMIN
+from hivegov_mcp.app import open_service
+from hivegov_mcp.domain.config import parse_config
+from hivegov_mcp.http.app import HttpOptions, build_http_app
+from hivegov_mcp.settings import Settings
+
+RULES = parse_config("[governance]\nappeal_window_minutes = 0\nearly_close = false\n")
+AGENTS = {
+    "alice": ["proposer", "discussant"],
+    "bob": ["discussant", "voter"],
+    "carol": ["mediator", "voter", "reporter"],
+    "dave": ["discussant", "voter"],
+    "ed": ["executor"],
+}
+WHY = "Weighed the thread; the plan is clear and reversible."
+PAGES = {"board": "/", "proposal": "/proposals/BIP-002", "audit": "/audit", "agents": "/agents", "metrics": "/metrics"}
+
+
+async def history(db: Path) -> dict[str, str]:
+    async with open_service(Settings(db=db, rules=RULES)) as svc:
+        tokens = {n: (await svc.register_agent(LOCAL_ADMIN, n, r)).token for n, r in AGENTS.items()}
+        a = {n: await svc.authenticate(t) for n, t in tokens.items()}
+        done = await svc.create_proposal(
+            a["alice"],
+            title="Adopt structured changelogs",
+            type="process",
+            abstract="Every release ships a machine-readable changelog entry.",
+            motivation="Agents can't tell what changed between releases.",
+            specification="Each release adds CHANGELOG entries with type, scope and summary.",
+        )
+        await svc.start_discussion(a["alice"], done.id)
+        await svc.add_comment(a["bob"], done.id, "Structured entries help agents.", type="support")
+        await svc.conclude_discussion(a["carol"], done.id, "approved-for-voting", "Consensus.")
+        for name in ("bob", "carol", "dave"):
+            await svc.cast_vote(a[name], done.id, "approve", WHY)
+        await svc.close_voting(a["carol"], done.id, "Everyone voted.")
+        await svc.claim_execution(a["ed"], done.id)
+        await svc.report_execution(a["ed"], done.id, "succeeded", "Converted.", ["https://example.org/pr/42"])
+        open_vote = await svc.create_proposal(
+            a["alice"],
+            title="Require two reviewers for every merge",
+            type="process",
+            abstract="Every merge needs two approving reviews.",
+            motivation="One reviewer missed two regressions last month.",
+            specification="Branch protection requires two approvals on main.",
+        )
+        await svc.start_discussion(a["alice"], open_vote.id)
+        objection = await svc.add_comment(
+            a["dave"], open_vote.id, "This doubles latency for one-line fixes.", type="objection"
+        )
+        await svc.add_comment(
+            a["bob"], open_vote.id, "Exempt docs-only changes?", type="suggestion", parent_id=objection.id
+        )
+        await svc.resolve_comment(a["dave"], objection.id, "Docs-only changes are exempt now.")
+        await svc.conclude_discussion(a["carol"], open_vote.id, "approved-for-voting", "Objection resolved.")
+        await svc.cast_vote(a["bob"], open_vote.id, "approve", WHY)
+        await svc.create_proposal(
+            a["alice"],
+            title="Publish a weekly governance digest",
+            type="informational",
+            abstract="A summary of decisions each week.",
+            motivation="Humans want to follow along.",
+            specification="The reporter posts the report every Monday.",
+        )
+        return tokens
+
+
+async def main(folder: Path) -> None:
+    await anyio.Path(folder).mkdir(parents=True, exist_ok=True)
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    with tempfile.TemporaryDirectory(prefix="hivegov-shots-") as tmp:
+        db = Path(tmp) / "gov.db"
+        tokens = await history(db)
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        port = sock.getsockname()[1]
+        async with open_service(Settings(db=db, rules=RULES)) as svc:
+            server = uvicorn.Server(uvicorn.Config(build_http_app(svc, HttpOptions(port=port)), log_level="warning"))
+            async with anyio.create_task_group() as tg, async_playwright() as pw:
+                tg.start_soon(lambda: server.serve(sockets=[sock]))
+                browser = await pw.chromium.launch(
+                    executable_path=chromium, args=["--no-sandbox", "--disable-background-networking"]
+                )
+                page = await browser.new_page(viewport={"width": 1100, "height": 800})
+                base = f"http://127.0.0.1:{port}"
+                await page.goto(f"{base}/login")
+                await page.fill("input[name=token]", tokens["carol"])
+                await page.click("button:has-text('Sign in')")
+                await page.wait_for_url(f"{base}/")
+                for name, path in PAGES.items():
+                    await page.goto(f"{base}{path}")
+                    await page.screenshot(path=str(folder / f"{name}.png"), full_page=name != "proposal")
+                    print(folder / f"{name}.png")
+                await page.set_viewport_size({"width": 375, "height": 812})
+                await page.goto(f"{base}/proposals/BIP-002")
+                await page.screenshot(path=str(folder / "proposal-375.png"))
+                print(folder / "proposal-375.png")
+                await browser.close()
+                server.should_exit = True
+        sock.close()
+
+
+if __name__ == "__main__":
+    anyio.run(main, Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots"))
