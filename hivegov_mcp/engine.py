@@ -268,12 +268,15 @@ async def _lease_expired(
     attempts = await tx.executions(state.id)
     current = attempts[-1]
     await tx.end_execution(state.id, current.attempt, "expired", None, [], now)
+    _, config = await source.current(tx)
+    last = len(attempts) >= config.rules_for(state.type).max_execution_attempts
     state, _ = await move(
         tx,
         state,
         Action.LEASE_EXPIRED,
         actor=ENGINE,
         now=now,
+        target=Status.EXECUTION_FAILED if last else Status.APPROVED,  # the last attempt: it can be rolled back
         payload={**due, "attempt": current.attempt, "executor": current.executor},
         deadline=None,
     )

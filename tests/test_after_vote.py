@@ -297,3 +297,32 @@ async def test_review_moves_are_refused_outside_their_statuses(service: Governan
     draft = (await service.create_proposal(cast["alice"], **PROPOSAL)).id
     with pytest.raises(TransitionNotAllowed, match=f"Can't decide_appeal on {draft}|Can't file_appeal on {draft}"):
         await service.file_appeal(cast["bob"], draft, "Nothing to appeal.")
+
+
+async def test_review_findings_hold(service: GovernanceService, cast: Cast, clock: FakeClock) -> None:
+    """What a second pair of eyes found: moderation of a comment in the wrong state, resolving a
+    hidden comment, a lapsed last attempt, and a webhook URL in the log."""
+    pid = (await service.create_proposal(cast["alice"], **PROPOSAL)).id
+    await service.start_discussion(cast["alice"], pid)
+    note = await service.add_comment(cast["bob"], pid, "A secret word: xyzzy.", type="suggestion")
+    with pytest.raises(NotNow, match="is not hidden"):
+        await service.moderate_comment(cast["carol"], note.id, "restore", "Nothing to restore.")
+    await service.moderate_comment(cast["carol"], note.id, "hide", "Off topic.")
+    with pytest.raises(NotNow, match="hidden already"):
+        await service.moderate_comment(cast["carol"], note.id, "hide", "Twice.")
+    with pytest.raises(NotNow, match="is hidden by a moderator"):
+        await service.resolve_comment(cast["alice"], note.id, "Done.")
+
+    executor = await _executor(service, "exec1")
+    done = await _resolved(service, cast)
+    clock.advance(minutes=61)
+    for _ in range(3):  # every attempt's lease lapses
+        await service.claim_execution(executor, done)
+        clock.advance(minutes=61)
+    assert (await service.get_proposal(cast["bob"], done)).status is Status.EXECUTION_FAILED
+    assert (await service.rollback_execution(executor, done, "Give up.")).status is Status.ROLLED_BACK
+
+    await service.add_webhook(cast["root"], "https://user:pa55@hooks.example.org/T0/SECRET")
+    log = await service.get_audit_log(cast["bob"], after_seq=0, limit=500)
+    added = [e for e in log.events if e.action == "webhook_added"]
+    assert [e.payload for e in added] == [{"host": "hooks.example.org"}]

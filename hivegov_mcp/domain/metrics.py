@@ -89,7 +89,7 @@ def compute(events: Iterable[Event], since: datetime, until: datetime) -> Metric
                 eligible_at_open[e.subject] = len(e.payload.get("eligible", {}))
                 if e.subject in started:
                     reached_voting.add(e.subject)
-            if inside and to == "approved":
+            if inside and to == "approved" and e.action in CLOSING_ACTIONS:  # not a lapsed lease's return
                 approved.add(e.subject)
             if to == "executed" and e.subject in approved:
                 executed.add(e.subject)

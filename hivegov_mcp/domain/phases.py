@@ -107,7 +107,8 @@ TRANSITIONS: Mapping[Action, Mapping[Status, frozenset[Status]]] = {
         _S.EXECUTION_FAILED: frozenset({_S.EXECUTING}),
     },
     Action.REPORT_EXECUTION: {_S.EXECUTING: frozenset({_S.EXECUTED, _S.EXECUTION_FAILED})},
-    Action.LEASE_EXPIRED: {_S.EXECUTING: frozenset({_S.APPROVED})},
+    # back to approved to be claimed again, or execution_failed when it was the last attempt allowed
+    Action.LEASE_EXPIRED: {_S.EXECUTING: frozenset({_S.APPROVED, _S.EXECUTION_FAILED})},
     Action.ROLLBACK_EXECUTION: {
         _S.EXECUTED: frozenset({_S.ROLLED_BACK}),
         _S.EXECUTION_FAILED: frozenset({_S.ROLLED_BACK}),

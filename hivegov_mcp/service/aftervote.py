@@ -80,6 +80,7 @@ class AfterVoteOperations(ServiceBase):
         async with self._write(actor, found.proposal_id) as (tx, state, now):
             check_action(state.id, state.status, Action.DECIDE_APPEAL)
             require(actor.id, "decide_appeal", actor.roles)
+            found = await tx.get_appeal(appeal_id) or found  # again, inside the write: another process may have decided
             if found.decision is not None:
                 raise NotNow(state.id, "decide_appeal", f"appeal {appeal_id} was decided already ({found.decision})")
             await tx.decide_appeal(appeal_id, choice.value, actor.id, reason, now)
@@ -285,6 +286,10 @@ class ReviewOperations(ServiceBase):
                     )
             else:
                 require(actor.id, "moderate_comment", actor.roles)
+            hidden = await tx.is_hidden(comment_id)
+            if hidden is (move is ModerationAction.HIDE):
+                already = "hidden already" if hidden else "not hidden"
+                raise NotNow(state.id, "moderate_comment", f"comment {comment_id} is {already}")
             if move is ModerationAction.HIDE:
                 await tx.set_hidden(comment_id, actor.id, reason, now)
             else:

@@ -144,6 +144,8 @@ class DiscussionOperations(ServiceBase):
         if found is None:
             raise NotFound("comment", comment_id, hint="Comment ids are in get_discussion.")
         async with self._write(actor, found.proposal_id) as (tx, state, now):
+            if await tx.is_hidden(found.id):
+                raise NotNow(state.id, "resolve_comment", f"comment {found.id} is hidden by a moderator")
             check_action(state.id, state.status, Action.RESOLVE_COMMENT)
             comment = await tx.get_comment(comment_id)
             assert comment is not None

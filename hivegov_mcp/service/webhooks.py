@@ -32,7 +32,12 @@ class WebhookOperations(ServiceBase):
             # Deliveries start after its own webhook_added event (head + 1, appended next).
             webhook_id = await tx.insert_webhook(target, secret, now, actor.id, head + 1)
             receipt = await tx.append_audit(
-                at=now, actor=actor.id, action="webhook_added", subject=f"webhook:{webhook_id}", payload={"url": target}
+                at=now,
+                actor=actor.id,
+                action="webhook_added",
+                subject=f"webhook:{webhook_id}",
+                # The host only: a URL's path or user part is often a credential, and every agent reads the log.
+                payload={"host": urlsplit(target).hostname or ""},
             )
             hook = next(h for h, _ in await tx.webhooks() if h.id == webhook_id)
         return RegisteredWebhook(**hook.model_dump(), secret=secret, receipt=receipt)

@@ -780,6 +780,10 @@ class SQLiteTransaction:
                 (comment_id, row["proposal_id"], comment_id, row["content"]),
             )
 
+    async def is_hidden(self, comment_id: int) -> bool:
+        row = await self._one("SELECT hidden_at FROM comments WHERE id = ?", (comment_id,))
+        return row is not None and row["hidden_at"] is not None
+
     async def hidden_comments(self, proposal_id: str, author: str) -> list[HiddenComment]:
         rows = await self._all(
             "SELECT id, hidden_by, hidden_reason, hidden_at FROM comments "
