@@ -116,3 +116,29 @@ async def test_the_dashboard_signs_in_updates_live_acts_through_the_service_and_
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 8_000, name  # a blank page compresses to ~2 KB
     assert narrow <= 375  # readable at phone width: no sideways scrolling
     assert problems == []  # no console errors
+
+
+async def _login(http: httpx2.AsyncClient, token: str) -> httpx2.Response:
+    page = await http.get("/login")
+    nonce = page.text.split('name="csrf" value="')[1].split('"')[0]
+    return await http.post("/login", data={"token": token, "csrf": nonce})
+
+
+async def test_sign_in_needs_a_nonce_the_server_served_and_one_agent_can_t_sign_others_out(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    async with serve(db_path, clock=clock) as served:
+        async with httpx2.AsyncClient(base_url=served.base) as forged:
+            chosen = await forged.post("/login", data={"token": tokens["alice"], "csrf": "chosen-by-attacker"})
+        async with httpx2.AsyncClient(base_url=served.base) as carol:
+            assert (await _login(carol, tokens["carol"])).status_code == 303
+            for _ in range(12):  # dave signs in again and again
+                async with httpx2.AsyncClient(base_url=served.base) as dave:
+                    await _login(dave, tokens["dave"])
+            still = await carol.get("/")
+            frob = await carol.post("/agents/alice/frobnicate", data={"csrf": "x"})
+            odd_host = await carol.get("/", headers={"Host": "localhost:8811@evil.example"})
+    assert chosen.status_code == 403
+    assert still.status_code == 200 and "signed in as" in still.text
+    assert frob.status_code == 404
+    assert odd_host.status_code == 421

@@ -144,4 +144,3 @@ class Frontier:
         for node in reversed(self.nodes[:-1]):
             acc = node_hash(node, acc)
         return acc
-

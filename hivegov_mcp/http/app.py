@@ -77,7 +77,8 @@ def _matches(value: str, patterns: Sequence[str]) -> bool:
     for pattern in patterns:
         if pattern.endswith(":*"):
             stem = pattern[:-2]
-            if value == stem or value.startswith(stem + ":"):
+            port = value[len(stem) + 1 :] if value.startswith(stem + ":") else None
+            if value == stem or (port is not None and port.isdigit()):
                 return True
         elif value == pattern:
             return True

@@ -31,8 +31,8 @@ from hivegov_mcp.service import GovernanceService
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "hivegov_session"
-LOGIN_COOKIE = "hivegov_login"
 MAX_SESSIONS = 10_000
+MAX_SESSIONS_PER_AGENT = 8
 PAGE = 50
 
 templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
@@ -40,23 +40,41 @@ static = StaticFiles(directory=HERE / "static")
 
 
 class Sessions:
-    """Session id -> (agent token, CSRF token), in this process's memory."""
+    """Session id -> (agent token, CSRF token), in this process's memory; and the nonces of
+    sign-in forms served (a sign-in must post one back: no login CSRF from another site)."""
 
     def __init__(self) -> None:
         self._by_id: dict[str, tuple[str, str]] = {}
+        self._agent_of: dict[str, str] = {}
+        self._nonces: dict[str, None] = {}
 
-    def open(self, token: str) -> tuple[str, str]:
+    def open(self, token: str, agent_id: str) -> tuple[str, str]:
+        mine = [sid for sid, agent in self._agent_of.items() if agent == agent_id]
+        if len(mine) >= MAX_SESSIONS_PER_AGENT:  # an agent signing in again and again evicts only itself
+            self.close(mine[0])
         if len(self._by_id) >= MAX_SESSIONS:
-            self._by_id.pop(next(iter(self._by_id)))
+            self.close(next(iter(self._by_id)))
         sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         self._by_id[sid] = (token, csrf)
+        self._agent_of[sid] = agent_id
         return sid, csrf
+
+    def login_nonce(self) -> str:
+        if len(self._nonces) >= MAX_SESSIONS:
+            self._nonces.pop(next(iter(self._nonces)))
+        nonce = secrets.token_urlsafe(32)
+        self._nonces[nonce] = None
+        return nonce
+
+    def take_login_nonce(self, nonce: str) -> bool:
+        return self._nonces.pop(nonce, "missing") is None
 
     def get(self, sid: str | None) -> tuple[str, str] | None:
         return self._by_id.get(sid or "")
 
     def close(self, sid: str | None) -> None:
         self._by_id.pop(sid or "", None)
+        self._agent_of.pop(sid or "", None)
 
 
 router = APIRouter(include_in_schema=False)
@@ -112,29 +130,23 @@ async def _page(request: Request, name: str, load: Page, error: str | None = Non
 
 
 @router.get("/login")
-async def login_page() -> HTMLResponse:
-    login_csrf = secrets.token_urlsafe(32)
-    response = render("login.html", login_csrf=login_csrf, me=None)
-    response.set_cookie(LOGIN_COOKIE, login_csrf, httponly=True, samesite="strict", path="/login")
-    return response
+async def login_page(request: Request) -> HTMLResponse:
+    return render("login.html", login_csrf=_sessions(request).login_nonce(), me=None)
 
 
 @router.post("/login")
 async def login(request: Request, token: str = Form(""), csrf: str = Form("")) -> Response:
-    expected = request.cookies.get(LOGIN_COOKIE)
-    if not expected or not secrets.compare_digest(expected, csrf):
-        return render("login.html", 403, login_csrf="", me=None, error="The form expired: reload the page and sign in.")
+    sessions = _sessions(request)
+    if not sessions.take_login_nonce(csrf):  # a nonce this server served, used once
+        error = "The sign-in form expired: reload the page and sign in."
+        return render("login.html", 403, login_csrf=sessions.login_nonce(), me=None, error=error)
     try:
-        await _service(request).authenticate(token.strip())
+        agent = await _service(request).authenticate(token.strip())
     except NotAuthenticated as exc:
-        again = secrets.token_urlsafe(32)
-        refused = render("login.html", 401, login_csrf=again, me=None, error=str(exc))
-        refused.set_cookie(LOGIN_COOKIE, again, httponly=True, samesite="strict", path="/login")
-        return refused
-    sid, _ = _sessions(request).open(token.strip())
+        return render("login.html", 401, login_csrf=sessions.login_nonce(), me=None, error=str(exc))
+    sid, _ = sessions.open(token.strip(), agent.id)
     signed_in = RedirectResponse("/", status_code=303)
     signed_in.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="strict", path="/")
-    signed_in.delete_cookie(LOGIN_COOKIE, path="/login")
     return signed_in
 
 
@@ -340,6 +352,9 @@ async def decide(
 
 @router.post("/agents/{agent_id}/{move}")
 async def agent_move(request: Request, agent_id: str, move: str, csrf: str = Form("")) -> Response:
+    if move not in ("deactivate", "activate"):
+        return Response(status_code=404)
+
     async def act(s: GovernanceService, me: Agent) -> object:
         if move == "deactivate":
             return await s.deactivate_agent(me, agent_id)
