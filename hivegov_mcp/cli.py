@@ -10,11 +10,12 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import anyio
 
-from hivegov_mcp import __version__
+from hivegov_mcp import __version__, checkpoint
 from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
 from hivegov_mcp.domain.permissions import role_grants_text
@@ -137,7 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="audit log").add_subparsers(
         dest="audit_command", required=True, parser_class=_with(common)
     )
-    audit.add_parser("verify", help="exit 0 when the chain is intact, 1 with the first bad sequence number")
+    verify = audit.add_parser("verify", help="exit 0 when the chain is intact, 1 with the first bad sequence number")
+    verify.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        help="also prove the log extends this signed checkpoint (from `audit checkpoint`)",
+    )
+    audit.add_parser("checkpoint", help="sign and print a checkpoint of the log (C2SP signed note, Ed25519)")
+    audit.add_parser("public-key", help="print the verifier key of this database's checkpoints")
 
     webhook = sub.add_parser("webhook", help="manage webhooks (each audit event POSTed, signed)").add_subparsers(
         dest="webhook_command", required=True, parser_class=_with(common)
@@ -172,7 +180,7 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
     reading = (args.command, getattr(args, "agent_command", None) or getattr(args, "rules_command", None)) in (
         ("agent", "list"),
         ("rules", "show"),
-        ("audit", None),
+        ("audit", None),  # verify, checkpoint and public-key: none writes to the database
         ("report", None),
     )
     target = anyio.Path(settings.db)
@@ -185,7 +193,11 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
             return await _agent_command(svc, args)
         if args.command == "rules":
             return await _rules_command(svc, args, settings)
+        if args.command == "audit" and args.audit_command != "verify":
+            return await _checkpoint_command(svc, args, Path(str(settings.db)))
         if args.command == "audit":
+            if args.checkpoint and not await _check_checkpoint(svc, Path(args.checkpoint), Path(str(settings.db))):
+                return EXIT_TAMPERED
             result = await svc.verify_audit()
             if result.ok:
                 print(f"ok: {result.events} events, head {result.head}")
@@ -200,6 +212,49 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
         processed = await svc.apply_due_deadlines()
         print(f"processed {len(processed)} deadline(s)" + (f": {', '.join(processed)}" if processed else ""))
         return 0
+
+
+def _origin(db: Path) -> str:
+    return f"hivegov.local/{db.name}"
+
+
+async def _checkpoint_command(svc: GovernanceService, args: argparse.Namespace, db: Path) -> int:
+    key = await anyio.to_thread.run_sync(checkpoint.load_or_create_key, checkpoint.key_path(db))
+    if args.audit_command == "public-key":
+        print(checkpoint.verifier_key(_origin(db), key.public_key()))
+        return 0
+    size, root = await svc.audit_tree()
+    signed = checkpoint.Checkpoint(origin=_origin(db), size=size, root=root)
+    try:
+        checkpoint.record(db, signed)
+    except ValueError as exc:
+        print(f"hivegov-mcp: {exc}", file=sys.stderr)
+        return EXIT_TAMPERED
+    print(checkpoint.sign(signed, key), end="")
+    return 0
+
+
+async def _check_checkpoint(svc: GovernanceService, note_file: Path, db: Path) -> bool:
+    """Whether today's log extends the checkpoint: its first `size` events have the signed root."""
+    key = await anyio.to_thread.run_sync(checkpoint.load_or_create_key, checkpoint.key_path(db))
+    try:
+        note = await anyio.Path(note_file).read_text(encoding="utf-8")
+        saved = checkpoint.parse_verified(note, checkpoint.verifier_key(_origin(db), key.public_key()))
+    except (OSError, ValueError) as exc:
+        print(f"TAMPERED checkpoint {note_file}: {exc}")
+        return False
+    size, root = await svc.audit_tree(saved.size)
+    if size < saved.size:
+        print(f"TAMPERED: the log has {size} events, fewer than the checkpoint's {saved.size} (it was truncated)")
+        return False
+    if root != saved.root:
+        print(
+            f"TAMPERED: the first {saved.size} events have root {root.hex()}, the checkpoint signed "
+            f"{saved.root.hex()} (the log was rewritten)"
+        )
+        return False
+    print(f"ok: the log extends the checkpoint of size {saved.size} (root {saved.root.hex()[:16]}…)")
+    return True
 
 
 async def _webhook_command(svc: GovernanceService, args: argparse.Namespace) -> int:

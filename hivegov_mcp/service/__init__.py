@@ -12,7 +12,7 @@ from hivegov_mcp.service.aftervote import AfterVoteOperations, ReviewOperations
 from hivegov_mcp.service.agents import AgentOperations
 from hivegov_mcp.service.discussion import DiscussionOperations
 from hivegov_mcp.service.proposals import ProposalOperations
-from hivegov_mcp.service.records import AgendaOperations, MetricsOperations, RecordOperations
+from hivegov_mcp.service.records import AgendaOperations, MerkleOperations, MetricsOperations, RecordOperations
 from hivegov_mcp.service.rules import RulesOperations
 from hivegov_mcp.service.voting import VotingOperations
 from hivegov_mcp.service.webhooks import WebhookOperations
@@ -32,5 +32,6 @@ class GovernanceService(
     MetricsOperations,
     AgendaOperations,
     WebhookOperations,
+    MerkleOperations,
 ):
     """Every governance operation. Build it with `open_service` (store, rules and clock)."""

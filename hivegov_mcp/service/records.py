@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import anyio
 
-from hivegov_mcp.audit import ChainVerifier, StoredEvent
+from hivegov_mcp.audit import ChainVerifier, StoredEvent, event_bytes
 from hivegov_mcp.domain.config import GovernanceConfig, rules_hash
+from hivegov_mcp.domain.merkle import Frontier, leaf_hash
 from hivegov_mcp.domain.metrics import TARGETS, Event, compute
 from hivegov_mcp.domain.models import (
     Agenda,
@@ -238,3 +239,36 @@ class AgendaOperations(ServiceBase):
         far = datetime.max.replace(tzinfo=UTC)
         items.sort(key=lambda i: (i.deadline or far, i.proposal_id))
         return Agenda(agent_id=actor.id, items=items)
+
+
+class MerkleOperations(ServiceBase):
+    async def audit_tree(self, size: int | None = None) -> tuple[int, bytes]:
+        """The size and RFC 6962 root of the log's first `size` events (all of them by default),
+        read a page at a time into the tree's right edge: memory O(log n)."""
+        frontier = Frontier()
+        after = 0
+        while size is None or frontier.size < size:
+            async with self.store.read() as tx:
+                page = await tx.audit_events(subject=None, after_seq=after, limit=VERIFY_PAGE)
+            for e in page:
+                if size is not None and frontier.size >= size:
+                    break
+                frontier.append(_leaf(e))
+            if len(page) < VERIFY_PAGE:
+                break
+            after = page[-1].seq
+        return frontier.size, frontier.root()
+
+
+def _leaf(e: StoredEvent) -> bytes:
+    """The event's leaf hash over its canonical bytes (as stored, even when they are not UTF-8)."""
+    try:
+        data = event_bytes(seq=e.seq, at=e.at, actor=e.actor, action=e.action, subject=e.subject, payload=e.payload)
+    except UnicodeEncodeError:  # a tampered row: hash its bytes as they are
+        fields = {"action": e.action, "actor": e.actor, "at": e.at}
+        head = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        tail = json.dumps(
+            {"seq": e.seq, "subject": e.subject}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+        data = f'{head[:-1]},"payload":{e.payload},{tail[1:]}'.encode("utf-8", "surrogateescape")
+    return leaf_hash(data)
