@@ -27,7 +27,8 @@ def event_bytes(*, seq: int, at: str, actor: str, action: str, subject: str, pay
     canonical, which is what the store writes; a payload that is not is caught apart."""
     head = canonical_json({"action": action, "actor": actor, "at": at})
     tail = canonical_json({"seq": seq, "subject": subject})
-    return f'{head[:-1]},"payload":{payload},{tail[1:]}'.encode()
+    # surrogateescape: a tampered row's bytes that are not UTF-8 come back as they were stored
+    return f'{head[:-1]},"payload":{payload},{tail[1:]}'.encode("utf-8", "surrogateescape")
 
 
 def event_hash(prev_hash: str, *, seq: int, at: str, actor: str, action: str, subject: str, payload: str) -> str:

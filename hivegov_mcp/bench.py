@@ -32,6 +32,7 @@ from mcp.client.streamable_http import streamable_http_client
 from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
 from hivegov_mcp.demo import server_params
+from hivegov_mcp.domain.permissions import Role
 from hivegov_mcp.settings import settings_from
 
 RULES = (
@@ -184,6 +185,24 @@ async def startup(db: Path, rules: Path, token: str) -> tuple[float, float]:
     return elapsed, rss_kib / 1024
 
 
+LISTED = {"a voter": ["voter"], "an admin": ["admin"], "every role": [r.value for r in Role]}
+
+
+async def tool_lists() -> None:
+    """How many tools, and how many bytes of JSON, tools/list hands each kind of agent."""
+    with tempfile.TemporaryDirectory(prefix="hivegov-bench-") as tmp:
+        async with open_service(settings_from(str(Path(tmp) / "tools.db"), None)) as svc:
+            from hivegov_mcp.mcp import ServerOptions, build_server
+
+            print("\ntools/list per agent (in memory):")
+            for who, roles in LISTED.items():
+                token = (await svc.register_agent(LOCAL_ADMIN, who.split()[-1], roles)).token
+                async with Client(build_server(svc, ServerOptions(token=token, tick_seconds=0))) as client:
+                    tools = (await client.list_tools()).tools
+                dumped = json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools])
+                print(f"  {who:<12} {len(tools):>3} tools, {len(dumped) / 1000:.0f} KB")
+
+
 async def run(calls: int, warmup: int, runs: int) -> None:
     print(f"hivegov-mcp bench: python {sys.version.split()[0]}, {os.cpu_count()} cores; {runs} run(s) per transport,")
     print(f"each on a fresh database: {calls} sequential calls per tool after {warmup} warm-up calls")
@@ -208,6 +227,7 @@ async def run(calls: int, warmup: int, runs: int) -> None:
         f"\nstartup: `serve` to the answer of initialize, median of 3: {seconds:.2f} s; "
         f"resident memory then {rss:.0f} MiB"
     )
+    await tool_lists()
 
 
 def main() -> None:

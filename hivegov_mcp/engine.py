@@ -217,10 +217,9 @@ async def _discussion_deadline(
 ) -> ProposalState:
     """Open voting, or send the proposal to revision while objections are open or validation blocks."""
     objections = await tx.unresolved_objections(state.id)
-    _, current = await source.current(tx)
-    blocked = await validation_block(tx, current.rules_for(state.type), state)
+    _, config = await source.current(tx)
+    blocked = await validation_block(tx, config.rules_for(state.type), state)
     if objections or blocked:
-        _, config = await source.current(tx)
         payload = {**due, "unresolved_objections": objections, **({"validation": blocked} if blocked else {})}
         state, _ = await enter_revision(
             tx,

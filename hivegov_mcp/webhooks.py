@@ -24,6 +24,7 @@ RETRY_DELAYS = (1.0, 4.0, 16.0, 60.0)  # seconds before attempts 2, 3, 4, 5
 TIMEOUT_SECONDS = 5.0
 PER_ENDPOINT = 8  # deliveries in flight to one endpoint at once
 SIGNATURE_HEADER = "X-Hivegov-Signature"
+WEBHOOK_CHANGES = frozenset({"webhook_added", "webhook_removed"})
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -46,15 +47,19 @@ class WebhookDispatcher:
         self._limits: dict[int, anyio.CapacityLimiter] = {}
 
     async def run(self, feed: AuditFeed) -> None:
+        """Deliver every event of the feed. The endpoints are read once, then again only when the
+        feed carries a webhook change (from any process: the feed is the shared log)."""
+        hooks: list[tuple[Webhook, str]] | None = None
         async with httpx2.AsyncClient(timeout=TIMEOUT_SECONDS) as http, anyio.create_task_group() as tg:
             while True:
                 with feed.subscribe() as events:
                     async for event in events:
-                        try:
-                            hooks = await self.service.active_webhooks()
-                        except Exception:
-                            log.exception("webhooks: can't read the endpoints; event %s not sent", event.seq)
-                            continue
+                        if hooks is None or event.action in WEBHOOK_CHANGES:
+                            try:
+                                hooks = await self.service.active_webhooks()
+                            except Exception:
+                                log.exception("webhooks: can't read the endpoints; event %s not sent", event.seq)
+                                continue
                         for hook, secret in hooks:
                             if event.seq > hook.from_seq:
                                 tg.start_soon(self.deliver, http, hook, secret, event)

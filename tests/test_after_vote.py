@@ -295,7 +295,7 @@ async def test_review_moves_are_refused_outside_their_statuses(service: Governan
     with pytest.raises(TransitionNotAllowed, match=f"Can't publish_summary on {pid}: it is in approved"):
         await service.publish_summary(summarizer, pid, "Too late.", "approved-for-voting")
     draft = (await service.create_proposal(cast["alice"], **PROPOSAL)).id
-    with pytest.raises(TransitionNotAllowed, match=f"Can't decide_appeal on {draft}|Can't file_appeal on {draft}"):
+    with pytest.raises(TransitionNotAllowed, match=f"Can't file_appeal on {draft}: it is in draft"):
         await service.file_appeal(cast["bob"], draft, "Nothing to appeal.")
 
 

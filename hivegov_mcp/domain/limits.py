@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+from enum import StrEnum
+from typing import TypeVar
 
 from hivegov_mcp.errors import InvalidInput
+
+E = TypeVar("E", bound=StrEnum)
 
 MAX_TITLE = 200
 MAX_FIELD_BYTES = 64 * 1024
@@ -15,6 +19,16 @@ MAX_DEPENDENCIES = 50
 MAX_REFERENCES = 50
 MAX_QUERY_CHARS = 500
 AGENT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def choice(field: str, kind: type[E], value: str) -> E:
+    """`value` as one of the enum's values, or InvalidInput naming them all."""
+    try:
+        return kind(value)
+    except ValueError:
+        names = [e.value for e in kind]
+        allowed = f"{', '.join(names[:-1])} or {names[-1]}"
+        raise InvalidInput(field, f"{value!r} must be {allowed}") from None
 
 
 def check_text(field: str, value: str, *, max_bytes: int, required: bool = True) -> str:

@@ -11,6 +11,7 @@ from hivegov_mcp.domain.models import (
     CommentType,
     ExecutionOutcome,
     ModerationAction,
+    ProposalContent,
     Resolution,
     ValidationResult,
 )
@@ -22,12 +23,10 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a misspelt optional field is refused, not dropped
 
 
-class NewProposal(Body):
-    title: str = Field(description="One-line title.")
+class NewProposal(ProposalContent, Body):
+    """A proposal's content (the same model the tools return), its type, and defaults."""
+
     type: ProposalType = Field(description="standards, informational or process.")
-    abstract: str = Field(description="A short summary (Markdown).")
-    motivation: str = Field(description="Why this is needed (Markdown).")
-    specification: str = Field(description="Exactly what changes (Markdown).")
     implementation: str = Field("", description="How it will be carried out (optional).")
     dependencies: list[str] = Field(default_factory=list, description="Ids of existing proposals it depends on.")
 

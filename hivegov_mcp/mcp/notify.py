@@ -68,14 +68,14 @@ class ChangeNotifier:
         for uri in proposal_uris(event.subject):
             await self.bus.publish(ResourceUpdated(uri=uri))
             for session in list(self._legacy.get(uri, ())):
-                await self._send(uri, session, lambda s, uri=uri: s.send_resource_updated(uri))
+                await self._send(session, lambda s, uri=uri: s.send_resource_updated(uri))
         if event.action == "create_proposal" or "to" in event.payload:  # a new proposal, or a status move
             await self.bus.publish(ResourcesListChanged())
             sessions = {id(s): s for subscribed in self._legacy.values() for s in subscribed}
             for session in sessions.values():
-                await self._send(None, session, lambda s: s.send_resource_list_changed())
+                await self._send(session, lambda s: s.send_resource_list_changed())
 
-    async def _send(self, uri: str | None, session: Any, send: Any) -> None:
+    async def _send(self, session: Any, send: Any) -> None:
         try:
             await send(session)
         except Exception:  # the client went away: forget it

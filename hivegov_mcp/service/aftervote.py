@@ -68,10 +68,7 @@ class AfterVoteOperations(ServiceBase):
     @writes
     async def decide_appeal(self, actor: Agent, appeal_id: int, decision: str, reason: str) -> AppealReceipt:
         """An arbiter decides: uphold (the result stands) or reopen (a new discussion round)."""
-        try:
-            choice = AppealDecision(decision)
-        except ValueError:
-            raise InvalidInput("decision", f"{decision!r} must be uphold or reopen") from None
+        choice = limits.choice("decision", AppealDecision, decision)
         self._reason("reason", reason)
         async with self.store.read() as tx:
             found = await tx.get_appeal(appeal_id)
@@ -170,10 +167,7 @@ class AfterVoteOperations(ServiceBase):
     async def report_execution(
         self, actor: Agent, proposal_id: str, outcome: str, details: str, artifacts: Sequence[str] = ()
     ) -> ExecutionReceipt:
-        try:
-            result = ExecutionOutcome(outcome)
-        except ValueError:
-            raise InvalidInput("outcome", f"{outcome!r} must be succeeded or failed") from None
+        result = limits.choice("outcome", ExecutionOutcome, outcome)
         limits.check_text("details", details, max_bytes=limits.MAX_COMMENT_BYTES)
         if len(artifacts) > MAX_ARTIFACTS:
             raise InvalidInput("artifacts", f"has {len(artifacts)} links; the limit is {MAX_ARTIFACTS}")
@@ -217,10 +211,7 @@ class ReviewOperations(ServiceBase):
 
     @writes
     async def record_validation(self, actor: Agent, proposal_id: str, result: str, findings: str) -> ValidationReceipt:
-        try:
-            outcome = ValidationResult(result)
-        except ValueError:
-            raise InvalidInput("result", f"{result!r} must be pass or fail") from None
+        outcome = limits.choice("result", ValidationResult, result)
         limits.check_text("findings", findings, max_bytes=limits.MAX_COMMENT_BYTES)
         async with self._write(actor, proposal_id) as (tx, state, now):
             check_action(state.id, state.status, Action.RECORD_VALIDATION)
@@ -240,12 +231,7 @@ class ReviewOperations(ServiceBase):
     async def publish_summary(
         self, actor: Agent, proposal_id: str, text: str, recommendation: str
     ) -> PublishedSummaryReceipt:
-        try:
-            advice = Resolution(recommendation)
-        except ValueError:
-            raise InvalidInput(
-                "recommendation", f"{recommendation!r} must be approved-for-voting, requires-revision or blocked"
-            ) from None
+        advice = limits.choice("recommendation", Resolution, recommendation)
         limits.check_text("text", text, max_bytes=limits.MAX_COMMENT_BYTES)
         async with self._write(actor, proposal_id) as (tx, state, now):
             check_action(state.id, state.status, Action.PUBLISH_SUMMARY)
@@ -264,10 +250,7 @@ class ReviewOperations(ServiceBase):
     @writes
     async def moderate_comment(self, actor: Agent, comment_id: int, action: str, reason: str) -> ModerationReceipt:
         """Hide a comment (or restore it) with a reason (mediator; an unresolved objection: arbiter)."""
-        try:
-            move = ModerationAction(action)
-        except ValueError:
-            raise InvalidInput("action", f"{action!r} must be hide or restore") from None
+        move = limits.choice("action", ModerationAction, action)
         self._reason("reason", reason)
         async with self.store.read() as tx:
             found = await tx.get_comment(comment_id)

@@ -87,10 +87,7 @@ class DiscussionOperations(ServiceBase):
         references: Sequence[int] = (),
     ) -> CommentReceipt:
         limits.check_text("content", content, max_bytes=limits.MAX_COMMENT_BYTES)
-        try:
-            kind = CommentType(type)
-        except ValueError:
-            raise InvalidInput("type", f"{type!r} must be comment, suggestion, objection or support") from None
+        kind = limits.choice("type", CommentType, type)
         if len(references) > limits.MAX_REFERENCES:
             raise InvalidInput("references", f"has {len(references)} entries; the limit is {limits.MAX_REFERENCES}")
         async with self._write(actor, proposal_id) as (tx, state, now):
@@ -257,12 +254,7 @@ class DiscussionOperations(ServiceBase):
         self, actor: Agent, proposal_id: str, resolution: str, reason: str, *, override: bool = False
     ) -> ProposalReceipt:
         self._reason("reason", reason)
-        try:
-            outcome = Resolution(resolution)
-        except ValueError:
-            raise InvalidInput(
-                "resolution", f"{resolution!r} must be approved-for-voting, requires-revision or blocked"
-            ) from None
+        outcome = limits.choice("resolution", Resolution, resolution)
         if override and outcome is not Resolution.APPROVED_FOR_VOTING:
             raise InvalidInput("override", "only applies to approved-for-voting (it overrides objections)")
         async with self._write(actor, proposal_id) as (tx, state, now):

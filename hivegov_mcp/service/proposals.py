@@ -62,10 +62,7 @@ class ProposalOperations(ServiceBase):
         dependencies: Sequence[str] = (),
     ) -> ProposalReceipt:
         require(actor.id, "create_proposal", actor.roles)
-        try:
-            kind = ProposalType(type)
-        except ValueError:
-            raise InvalidInput("type", f"{type!r} must be standards, informational or process") from None
+        kind = limits.choice("type", ProposalType, type)
         content = ProposalContent(
             title=title,
             abstract=abstract,

@@ -261,14 +261,7 @@ class MerkleOperations(ServiceBase):
 
 
 def _leaf(e: StoredEvent) -> bytes:
-    """The event's leaf hash over its canonical bytes (as stored, even when they are not UTF-8)."""
-    try:
-        data = event_bytes(seq=e.seq, at=e.at, actor=e.actor, action=e.action, subject=e.subject, payload=e.payload)
-    except UnicodeEncodeError:  # a tampered row: hash its bytes as they are
-        fields = {"action": e.action, "actor": e.actor, "at": e.at}
-        head = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        tail = json.dumps(
-            {"seq": e.seq, "subject": e.subject}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        )
-        data = f'{head[:-1]},"payload":{e.payload},{tail[1:]}'.encode("utf-8", "surrogateescape")
-    return leaf_hash(data)
+    """The event's RFC 6962 leaf hash, over its canonical bytes as stored."""
+    return leaf_hash(
+        event_bytes(seq=e.seq, at=e.at, actor=e.actor, action=e.action, subject=e.subject, payload=e.payload)
+    )

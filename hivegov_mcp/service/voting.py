@@ -33,10 +33,7 @@ from hivegov_mcp.store.base import ProposalState, Transaction
 class VotingOperations(ServiceBase):
     @writes
     async def cast_vote(self, actor: Agent, proposal_id: str, decision: str, justification: str) -> VoteReceipt:
-        try:
-            choice = Decision(decision)
-        except ValueError:
-            raise InvalidInput("decision", f"{decision!r} must be approve, reject or abstain") from None
+        choice = limits.choice("decision", Decision, decision)
         limits.check_text("justification", justification, max_bytes=limits.MAX_JUSTIFICATION_BYTES)
         async with self._write(actor, proposal_id) as (tx, state, now):
             check_action(state.id, state.status, Action.CAST_VOTE)

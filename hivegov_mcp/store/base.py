@@ -248,10 +248,6 @@ class Transaction(Protocol):
     async def finish_delivery(
         self, webhook_id: int, seq: int, attempt: int, status_code: int | None, error: str | None
     ) -> None: ...
-    async def undelivered(self, webhook_id: int, after_seq: int, limit: int) -> list[int]:
-        """Sequence numbers past `after_seq` that no process has started delivering to the webhook."""
-        ...
-
     async def end_execution(
         self, proposal_id: str, attempt: int, outcome: str, details: str | None, artifacts: Sequence[str], at: datetime
     ) -> None: ...

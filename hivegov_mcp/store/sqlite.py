@@ -897,14 +897,6 @@ class SQLiteTransaction:
             (status_code, error, delivered, webhook_id, seq, attempt),
         )
 
-    async def undelivered(self, webhook_id: int, after_seq: int, limit: int) -> list[int]:
-        rows = await self._all(
-            "SELECT a.seq FROM audit_events a WHERE a.seq > ? AND NOT EXISTS "
-            "(SELECT 1 FROM webhook_deliveries d WHERE d.webhook_id = ? AND d.seq = a.seq) ORDER BY a.seq LIMIT ?",
-            (after_seq, webhook_id, limit),
-        )
-        return [r["seq"] for r in rows]
-
     async def end_execution(
         self, proposal_id: str, attempt: int, outcome: str, details: str | None, artifacts: Sequence[str], at: datetime
     ) -> None:
