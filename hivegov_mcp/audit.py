@@ -131,3 +131,12 @@ def verify_chain(events: Iterable[StoredEvent]) -> ChainCheck:
 
 def content_hash(fields: Mapping[str, object]) -> str:
     return hashlib.sha256(canonical_json(dict(fields)).encode()).hexdigest()
+
+
+def ballot_commitment(decision: str, justification: str, salt: str | None) -> str:
+    """What a cast_vote event records of the ballot: SHA-256 of its canonical JSON with the vote's
+    random salt (without one for ballots cast before salting)."""
+    ballot: dict[str, str] = {"decision": decision, "justification": justification}
+    if salt is not None:
+        ballot["salt"] = salt
+    return hashlib.sha256(canonical_json(ballot).encode()).hexdigest()

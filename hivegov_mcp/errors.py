@@ -244,3 +244,17 @@ class StorageError(HivegovError):
             "Check that the file and its folder exist and are writable by this user, that the disk has space "
             "and is not mounted read-only; or choose another file with --db or HIVEGOV_DB. Nothing was written.",
         )
+
+
+class LogTampered(HivegovError):
+    """The audit log or its Merkle tree was changed outside the server: writes stop."""
+
+    code = "log_tampered"
+
+    def __init__(self, path: str, detail: str) -> None:
+        self.path = path
+        super().__init__(
+            f"The audit log of {path} was changed outside the server: {detail}.",
+            "Nothing was written. An operator should run `hivegov-mcp audit verify` and restore the database "
+            "from a backup.",
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
+import pymerkle  # an independent RFC 6962 implementation, test-only (dev extras)
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,8 +13,12 @@ from hypothesis import strategies as st
 from hivegov_mcp.domain.merkle import (
     EMPTY_ROOT,
     Frontier,
+    combine,
     consistency_proof,
+    consistency_ranges,
+    cover,
     inclusion_proof,
+    inclusion_ranges,
     leaf_hash,
     node_hash,
     root,
@@ -62,3 +67,46 @@ def test_the_frontier_gives_the_same_root_as_the_whole_tree(size: int) -> None:
         frontier.append(leaf)
     assert frontier.root() == root(LEAVES[:size]) and frontier.size == size
     assert len(frontier.nodes) == bin(size).count("1")  # O(log n) kept
+
+
+def _stored(leaves: list[bytes]) -> dict[tuple[int, int], bytes]:
+    """Every node a store keeps, grown one append at a time as the store grows it."""
+    frontier, nodes = Frontier(), {}
+    for leaf in leaves:
+        for position, digest in frontier.append(leaf):
+            nodes[position] = digest
+    return nodes
+
+
+def _range_root(nodes: dict[tuple[int, int], bytes], lo: int, hi: int) -> bytes:
+    return combine([nodes[n] for n in cover(lo, hi)])
+
+
+@pytest.mark.parametrize("size", range(1, 41))
+def test_proofs_from_the_stored_nodes_equal_the_proofs_from_the_leaves(size: int) -> None:
+    nodes = _stored(LEAVES)  # the tree grew on to 40: nodes past `size` are there and unused
+    assert len(nodes) == 2 * 40 - bin(40).count("1")  # 2n - popcount(n) nodes in all
+    assert _range_root(nodes, 0, size) == root(LEAVES[:size])
+    for index in range(size):
+        path = [_range_root(nodes, lo, hi) for lo, hi in inclusion_ranges(index, size)]
+        assert path == inclusion_proof(index, LEAVES[:size])
+    for old_size in range(1, size + 1):
+        proof = [_range_root(nodes, lo, hi) for lo, hi in consistency_ranges(old_size, size)]
+        assert proof == consistency_proof(old_size, LEAVES[:size])
+
+
+def test_a_proof_reads_a_logarithmic_number_of_nodes() -> None:
+    size = 2_000_000
+    for index in (0, 1, 999_999, size - 2, size - 1):
+        reads = sum(len(cover(lo, hi)) for lo, hi in inclusion_ranges(index, size))
+        assert reads <= 2 * size.bit_length()
+    reads = sum(len(cover(lo, hi)) for lo, hi in consistency_ranges(1_234_567, size))
+    assert reads <= 2 * size.bit_length()
+
+
+def test_the_roots_equal_those_of_an_independent_rfc_6962_implementation() -> None:
+    tree = pymerkle.InmemoryTree(algorithm="sha256")
+    data = [f"event {i}".encode() for i in range(40)]
+    for size, item in enumerate(data, start=1):
+        tree.append_entry(item)
+        assert tree.get_root() == root([leaf_hash(d) for d in data[:size]])

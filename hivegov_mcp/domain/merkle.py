@@ -12,6 +12,8 @@ import hashlib
 from collections.abc import Sequence
 
 Hash = bytes
+Node = tuple[int, int]  # (level, index): the root of leaves [index * 2**level, (index + 1) * 2**level)
+Range = tuple[int, int]  # leaves [lo, hi)
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 
@@ -119,6 +121,83 @@ def verify_consistency(old_size: int, new_size: int, old_root: Hash, new_root: H
     return fr == old_root and sr == new_root and sn == 0
 
 
+# -- the tree as stored: perfect subtrees only -------------------------------------------------
+# A store keeps the root of every perfect subtree once its last leaf is in (about 2n nodes).
+# Any proof, for any tree size up to the current one, is a few of those combined: O(log n)
+# reads, whatever the size.
+
+
+def completed(index: int) -> list[tuple[Node, Node]]:
+    """Appending leaf `index` completes these subtrees: (left sibling to read, parent to store),
+    lowest first; each parent is node_hash(sibling, the parent before it or the leaf)."""
+    out = []
+    level, i = 0, index
+    while i & 1:
+        out.append(((level, i - 1), (level + 1, i >> 1)))
+        level += 1
+        i >>= 1
+    return out
+
+
+def cover(lo: int, hi: int) -> list[Node]:
+    """The perfect subtrees that make up leaves [lo, hi), largest first (for ranges that occur
+    in the tree: `lo` is aligned to the largest power of two not above hi - lo)."""
+    out = []
+    while lo < hi:
+        level = 0
+        while lo % (2 << level) == 0 and lo + (2 << level) <= hi:
+            level += 1
+        out.append((level, lo >> level))
+        lo += 1 << level
+    return out
+
+
+def combine(hashes: Sequence[Hash]) -> Hash:
+    """The root of a range from the roots of its cover (largest first)."""
+    acc = hashes[-1]
+    for node in reversed(hashes[:-1]):
+        acc = node_hash(node, acc)
+    return acc
+
+
+def inclusion_ranges(index: int, size: int) -> list[Range]:
+    """The ranges whose roots are PATH(index, D[size]), in proof order."""
+    if not 0 <= index < size:
+        raise ValueError(f"leaf {index} is not in a tree of {size}")
+    out = []
+    lo, hi = 0, size
+    while hi - lo > 1:
+        k = _split(hi - lo)
+        if index < lo + k:
+            out.append((lo + k, hi))
+            hi = lo + k
+        else:
+            out.append((lo, lo + k))
+            lo += k
+    return out[::-1]
+
+
+def consistency_ranges(old_size: int, size: int) -> list[Range]:
+    """The ranges whose roots are PROOF(old_size, D[size]), in proof order."""
+    if not 0 < old_size <= size:
+        raise ValueError(f"size {old_size} is not between 1 and {size}")
+    out = []
+    lo, hi, m, complete = 0, size, old_size, True
+    while m != hi - lo:
+        k = _split(hi - lo)
+        if m <= k:
+            out.append((lo + k, hi))
+            hi = lo + k
+        else:
+            out.append((lo, lo + k))
+            lo += k
+            m -= k
+            complete = False
+    if not complete:
+        out.append((lo, hi))
+    return out[::-1]
+
+
 class Frontier:
     """The tree's right edge (one root per set bit of the size): append in O(log n) and the
     root of the whole tree at any time, without keeping the leaves."""
@@ -127,15 +206,17 @@ class Frontier:
         self.size = size
         self.nodes = list(nodes)  # perfect subtree roots, largest first
 
-    def append(self, leaf: Hash) -> None:
+    def append(self, leaf: Hash) -> list[tuple[Node, Hash]]:
+        """Add a leaf; the nodes it completes (itself first), for a store that keeps them."""
+        made = [((0, self.size), leaf)]
         self.nodes.append(leaf)
-        self.size += 1
-        n = self.size
-        while n % 2 == 0:  # merge equal-sized subtrees
+        for _, parent in completed(self.size):
             right = self.nodes.pop()
             left = self.nodes.pop()
             self.nodes.append(node_hash(left, right))
-            n //= 2
+            made.append((parent, self.nodes[-1]))
+        self.size += 1
+        return made
 
     def root(self) -> Hash:
         if not self.nodes:

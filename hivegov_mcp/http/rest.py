@@ -93,6 +93,7 @@ STATUS = {
     "too_many_streams": 429,
     "store_busy": 503,
     "storage_error": 503,
+    "log_tampered": 503,
     "config_error": 503,
     "rules_mismatch": 503,
 }

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
+
 from hivegov_mcp import engine
-from hivegov_mcp.audit import canonical_json
+from hivegov_mcp.audit import ballot_commitment
 from hivegov_mcp.domain import limits
 from hivegov_mcp.domain.config import Visibility
 from hivegov_mcp.domain.models import (
@@ -24,7 +26,6 @@ from hivegov_mcp.errors import (
 from hivegov_mcp.service.base import (
     ServiceBase,
     reads,
-    sha256_text,
     writes,
 )
 from hivegov_mcp.store.base import ProposalState, Transaction
@@ -48,14 +49,17 @@ class VotingOperations(ServiceBase):
             if not standing.eligible:
                 raise NotEligible(actor.id, state.id)
             replaced = standing.voted_before
-            await tx.insert_vote(state.id, actor.id, choice.value, justification, now)
-            ballot = canonical_json({"decision": choice.value, "justification": justification})
+            # The event commits to the ballot without revealing it: a random salt (kept with the vote)
+            # makes the three possible decisions unguessable from the hash while voting is open.
+            salt = secrets.token_hex(16)
+            await tx.insert_vote(state.id, actor.id, choice.value, justification, now, salt)
+            ballot = ballot_commitment(choice.value, justification, salt)
             receipt = await tx.append_audit(
                 at=now,
                 actor=actor.id,
                 action="cast_vote",
                 subject=state.id,
-                payload={"ballot_sha256": sha256_text(ballot), "replaces_earlier": replaced},
+                payload={"ballot_sha256": ballot, "replaces_earlier": replaced},
             )
             result: Outcome | None = None
             everyone_voted = standing.voted_count + (0 if replaced else 1) == standing.eligible_count

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from hivegov_mcp.audit import StoredEvent
+from hivegov_mcp.domain.merkle import Node
 from hivegov_mcp.domain.models import (
     Agent,
     Appeal,
@@ -93,6 +94,22 @@ class StoredSummary:
     text: str  # canonical JSON of the summary
     seq: int  # the audit event that stored it
     hash: str
+
+
+@dataclass(frozen=True)
+class StoredVote:
+    agent_id: str
+    decision: str
+    justification: str
+    salt: str | None  # None: cast before ballots were salted
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    size: int
+    root: bytes
+    note: str  # the signed note
+    signed_at: datetime
 
 
 @dataclass(frozen=True)
@@ -194,8 +211,12 @@ class Transaction(Protocol):
     # voting
     async def freeze_eligible(self, proposal_id: str, eligible: Mapping[str, int]) -> None: ...
     async def eligible(self, proposal_id: str) -> dict[str, int]: ...
+    async def vote_rows(self, proposal_id: str) -> list[StoredVote]:
+        """Every ballot cast on the proposal, replaced ones too, in the order cast."""
+        ...
+
     async def insert_vote(
-        self, proposal_id: str, agent_id: str, decision: str, justification: str, at: datetime
+        self, proposal_id: str, agent_id: str, decision: str, justification: str, at: datetime, salt: str
     ) -> None: ...
     async def last_ballots(self, proposal_id: str) -> list[Ballot]: ...
     async def voter_standing(self, proposal_id: str, agent_id: str, *, count: bool) -> VoterStanding: ...
@@ -260,6 +281,14 @@ class Transaction(Protocol):
     ) -> Receipt: ...
     async def audit_events(self, *, subject: str | None, after_seq: int, limit: int | None) -> list[StoredEvent]: ...
     async def audit_head(self) -> tuple[int, str | None]: ...
+
+    # the Merkle tree and checkpoints (DESIGN §16)
+    async def tree_nodes(self, nodes: Sequence[Node]) -> list[bytes | None]: ...
+    async def tree_size(self) -> int: ...
+    async def tree_leaves(self, first: int, limit: int) -> dict[int, bytes]: ...
+    async def checkpoint(self, size: int | None = None) -> StoredCheckpoint | None: ...
+    async def insert_checkpoint(self, checkpoint: StoredCheckpoint) -> None: ...
+    async def missing_guards(self) -> list[str]: ...
 
     # search
     async def search(self, terms: Sequence[str], limit: int) -> list[RawHit]: ...

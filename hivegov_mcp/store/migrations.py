@@ -304,4 +304,39 @@ CREATE TABLE webhook_deliveries (
 );
 """,
     ),
+    (
+        7,
+        "verifiable_log",
+        """
+-- The RFC 6962 Merkle tree over the audit events (DESIGN §16): the root of every perfect
+-- subtree, (level, idx) covering leaves [idx * 2^level, (idx + 1) * 2^level); level 0 holds the
+-- leaf hashes. Grown in the transaction of each append, never changed.
+CREATE TABLE audit_tree (
+    level INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    hash BLOB NOT NULL,
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+CREATE TRIGGER audit_tree_no_update BEFORE UPDATE ON audit_tree
+BEGIN SELECT RAISE(ABORT, 'audit_tree is append-only'); END;
+CREATE TRIGGER audit_tree_no_delete BEFORE DELETE ON audit_tree
+BEGIN SELECT RAISE(ABORT, 'audit_tree is append-only'); END;
+CREATE TRIGGER audit_tree_no_replace BEFORE INSERT ON audit_tree
+WHEN EXISTS (SELECT 1 FROM audit_tree WHERE level = NEW.level AND idx = NEW.idx)
+BEGIN SELECT RAISE(ABORT, 'audit_tree is append-only'); END;
+-- Every checkpoint signed: one root per size, ever.
+CREATE TABLE audit_checkpoints (
+    size INTEGER PRIMARY KEY,
+    root BLOB NOT NULL,
+    note TEXT NOT NULL,
+    signed_at TEXT NOT NULL
+);
+CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
+CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
+-- The random salt of a ballot's commitment in its cast_vote event (NULL: cast before salting).
+ALTER TABLE votes ADD COLUMN salt TEXT;
+""",
+    ),
 ]

@@ -36,7 +36,8 @@ from typing import Any, TypeVar
 import aiosqlite
 import anyio
 
-from hivegov_mcp.audit import GENESIS, StoredEvent, canonical_json, event_hash
+from hivegov_mcp.audit import GENESIS, StoredEvent, canonical_json, event_bytes, event_hash
+from hivegov_mcp.domain.merkle import Frontier, Node, completed, leaf_hash, node_hash
 from hivegov_mcp.domain.models import (
     Agent,
     Appeal,
@@ -58,14 +59,16 @@ from hivegov_mcp.domain.models import (
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.render import search_body
 from hivegov_mcp.domain.tally import Decision, Outcome, RejectReason, Tally, fraction_text
-from hivegov_mcp.errors import InvalidInput, ReadTooCostly, StorageError, StoreBusy
+from hivegov_mcp.errors import InvalidInput, LogTampered, ReadTooCostly, StorageError, StoreBusy
 from hivegov_mcp.store.base import (
     AgendaRow,
     NewComment,
     ProposalState,
     RawHit,
+    StoredCheckpoint,
     StoredRules,
     StoredSummary,
+    StoredVote,
     Version,
     VoterStanding,
 )
@@ -76,6 +79,16 @@ RANK_WINDOW = 500  # matches ranked per kind of row in a search (see SQLiteTrans
 COMMON_ROWS = 2_000  # a search word in this many rows filters but does not rank
 AND_TERMS = 3  # a search of more words matches rows with any of them (ranked), not all
 MAX_INTEGER = 2**63 - 1  # SQLite's INTEGER range: a larger id names nothing
+LOG_GUARDS = (  # the triggers that keep the log append-only (audit verify reports a missing one)
+    "audit_events_no_update",
+    "audit_events_no_delete",
+    "audit_events_no_replace",
+    "audit_tree_no_update",
+    "audit_tree_no_delete",
+    "audit_tree_no_replace",
+    "audit_checkpoints_no_update",
+    "audit_checkpoints_no_delete",
+)
 MAX_BATCH = 256  # write operations committed together at most
 READ_BUDGET_S = 2.0  # a read operation's statements are interrupted past this (ReadTooCostly)
 PROGRESS_STEPS = 10_000  # SQLite virtual-machine steps between two looks at the read's clock
@@ -263,6 +276,9 @@ class SQLiteTransaction:
 
     def __init__(self, connection: Connection) -> None:
         self._store = connection
+
+    def _path(self) -> str:
+        return self._store.path
 
     async def _all(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[sqlite3.Row]:
         rows = await self._store.run(lambda db: db.execute_fetchall(sql, params), sql)
@@ -599,12 +615,20 @@ class SQLiteTransaction:
         return {r["agent_id"]: r["weight"] for r in rows}
 
     async def insert_vote(
-        self, proposal_id: str, agent_id: str, decision: str, justification: str, at: datetime
+        self, proposal_id: str, agent_id: str, decision: str, justification: str, at: datetime, salt: str
     ) -> None:
         await self._run(
-            "INSERT INTO votes (proposal_id, agent_id, decision, justification, cast_at) VALUES (?, ?, ?, ?, ?)",
-            (proposal_id, agent_id, decision, justification, ts(at)),
+            "INSERT INTO votes (proposal_id, agent_id, decision, justification, cast_at, salt) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (proposal_id, agent_id, decision, justification, ts(at), salt),
         )
+
+    async def vote_rows(self, proposal_id: str) -> list[StoredVote]:
+        rows = await self._all(
+            "SELECT agent_id, decision, justification, salt FROM votes WHERE proposal_id = ? ORDER BY id",
+            (proposal_id,),
+        )
+        return [StoredVote(r["agent_id"], r["decision"], r["justification"], r["salt"]) for r in rows]
 
     async def last_ballots(self, proposal_id: str) -> list[Ballot]:
         rows = await self._all(
@@ -956,7 +980,77 @@ class SQLiteTransaction:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (seq, when, actor, action, subject, body, prev_hash, digest),
         )
+        leaf = leaf_hash(event_bytes(seq=seq, at=when, actor=actor, action=action, subject=subject, payload=body))
+        await self._grow_tree(seq - 1, leaf)
         return Receipt(seq=seq, hash=digest)
+
+    async def _grow_tree(self, index: int, leaf: bytes) -> None:
+        """Add leaf `index` and the subtrees it completes, in the append's transaction: O(log n)."""
+        if index > 0 and await self._node((0, index - 1)) is None:
+            raise LogTampered(self._path(), f"audit event {index} has no leaf in its Merkle tree")
+        rows = [(0, index, leaf)]
+        digest = leaf
+        for sibling, (level, idx) in completed(index):
+            left = await self._node(sibling)
+            if left is None:
+                raise LogTampered(self._path(), f"the Merkle tree lacks its node {sibling}")
+            digest = node_hash(left, digest)
+            rows.append((level, idx, digest))
+        await self._many("INSERT INTO audit_tree (level, idx, hash) VALUES (?, ?, ?)", rows)
+
+    async def plant_tree(self) -> None:
+        """Grow the tree over an older database's whole log, once, when the tree's migration is
+        applied. (Never afterwards: an event written outside the server must stay outside it.)"""
+        frontier, after = Frontier(), 0
+        while page := await self.audit_events(subject=None, after_seq=after, limit=5_000):
+            rows = []
+            for e in page:
+                leaf = leaf_hash(event_bytes(seq=e.seq, at=e.at, actor=e.actor, action=e.action,
+                                             subject=e.subject, payload=e.payload))  # fmt: skip
+                rows += [(level, idx, digest) for (level, idx), digest in frontier.append(leaf)]
+            await self._many("INSERT INTO audit_tree (level, idx, hash) VALUES (?, ?, ?)", rows)
+            after = page[-1].seq
+
+    async def _node(self, node: Node) -> bytes | None:
+        row = await self._one("SELECT hash FROM audit_tree WHERE level = ? AND idx = ?", node)
+        return bytes(row["hash"]) if row else None
+
+    async def tree_nodes(self, nodes: Sequence[Node]) -> list[bytes | None]:
+        """The stored hashes of these subtrees (None where one is missing), in order."""
+        return [await self._node(n) for n in nodes]
+
+    async def tree_size(self) -> int:
+        """How many leaves the Merkle tree holds."""
+        row = await self._one("SELECT MAX(idx) AS last FROM audit_tree WHERE level = 0")
+        return 0 if row is None or row["last"] is None else int(row["last"]) + 1
+
+    async def tree_leaves(self, first: int, limit: int) -> dict[int, bytes]:
+        rows = await self._all(
+            "SELECT idx, hash FROM audit_tree WHERE level = 0 AND idx >= ? AND idx < ?", (first, first + limit)
+        )
+        return {int(r["idx"]): bytes(r["hash"]) for r in rows}
+
+    async def checkpoint(self, size: int | None = None) -> StoredCheckpoint | None:
+        """The checkpoint signed for `size`, or the latest one."""
+        sql = "SELECT size, root, note, signed_at FROM audit_checkpoints"
+        rows = await self._all(sql + " ORDER BY size DESC LIMIT 1" if size is None else sql + " WHERE size = ?",
+                               () if size is None else (size,))  # fmt: skip
+        if not rows:
+            return None
+        r = rows[0]
+        return StoredCheckpoint(int(r["size"]), bytes(r["root"]), r["note"], _dt(r["signed_at"]))
+
+    async def insert_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
+        await self._run(
+            "INSERT INTO audit_checkpoints (size, root, note, signed_at) VALUES (?, ?, ?, ?)",
+            (checkpoint.size, checkpoint.root, checkpoint.note, ts(checkpoint.signed_at)),
+        )
+
+    async def missing_guards(self) -> list[str]:
+        """The append-only guards of the log that are gone (dropped triggers)."""
+        rows = await self._all("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        present = {r["name"] for r in rows}
+        return [g for g in LOG_GUARDS if g not in present]
 
     async def _rows_with(self, quoted_term: str) -> int:
         """How many rows hold the word, counted up to COMMON_ROWS (a bounded walk)."""
@@ -1100,6 +1194,9 @@ class DirectTransaction(SQLiteTransaction):
     def _error(self, exc: Exception) -> Exception:
         return translate(self._sqlite, exc)
 
+    def _path(self) -> str:
+        return self._sqlite.path
+
     async def _all(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[sqlite3.Row]:
         cursor = self.execute(sql, params)
         try:
@@ -1163,6 +1260,10 @@ class Connection:
         self.db = db
         self._store = store
         self._lock = anyio.Lock()
+
+    @property
+    def path(self) -> str:
+        return self._store.path
 
     @classmethod
     async def connect(cls, store: SQLiteStore, *, busy_timeout_ms: int, read_only: bool) -> Connection:
@@ -1336,6 +1437,8 @@ class SQLiteStore:
                     continue
                 for statement in split_statements(script):
                     await tx._run(statement)
+                if name == "verifiable_log":
+                    await tx.plant_tree()
                 await tx._run(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                     (version, name, ts(datetime.now(UTC))),
