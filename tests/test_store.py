@@ -69,6 +69,7 @@ async def test_migrations_are_recorded_and_not_applied_again_on_reopen(db_path: 
         (4, "listing_indexes"),
         (5, "after_the_vote"),
         (6, "webhooks"),
+        (7, "verifiable_log"),
     ]
     async with open_service(Settings(db=db_path, clock=FakeClock())) as service:
         assert isinstance(service.store, SQLiteStore)
