@@ -84,7 +84,7 @@ async def test_migrations_are_recorded_and_not_applied_again_on_reopen(db_path: 
         agents = await reopened.list_agents(LOCAL_ADMIN)
 
     assert [a.id for a in agents.agents] == ["alice"]
-    assert scalar(db_path, "SELECT COUNT(*) FROM schema_migrations") == 6
+    assert scalar(db_path, "SELECT COUNT(*) FROM schema_migrations") == 7
     assert scalar(db_path, "SELECT applied_at FROM schema_migrations WHERE version = 1") == applied_at
 
 
