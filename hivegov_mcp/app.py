@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from hivegov_mcp.checkpoint import Signer
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
 from hivegov_mcp.store.sqlite import SQLiteStore
@@ -26,7 +27,7 @@ async def open_service(
     (the `rules` commands, which show or replace them)."""
     store = await SQLiteStore.open(settings.db, busy_timeout_ms=settings.busy_timeout_ms)
     try:
-        service = GovernanceService(store, settings.clock)
+        service = GovernanceService(store, settings.clock, Signer(settings.signing_key_file(), settings.log_origin()))
         await service.adopt_rules(settings.rules, source=settings.rules_source, check=check_rules, store=store_rules)
         yield service
     finally:

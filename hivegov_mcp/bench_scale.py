@@ -24,7 +24,7 @@ from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
 from hivegov_mcp.domain.config import parse_config
 from hivegov_mcp.settings import Settings
-from hivegov_mcp.store.bulk import Scale, load
+from hivegov_mcp.store.bulk import FORMAT, Scale, load
 
 RULES = parse_config(
     "[governance]\nwrites_per_agent_per_minute = 1000000\nmax_comments_per_agent = 1000000\nearly_close = false\n"
@@ -40,7 +40,7 @@ async def build(scale: Scale) -> Path:
     """The cached database for `scale`, built on first use (a temporary name until complete)."""
     folder = cache_dir()
     await anyio.Path(folder).mkdir(parents=True, exist_ok=True)
-    path = folder / f"scale-{scale.proposals}-{scale.comments}-{scale.votes}.db"
+    path = folder / f"scale-v{FORMAT}-{scale.proposals}-{scale.comments}-{scale.votes}.db"
     if await anyio.Path(path).exists():
         return path
     partial = Path(tempfile.mkdtemp(dir=folder)) / "building.db"

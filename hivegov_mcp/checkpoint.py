@@ -1,10 +1,10 @@
 """Signed checkpoints of the audit log (DESIGN §16): the C2SP `tlog-checkpoint` body (origin,
 size, base64 root of the RFC 6962 tree) in a C2SP `signed-note`, signed with Ed25519.
 
-The key lives beside the database (`<db>.ed25519`, owner-only) and is created on first use;
-`verifier_key` is what an outsider needs: `<name>+<key hash>+<base64(0x01 ‖ public key)>`.
-Every checkpoint signed is recorded beside it (`<db>.checkpoints`): the same size is never
-signed with two roots (that would mean the log was rewritten)."""
+The key lives beside the database (`<db>.ed25519`, owner-only) and is created on first use,
+unless the operator names one (HIVEGOV_SIGNING_KEY); `verifier_key` is what an outsider needs:
+`<name>+<key hash>+<base64(0x01 ‖ public key)>`. The service records every checkpoint it signs
+in the database and never signs one size with two roots."""
 
 from __future__ import annotations
 
@@ -94,20 +94,21 @@ def parse_verified(note: str, vkey: str) -> Checkpoint:
     raise ValueError(f"the note carries no signature by {name}")
 
 
-def record(db: Path, checkpoint: Checkpoint) -> None:
-    """Remember a signed (size, root); refuse a second root for a size signed before."""
-    path = db.with_name(db.name + ".checkpoints")
-    seen = {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            size, root = line.split()
-            seen[int(size)] = root
-    root_hex = checkpoint.root.hex()
-    if seen.get(checkpoint.size, root_hex) != root_hex:
-        raise ValueError(
-            f"size {checkpoint.size} was signed before with root {seen[checkpoint.size]}, now {root_hex}: "
-            "the log was rewritten; refusing to sign"
-        )
-    if checkpoint.size not in seen:
-        with path.open("a", encoding="utf-8") as out:
-            out.write(f"{checkpoint.size} {root_hex}\n")
+class Signer:
+    """The log's signing key, loaded (or created, owner-only) on first use, and its origin line."""
+
+    def __init__(self, key_file: Path, origin: str) -> None:
+        self.key_file = key_file
+        self.origin = origin
+        self._key: Ed25519PrivateKey | None = None
+
+    def key(self) -> Ed25519PrivateKey:
+        if self._key is None:
+            self._key = load_or_create_key(self.key_file)
+        return self._key
+
+    def verifier_key(self) -> str:
+        return verifier_key(self.origin, self.key().public_key())
+
+    def sign(self, size: int, root: bytes) -> str:
+        return sign(Checkpoint(origin=self.origin, size=size, root=root), self.key())

@@ -18,8 +18,9 @@ import anyio
 from hivegov_mcp import __version__, checkpoint
 from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
+from hivegov_mcp.domain import merkle
 from hivegov_mcp.domain.permissions import role_grants_text
-from hivegov_mcp.errors import HivegovError, StorageError
+from hivegov_mcp.errors import HivegovError, LogTampered, StorageError
 from hivegov_mcp.report import metrics_markdown
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import (
@@ -194,15 +195,19 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "rules":
             return await _rules_command(svc, args, settings)
         if args.command == "audit" and args.audit_command != "verify":
-            return await _checkpoint_command(svc, args, Path(str(settings.db)))
+            return await _checkpoint_command(svc, args)
         if args.command == "audit":
-            if args.checkpoint and not await _check_checkpoint(svc, Path(args.checkpoint), Path(str(settings.db))):
+            if args.checkpoint and not await _check_checkpoint(svc, Path(args.checkpoint)):
                 return EXIT_TAMPERED
             result = await svc.verify_audit()
             if result.ok:
                 print(f"ok: {result.events} events, head {result.head}")
                 return 0
-            print(f"TAMPERED at seq {result.first_bad_seq}: {result.problem} ({result.events} events read)")
+            if result.row is None:
+                print(f"TAMPERED at seq {result.first_bad_seq}: {result.problem} ({result.events} events read)")
+            else:
+                event = f" (the log's event {result.first_bad_seq})" if result.first_bad_seq else ""
+                print(f"TAMPERED at {result.row}: {result.problem}{event}")
             return EXIT_TAMPERED
         if args.command == "webhook":
             return await _webhook_command(svc, args)
@@ -214,33 +219,26 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
 
-def _origin(db: Path) -> str:
-    return f"hivegov.local/{db.name}"
-
-
-async def _checkpoint_command(svc: GovernanceService, args: argparse.Namespace, db: Path) -> int:
-    key = await anyio.to_thread.run_sync(checkpoint.load_or_create_key, checkpoint.key_path(db))
+async def _checkpoint_command(svc: GovernanceService, args: argparse.Namespace) -> int:
     if args.audit_command == "public-key":
-        print(checkpoint.verifier_key(_origin(db), key.public_key()))
+        print(svc.signer.verifier_key())
         return 0
-    size, root = await svc.audit_tree()
-    signed = checkpoint.Checkpoint(origin=_origin(db), size=size, root=root)
     try:
-        checkpoint.record(db, signed)
-    except ValueError as exc:
-        print(f"hivegov-mcp: {exc}", file=sys.stderr)
+        signed = await svc.sign_checkpoint()
+    except LogTampered as exc:
+        print(f"TAMPERED: {exc.message}", file=sys.stderr)
         return EXIT_TAMPERED
-    print(checkpoint.sign(signed, key), end="")
+    print(signed.note, end="")
     return 0
 
 
-async def _check_checkpoint(svc: GovernanceService, note_file: Path, db: Path) -> bool:
-    """Whether today's log extends the checkpoint: its first `size` events have the signed root."""
-    key = await anyio.to_thread.run_sync(checkpoint.load_or_create_key, checkpoint.key_path(db))
+async def _check_checkpoint(svc: GovernanceService, note_file: Path) -> bool:
+    """Whether today's log extends the checkpoint: its first `size` events, recomputed, have the
+    signed root, and the stored tree proves the whole log consistent with it."""
     try:
         note = await anyio.Path(note_file).read_text(encoding="utf-8")
-        saved = checkpoint.parse_verified(note, checkpoint.verifier_key(_origin(db), key.public_key()))
-    except (OSError, ValueError) as exc:
+        saved = checkpoint.parse_verified(note, svc.signer.verifier_key())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         print(f"TAMPERED checkpoint {note_file}: {exc}")
         return False
     size, root = await svc.audit_tree(saved.size)
@@ -253,6 +251,16 @@ async def _check_checkpoint(svc: GovernanceService, note_file: Path, db: Path) -
             f"{saved.root.hex()} (the log was rewritten)"
         )
         return False
+    if saved.size > 0:
+        now_size, now_root = await svc.audit_tree()
+        try:
+            proof = await svc.consistency_proof(saved.size, now_size)
+        except LogTampered as exc:
+            print(f"TAMPERED: {exc.message}")
+            return False
+        if not merkle.verify_consistency(saved.size, now_size, saved.root, now_root, proof):
+            print(f"TAMPERED: the stored Merkle tree does not prove size {now_size} consistent with {saved.size}")
+            return False
     print(f"ok: the log extends the checkpoint of size {saved.size} (root {saved.root.hex()[:16]}…)")
     return True
 

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hivegov_mcp.checkpoint import key_path
 from hivegov_mcp.clock import Clock, SystemClock
 from hivegov_mcp.domain.config import GovernanceConfig, parse_config
 from hivegov_mcp.errors import ConfigError
@@ -16,6 +17,7 @@ ENV_DB = "HIVEGOV_DB"
 ENV_CONFIG = "HIVEGOV_CONFIG"
 ENV_TOKEN = "HIVEGOV_TOKEN"
 ENV_LOG_LEVEL = "HIVEGOV_LOG_LEVEL"
+ENV_SIGNING_KEY = "HIVEGOV_SIGNING_KEY"  # the Ed25519 key (PEM) that signs checkpoints
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -28,6 +30,19 @@ class Settings:
     rules_source: str = "defaults"  # the file named in messages and in the rules_changed event
     clock: Clock = field(default_factory=SystemClock)
     busy_timeout_ms: int = BUSY_TIMEOUT_MS  # how long a write waits for another process's write lock
+    signing_key: Path | None = None  # None: HIVEGOV_SIGNING_KEY, else `<db>.ed25519` (created on first use)
+
+    def signing_key_file(self) -> Path:
+        if self.signing_key is not None:
+            return self.signing_key
+        named = os.environ.get(ENV_SIGNING_KEY)
+        if named:
+            return Path(named).expanduser()
+        return key_path(Path(str(self.db)))
+
+    def log_origin(self) -> str:
+        """The first line of this log's checkpoints: names the log (C2SP tlog-checkpoint)."""
+        return f"hivegov.local/{Path(str(self.db)).name}"
 
 
 def default_db_path() -> Path:

@@ -52,6 +52,7 @@ CATALOGUE = {
     "rollback_execution",
     "get_audit_log",
     "verify_audit",
+    "get_audit_proof",
     "get_governance_status",
     "get_governance_metrics",
     "get_my_agenda",

@@ -405,11 +405,54 @@ class AuditPage(_Model):
 
 
 class AuditVerification(_Model):
-    ok: bool = Field(description="True when every hash and link checks out.")
+    ok: bool = Field(
+        description="True when every hash, link and Merkle leaf checks out, the append-only guards are in place "
+        "and the state tables agree with the log."
+    )
     events: int = Field(description="How many events were checked.")
     head: str | None = Field(description="Hash of the last event (anchor it elsewhere to detect truncation).")
     first_bad_seq: int | None = Field(description="The first event that fails, if any.")
-    problem: str | None = Field(description="What is wrong at first_bad_seq.")
+    problem: str | None = Field(description="What is wrong (at first_bad_seq, or in `row`).")
+    row: str | None = Field(
+        default=None,
+        description="The state row or schema object that disagrees with the log, e.g. 'votes: BIP-001 ballot of "
+        "dave' or 'trigger audit_events_no_delete'.",
+    )
+
+
+class SignedCheckpoint(_Model):
+    """A C2SP tlog-checkpoint of the audit log, in a signed note (Ed25519)."""
+
+    origin: str = Field(description="The log's name, the note's first line.")
+    size: int = Field(description="How many events the checkpoint covers.")
+    root: str = Field(description="RFC 6962 Merkle root of the first `size` events (hex).")
+    note: str = Field(description="The signed note, byte for byte: save it to prove later what the log held.")
+    verifier_key: str = Field(
+        description="The key that signed it (name+hash+key); trust only the one the operator published "
+        "(`hivegov-mcp audit public-key`)."
+    )
+    signed_at: datetime = Field(description="When it was first signed (UTC).")
+
+
+class ConsistencyProof(_Model):
+    from_size: int = Field(description="The older tree size (a checkpoint you kept).")
+    to_size: int = Field(description="The newer tree size (this proof's checkpoint).")
+    proof: list[str] = Field(description="RFC 6962 consistency proof, hex hashes in order.")
+
+
+class AuditProof(_Model):
+    """What an outsider needs to check that an event is in the signed log, without the database."""
+
+    seq: int = Field(description="The event's sequence number (its leaf is seq - 1).")
+    canonical_event: str = Field(description="The exact text hashed: leaf = SHA-256(0x00 ‖ its UTF-8 bytes).")
+    leaf_hash: str = Field(description="The event's RFC 6962 leaf hash (hex).")
+    tree_size: int = Field(description="The size of the tree the proof is against (the checkpoint's).")
+    inclusion: list[str] = Field(description="RFC 6962 inclusion proof (audit path), hex hashes in order.")
+    root: str = Field(description="The tree's root (hex); equals the checkpoint's.")
+    checkpoint: SignedCheckpoint = Field(description="The signed checkpoint of tree_size.")
+    consistency: ConsistencyProof | None = Field(
+        default=None, description="When since_size was given: proof that this tree extends the older one."
+    )
 
 
 class AgentReceipt(Agent):

@@ -8,7 +8,7 @@ import logging
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -22,6 +22,7 @@ from hivegov_mcp.domain.models import (
     AgentReceipt,
     AppealReceipt,
     AuditPage,
+    AuditProof,
     AuditVerification,
     CommentReceipt,
     Discussion,
@@ -40,6 +41,7 @@ from hivegov_mcp.domain.models import (
     ResultsReceipt,
     RulesInfo,
     SearchResults,
+    SignedCheckpoint,
     SummaryReceipt,
     ValidationReceipt,
     VoteReceipt,
@@ -399,9 +401,26 @@ async def get_audit_log(
     return await service.get_audit_log(me, proposal_id=proposal_id, after_seq=after_seq, limit=limit)
 
 
-@router.get("/audit/verify", tags=["records"], summary="Recompute the audit hash chain")
+@router.get("/audit/verify", tags=["records"], summary="Check the audit log and the state against it")
 async def verify_audit(service: Service, me: Me) -> AuditVerification:
     return await service.verify_audit(me)
+
+
+@router.get("/audit/checkpoint", tags=["records"], summary="The latest signed checkpoint of the audit log")
+async def get_audit_checkpoint(service: Service, me: Me) -> SignedCheckpoint:
+    return await service.latest_checkpoint(me)
+
+
+@router.get("/audit/{seq}/proof", tags=["records"], summary="An event's inclusion proof against a signed checkpoint")
+async def get_audit_proof(
+    seq: Annotated[int, Path(ge=1)],
+    service: Service,
+    me: Me,
+    since_size: Annotated[
+        int | None, Query(ge=1, description="A kept checkpoint's size: adds a consistency proof")
+    ] = None,
+) -> AuditProof:
+    return await service.get_audit_proof(me, seq, since_size)
 
 
 @router.get("/agenda", tags=["records"], summary="What needs the agent now, soonest first")

@@ -59,8 +59,12 @@ def notes_text(notes: list[ObjectionNote]) -> str:
 
 async def _resource(ctx: Context[AppState], op: Callable[[GovernanceService, Agent], Awaitable[T]]) -> T:
     """Run a read for a resource, mapping errors to resource errors."""
+    return await _static(ctx.request_context.lifespan_context, op)
+
+
+async def _static(state: AppState, op: Callable[[GovernanceService, Agent], Awaitable[T]]) -> T:
     try:
-        return await run_op(ctx.request_context.lifespan_context, op)
+        return await run_op(state, op)
     except HivegovError as exc:
         if exc.code in SERVER_SIDE:
             raise ResourceError(str(exc)) from exc
@@ -78,7 +82,9 @@ MAX_PROMPT_COMMENTS = 200  # comments a summarize_round prompt carries (the olde
 COMPLETIONS = 100  # the newest proposals whose ids completion looks at
 
 
-def register_content(mcp: MCPServer[AppState]) -> None:
+def register_content(mcp: MCPServer[AppState], state: AppState) -> None:
+    """`state` serves the static resources (the SDK gives those no Context); the templates and
+    prompts use the request's lifespan state, which is the same."""
     async def complete(ctx: ServerRequestContext[AppState], params: CompleteRequestParams) -> CompleteResult:
         """`proposal_id` arguments of prompts and resource templates: the newest ids that start
         with what was typed. (MCPServer's own completion hook gets no request context, so no
@@ -110,6 +116,18 @@ def register_content(mcp: MCPServer[AppState]) -> None:
     async def results(proposal_id: str, ctx: Context[AppState]) -> str:
         """The voting results of a proposal as JSON."""
         return (await _resource(ctx, lambda s, a: s.get_voting_results(a, proposal_id))).model_dump_json()
+
+    @mcp.resource("hivegov://rules", mime_type="application/toml")
+    async def rules() -> str:
+        """The governance rules in force (TOML), with their version and hash in the first line."""
+        info = await _static(state, lambda s, a: s.show_rules(a))
+        return f"# rules version {info.version}, sha256 {info.hash}\n{info.toml}"
+
+    @mcp.resource("hivegov://audit/checkpoint", mime_type="text/plain")
+    async def audit_checkpoint() -> str:
+        """The latest signed checkpoint of the audit log (C2SP tlog-checkpoint in a signed note): keep
+        it, and `hivegov-mcp audit verify --checkpoint` proves later that the log still extends it."""
+        return (await _static(state, lambda s, a: s.latest_checkpoint(a))).note
 
     @mcp.prompt(title="Draft a proposal")
     async def draft_proposal(

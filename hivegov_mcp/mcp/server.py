@@ -307,7 +307,7 @@ def build_server(
     )
     notices.install(mcp)
     register_tools(mcp)
-    register_content(mcp)
+    register_content(mcp, AppState(service=service, token=opts.token))
     lighten_output_schemas(mcp)
     return mcp
 

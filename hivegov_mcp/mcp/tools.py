@@ -25,6 +25,7 @@ from hivegov_mcp.domain.models import (
     AppealDecision,
     AppealReceipt,
     AuditPage,
+    AuditProof,
     AuditVerification,
     CommentReceipt,
     CommentType,
@@ -509,8 +510,23 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
 
     @mcp.tool(annotations=READ)
     async def verify_audit(ctx: Context[AppState]) -> AuditVerification:
-        """Recompute the whole audit hash chain; reports the first bad sequence number if any."""
+        """Check the whole audit log: its hash chain, its Merkle leaves and checkpoints, its append-only
+        guards, and the state tables against it. Reports the first bad sequence number or row."""
         return await call(ctx, lambda s, a: s.verify_audit(a))
+
+    @mcp.tool(annotations=READ)
+    async def get_audit_proof(
+        ctx: Context[AppState],
+        seq: Annotated[int, Field(description="The event's sequence number (a write's receipt.seq).", ge=1)],
+        since_size: Annotated[
+            int | None,
+            Field(description="The size of a checkpoint you kept: adds the proof that the log extends it.", ge=1),
+        ] = None,
+    ) -> AuditProof:
+        """Prove that an event is in the signed log: its RFC 6962 inclusion proof against the latest signed
+        checkpoint (C2SP signed note, Ed25519), checkable without the database (examples/verify_receipt.py);
+        with since_size, also the consistency proof from that older checkpoint."""
+        return await call(ctx, lambda s, a: s.get_audit_proof(a, seq, since_size))
 
     @mcp.tool(
         annotations=READ,

@@ -14,6 +14,7 @@ from hivegov_mcp.service.discussion import DiscussionOperations
 from hivegov_mcp.service.proposals import ProposalOperations
 from hivegov_mcp.service.records import AgendaOperations, MerkleOperations, MetricsOperations, RecordOperations
 from hivegov_mcp.service.rules import RulesOperations
+from hivegov_mcp.service.verify import VerifyOperations
 from hivegov_mcp.service.voting import VotingOperations
 from hivegov_mcp.service.webhooks import WebhookOperations
 
@@ -33,5 +34,6 @@ class GovernanceService(
     AgendaOperations,
     WebhookOperations,
     MerkleOperations,
+    VerifyOperations,
 ):
     """Every governance operation. Build it with `open_service` (store, rules and clock)."""

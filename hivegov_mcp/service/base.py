@@ -12,6 +12,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from hivegov_mcp import engine
 from hivegov_mcp.audit import content_hash
+from hivegov_mcp.checkpoint import Signer
 from hivegov_mcp.clock import Clock
 from hivegov_mcp.domain import limits
 from hivegov_mcp.domain.config import GovernanceConfig, ProposalType, parse_config
@@ -125,9 +126,10 @@ class RuleBook:
 class ServiceBase:
     """The store, the rules book and the clock, and the plumbing every operation shares."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, signer: Signer) -> None:
         self.store = store
         self.clock = clock
+        self.signer = signer  # signs checkpoints of the audit log
         self.rules = RuleBook()
 
     # -- the one write entry --------------------------------------------------------------------

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-import anyio
-
-from hivegov_mcp.audit import ChainVerifier, StoredEvent, event_bytes
+from hivegov_mcp.audit import StoredEvent, event_bytes
 from hivegov_mcp.domain.config import GovernanceConfig, rules_hash
-from hivegov_mcp.domain.merkle import Frontier, leaf_hash
+from hivegov_mcp.domain.merkle import (
+    EMPTY_ROOT,
+    Frontier,
+    Node,
+    combine,
+    consistency_ranges,
+    cover,
+    inclusion_ranges,
+    leaf_hash,
+)
 from hivegov_mcp.domain.metrics import TARGETS, Event, compute
 from hivegov_mcp.domain.models import (
     Agenda,
@@ -18,7 +26,8 @@ from hivegov_mcp.domain.models import (
     AgentStats,
     AuditEvent,
     AuditPage,
-    AuditVerification,
+    AuditProof,
+    ConsistencyProof,
     Criterion,
     Deadline,
     DiscussionSummary,
@@ -26,19 +35,20 @@ from hivegov_mcp.domain.models import (
     GovernanceStatus,
     PhaseTime,
     Proposal,
+    SignedCheckpoint,
 )
 from hivegov_mcp.domain.permissions import Role, may_ever
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.summary import summarize
-from hivegov_mcp.errors import (
-    InvalidInput,
-)
+from hivegov_mcp.errors import InvalidInput, LogTampered, NotFound
 from hivegov_mcp.service.base import (
     MAX_AUDIT_PAGE,
     ServiceBase,
     is_system,
     reads,
+    writes,
 )
+from hivegov_mcp.store.base import StoredCheckpoint, Transaction
 
 VERIFY_PAGE = 5_000
 
@@ -71,27 +81,6 @@ class RecordOperations(ServiceBase):
         ]
         next_after = events[-1].seq if len(rows) > limit else None
         return AuditPage(events=events, next_after_seq=next_after)
-
-    async def verify_audit(self, actor: Agent | None = None) -> AuditVerification:
-        """Recompute the chain a page at a time, each page in its own short read: memory stays flat
-        in the log's length and other calls are served between pages."""
-        verifier = ChainVerifier()
-        after = 0
-        while True:
-            async with self.store.read() as tx:
-                page = await tx.audit_events(subject=None, after_seq=after, limit=VERIFY_PAGE)
-            # Hashing a page takes a while: do it off the event loop, so other calls go on meanwhile.
-            if not await anyio.to_thread.run_sync(verifier.feed, page) or len(page) < VERIFY_PAGE:
-                break
-            after = page[-1].seq
-        check = verifier.result()
-        return AuditVerification(
-            ok=check.ok,
-            events=check.events,
-            head=check.head,
-            first_bad_seq=check.first_bad_seq,
-            problem=check.problem,
-        )
 
     @reads
     async def get_governance_status(self, actor: Agent) -> GovernanceStatus:
@@ -242,9 +231,12 @@ class AgendaOperations(ServiceBase):
 
 
 class MerkleOperations(ServiceBase):
+    """The log's Merkle tree as stored (DESIGN §16): roots and proofs from O(log n) stored
+    subtrees, and checkpoints signed by the server's key, one root per size ever."""
+
     async def audit_tree(self, size: int | None = None) -> tuple[int, bytes]:
         """The size and RFC 6962 root of the log's first `size` events (all of them by default),
-        read a page at a time into the tree's right edge: memory O(log n)."""
+        recomputed from the events a page at a time (not from the stored tree): memory O(log n)."""
         frontier = Frontier()
         after = 0
         while size is None or frontier.size < size:
@@ -259,9 +251,119 @@ class MerkleOperations(ServiceBase):
             after = page[-1].seq
         return frontier.size, frontier.root()
 
+    async def latest_checkpoint(self, actor: Agent | None = None) -> SignedCheckpoint:
+        """A checkpoint of the whole log as it is now: the one signed for this size, or a new one."""
+        latest = await self._latest_checkpoint()
+        return latest if latest is not None else await self.sign_checkpoint()
+
+    @reads
+    async def _latest_checkpoint(self) -> SignedCheckpoint | None:
+        async with self.store.read() as tx:
+            stored = await tx.checkpoint()
+            if stored is None or stored.size != await tx.tree_size():
+                return None
+        return self._checkpoint(stored)
+
+    @writes
+    async def sign_checkpoint(self) -> SignedCheckpoint:
+        """Sign the tree as it is now, once per size. Refused when an earlier checkpoint's root
+        no longer matches the tree (the log was rewritten): one size never gets two roots."""
+        async with self.store.write() as tx:
+            size = await tx.tree_size()
+            root = await self._tree_root(tx, size)
+            earlier = await tx.checkpoint()
+            if earlier is not None:
+                then = await self._tree_root(tx, earlier.size) if earlier.size <= size else None
+                if then != earlier.root:
+                    shown = "missing" if then is None else then.hex()
+                    raise LogTampered(
+                        self.store.path,
+                        f"checkpoint {earlier.size} signed root {earlier.root.hex()}, the tree's first "
+                        f"{earlier.size} events now have root {shown}; no checkpoint is signed over it",
+                    )
+                if earlier.size == size:
+                    return self._checkpoint(earlier)
+            stored = StoredCheckpoint(size, root, self.signer.sign(size, root), self.clock.now())
+            await tx.insert_checkpoint(stored)
+        return self._checkpoint(stored)
+
+    async def _nodes(self, tx: Transaction, nodes: Sequence[Node]) -> list[bytes]:
+        hashes = await tx.tree_nodes(nodes)
+        missing = [n for n, h in zip(nodes, hashes, strict=True) if h is None]
+        if missing:
+            raise LogTampered(self.store.path, f"its Merkle tree lacks the node (level, index) {missing[0]}")
+        return [h for h in hashes if h is not None]
+
+    async def _tree_root(self, tx: Transaction, size: int) -> bytes:
+        return EMPTY_ROOT if size == 0 else combine(await self._nodes(tx, cover(0, size)))
+
+    async def _proof(self, tx: Transaction, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+        """The root of each range, from the stored subtrees that cover it (read in one go)."""
+        covers = [cover(lo, hi) for lo, hi in ranges]
+        hashes = await self._nodes(tx, [n for c in covers for n in c])
+        out, at = [], 0
+        for c in covers:
+            out.append(combine(hashes[at : at + len(c)]))
+            at += len(c)
+        return out
+
+    def _checkpoint(self, stored: StoredCheckpoint) -> SignedCheckpoint:
+        return SignedCheckpoint(
+            origin=self.signer.origin,
+            size=stored.size,
+            root=stored.root.hex(),
+            note=stored.note,
+            verifier_key=self.signer.verifier_key(),
+            signed_at=stored.signed_at,
+        )
+
+    async def get_audit_proof(self, actor: Agent, seq: int, since_size: int | None = None) -> AuditProof:
+        """The inclusion proof of event `seq` against the latest checkpoint (signed now if none
+        covers it yet) and, given the size of a checkpoint kept earlier, the consistency proof."""
+        checkpoint = await self.latest_checkpoint(actor)
+        if seq > checkpoint.size:  # appended since: sign the tree that holds it
+            checkpoint = await self.sign_checkpoint()
+        return await self._prove(seq, since_size, checkpoint)
+
+    @reads
+    async def consistency_proof(self, old_size: int, size: int) -> list[bytes]:
+        """PROOF(old_size, D[size]) from the stored tree."""
+        async with self.store.read() as tx:
+            if size > await tx.tree_size():
+                raise LogTampered(self.store.path, f"its Merkle tree holds fewer than {size} events")
+            return await self._proof(tx, consistency_ranges(old_size, size))
+
+    @reads
+    async def _prove(self, seq: int, since_size: int | None, checkpoint: SignedCheckpoint) -> AuditProof:
+        size = checkpoint.size
+        if not 1 <= seq <= size:
+            raise NotFound("audit event", seq, hint=f"The log has events 1 to {size}; pass one of those.")
+        if since_size is not None and not 1 <= since_size <= size:
+            raise InvalidInput("since_size", f"{since_size} must be between 1 and the log's size {size}")
+        async with self.store.read() as tx:
+            (event,) = await tx.audit_events(subject=None, after_seq=seq - 1, limit=1)
+            inclusion = await self._proof(tx, inclusion_ranges(seq - 1, size))
+            consistency = None
+            if since_size is not None:
+                hashes = await self._proof(tx, consistency_ranges(since_size, size))
+                consistency = ConsistencyProof(from_size=since_size, to_size=size, proof=[h.hex() for h in hashes])
+        data = _event_bytes(event)
+        return AuditProof(
+            seq=seq,
+            canonical_event=data.decode("utf-8", "backslashreplace"),
+            leaf_hash=leaf_hash(data).hex(),
+            tree_size=size,
+            inclusion=[h.hex() for h in inclusion],
+            root=checkpoint.root,
+            checkpoint=checkpoint,
+            consistency=consistency,
+        )
+
+
+def _event_bytes(e: StoredEvent) -> bytes:
+    return event_bytes(seq=e.seq, at=e.at, actor=e.actor, action=e.action, subject=e.subject, payload=e.payload)
+
 
 def _leaf(e: StoredEvent) -> bytes:
     """The event's RFC 6962 leaf hash, over its canonical bytes as stored."""
-    return leaf_hash(
-        event_bytes(seq=e.seq, at=e.at, actor=e.actor, action=e.action, subject=e.subject, payload=e.payload)
-    )
+    return leaf_hash(_event_bytes(e))

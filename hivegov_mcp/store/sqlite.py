@@ -389,6 +389,13 @@ class SQLiteTransaction:
         row = await self._one(f"SELECT {_PROPOSAL_COLUMNS} FROM proposals WHERE id = ?", (proposal_id,))
         return _proposal(row) if row else None
 
+    async def proposals_after(self, number: int, limit: int) -> list[ProposalState]:
+        """Every proposal in number order, a page at a time (for the state check)."""
+        rows = await self._all(
+            f"SELECT {_PROPOSAL_COLUMNS} FROM proposals WHERE number > ? ORDER BY number LIMIT ?", (number, limit)
+        )
+        return [_proposal(r) for r in rows]
+
     async def save_proposal(self, state: ProposalState) -> None:
         sets = ", ".join(f"{n} = :{n}" for n in _PROPOSAL_FIELDS[1:])
         await self._run(f"UPDATE proposals SET {sets} WHERE id = :id", _proposal_params(state))
@@ -572,6 +579,13 @@ class SQLiteTransaction:
             (proposal_id, after_id, -1 if limit is None else limit),
         )
         return [_comment(r) for r in rows]
+
+    async def comment_rows(self, proposal_id: str) -> list[tuple[int, str, str]]:
+        """(id, type, content) of every comment of the proposal, hidden ones too."""
+        rows = await self._all(
+            "SELECT id, type, content FROM comments WHERE proposal_id = ? ORDER BY id", (proposal_id,)
+        )
+        return [(int(r["id"]), r["type"], _text(r["content"])) for r in rows]
 
     async def count_proposal_comments(self, proposal_id: str) -> int:
         row = await self._one(

@@ -1,0 +1,172 @@
+"""`verify_audit` (DESIGN §6, §16): the hash chain, the Merkle leaves and the checkpoints signed
+so far, the append-only guards, then the state tables against the log. Each step streams a
+page at a time in its own short read: memory stays flat in the log's length (the state check
+holds one proposal's events at a time) and other calls are served between pages."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import anyio
+
+from hivegov_mcp.audit import ChainVerifier, StoredEvent, event_bytes
+from hivegov_mcp.domain import replay
+from hivegov_mcp.domain.merkle import Frontier, leaf_hash
+from hivegov_mcp.domain.models import Agent, AuditVerification
+from hivegov_mcp.service.base import ServiceBase
+from hivegov_mcp.store.base import StoredCheckpoint
+
+VERIFY_PAGE = 5_000
+STATE_PAGE = 200  # proposals per read of the state check
+
+
+@dataclass(frozen=True)
+class Finding:
+    seq: int | None
+    problem: str
+    row: str | None = None
+
+
+class LeafCheck:
+    """Every event against its stored Merkle leaf, and the checkpoint roots against the events."""
+
+    def __init__(self, checkpoint: StoredCheckpoint | None) -> None:
+        self.frontier = Frontier()
+        self.checkpoint = checkpoint
+        self.finding: Finding | None = None
+
+    def feed(self, page: list[StoredEvent], leaves: dict[int, bytes]) -> None:
+        for e in page:
+            if self.finding is not None:
+                return
+            leaf = leaf_hash(
+                event_bytes(seq=e.seq, at=e.at, actor=e.actor, action=e.action, subject=e.subject, payload=e.payload)
+            )
+            stored = leaves.get(e.seq - 1)
+            if stored is None:
+                self.finding = Finding(
+                    e.seq, "the event has no leaf in the Merkle tree: it was written outside the server"
+                )
+            elif stored != leaf:
+                self.finding = Finding(
+                    e.seq, "the event differs from its Merkle leaf: it was changed after it was logged"
+                )
+            self.frontier.append(leaf)
+            cp = self.checkpoint
+            if (
+                self.finding is None
+                and cp is not None
+                and self.frontier.size == cp.size
+                and self.frontier.root() != cp.root
+            ):
+                self.finding = Finding(
+                    e.seq, f"the first {cp.size} events do not have the root that checkpoint {cp.size} signed"
+                )
+
+
+class VerifyOperations(ServiceBase):
+    async def verify_audit(self, actor: Agent | None = None) -> AuditVerification:
+        chain = ChainVerifier()
+        async with self.store.read() as tx:
+            checkpoint = await tx.checkpoint()
+            missing = await tx.missing_guards()
+        leaves = LeafCheck(checkpoint)
+        after = 0
+        while True:
+            async with self.store.read() as tx:
+                page = await tx.audit_events(subject=None, after_seq=after, limit=VERIFY_PAGE)
+                stored = await tx.tree_leaves(after, VERIFY_PAGE)
+            # Hashing a page takes a while: do it off the event loop, so other calls go on meanwhile.
+            intact = await anyio.to_thread.run_sync(chain.feed, page)
+            await anyio.to_thread.run_sync(leaves.feed, page, stored)
+            if not intact or leaves.finding is not None or len(page) < VERIFY_PAGE:
+                break
+            after = page[-1].seq
+        check = chain.result()
+        findings = [Finding(check.first_bad_seq, check.problem or "")] if not check.ok else []
+        if leaves.finding is not None:
+            findings.append(leaves.finding)
+        if not findings:
+            findings += await self._after_the_last(check.events, checkpoint)
+        if not findings and missing:
+            findings.append(
+                Finding(None, "the log's append-only guard is gone (dropped)", f"trigger {', '.join(missing)}")
+            )
+        if not findings:
+            state = await self._check_state()
+            findings += [state] if state else []
+        first = min(findings, key=lambda f: (f.seq is None, f.seq or 0), default=None)
+        return AuditVerification(
+            ok=first is None,
+            events=check.events,
+            head=check.head,
+            first_bad_seq=None if first is None else first.seq,
+            problem=None if first is None else first.problem,
+            row=None if first is None else first.row,
+        )
+
+    async def _after_the_last(self, events: int, checkpoint: StoredCheckpoint | None) -> list[Finding]:
+        """Events deleted from the end leave their leaves, and a checkpoint, behind."""
+        async with self.store.read() as tx:
+            size = await tx.tree_size()
+        if size > events:
+            return [
+                Finding(
+                    events + 1,
+                    f"the Merkle tree holds {size} events, the log {events}: events {events + 1} to {size} "
+                    "were deleted",
+                )
+            ]
+        if checkpoint is not None and checkpoint.size > events:
+            return [
+                Finding(
+                    events + 1,
+                    f"checkpoint {checkpoint.size} was signed, the log has {events} events: "
+                    f"events {events + 1} to {checkpoint.size} were deleted",
+                )
+            ]
+        return []
+
+    async def _check_state(self) -> Finding | None:
+        """Every proposal's and agent's rows against the log's events about it."""
+        number = 0
+        while True:
+            async with self.store.read() as tx:
+                page = await tx.proposals_after(number, STATE_PAGE)
+                for state in page:
+                    versions = await tx.list_versions(state.id)
+                    rows = replay.ProposalRows(
+                        id=state.id,
+                        status=state.status.value,
+                        version=state.version,
+                        versions=[(v.version, v.content.model_dump(), v.content_hash) for v in versions],
+                        comments=await tx.comment_rows(state.id),
+                        votes=[(v.agent_id, v.decision, v.justification, v.salt) for v in await tx.vote_rows(state.id)],
+                        tally=_counts(await tx.get_tally(state.id)),
+                    )
+                    events = await tx.audit_events(subject=state.id, after_seq=0, limit=None)
+                    found = replay.check_proposal(rows, [_logged(e) for e in events])
+                    if found is not None:
+                        return Finding(found.seq, found.problem, found.row)
+            if len(page) < STATE_PAGE:
+                break
+            number = page[-1].number
+        async with self.store.read() as tx:
+            for agent in await tx.list_agents():
+                events = await tx.audit_events(subject=f"agent:{agent.id}", after_seq=0, limit=None)
+                row = replay.AgentRow(agent.id, agent.roles, agent.weight, agent.active)
+                found = replay.check_agent(row, [_logged(e) for e in events])
+                if found is not None:
+                    return Finding(found.seq, found.problem, found.row)
+        return None
+
+
+def _logged(e: StoredEvent) -> replay.LoggedEvent:
+    return replay.LoggedEvent(seq=e.seq, action=e.action, actor=e.actor, payload=json.loads(e.payload))
+
+
+def _counts(tally: object) -> dict[str, int] | None:
+    if tally is None:
+        return None
+    return {d: int(getattr(tally, d)) for d in ("approve", "reject", "abstain")}
