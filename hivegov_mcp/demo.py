@@ -3,6 +3,7 @@ server process over real stdio MCP, all on one database file (as desktop clients
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -31,6 +32,7 @@ AGENTS: dict[str, list[str]] = {
 # cycle, execution included, runs in real time.
 DEMO_RULES = "[governance]\nappeal_window_minutes = 0.05\n"
 APPEAL_WINDOW_SECONDS = 3.0
+OFFLINE_VERIFIER = Path(__file__).resolve().parent.parent / "examples" / "verify_receipt.py"
 
 
 class DemoFailed(Exception):
@@ -90,6 +92,26 @@ async def register(db: Path, config: str | None) -> dict[str, str]:
             reg = await svc.register_agent(LOCAL_ADMIN, name, roles, display_name=name.capitalize())
             tokens[name] = reg.token
         return tokens
+
+
+async def verifier_key(db: Path) -> str:
+    """The public key an operator publishes (`hivegov-mcp audit public-key`)."""
+    async with open_service(settings_from(str(db), None), store_rules=False) as svc:
+        return svc.signer.verifier_key()
+
+
+async def check_offline(proof: dict[str, Any], db: Path, folder: Path) -> str:
+    """Run the standalone verifier of examples/ on a proof, as an outsider would: a separate
+    Python process that has the proof and the public key, not the database."""
+    script = OFFLINE_VERIFIER
+    if not await anyio.Path(script).exists():
+        return "(examples/verify_receipt.py is not beside this installation: skipped)"
+    saved = folder / "proof.json"
+    await anyio.Path(saved).write_text(json.dumps(proof), encoding="utf-8")
+    done = await anyio.run_process([sys.executable, "-I", str(script), str(saved), await verifier_key(db)], check=False)
+    if done.returncode != 0:
+        raise DemoFailed(f"the offline verifier refused the proof: {done.stdout.decode().strip()}")
+    return done.stdout.decode().strip()
 
 
 async def show_rules(db: Path) -> RulesInfo:
@@ -263,6 +285,8 @@ async def run_demo(db_flag: str | None, config: str | None) -> int:
                 *results, executed = await cycle(cast)
                 check = await cast["alice"].call("verify_audit")
                 status = await cast["alice"].call("get_governance_status")
+                proof = await cast["bob"].call("get_audit_proof", seq=executed["receipt"]["seq"])
+            offline = await check_offline(proof, db, Path(tmp))
         except DemoFailed as exc:
             print(f"demo failed: {exc}", file=sys.stderr)
             return 1
@@ -274,6 +298,9 @@ async def run_demo(db_flag: str | None, config: str | None) -> int:
         verdict = "INTACT" if check["ok"] else f"BROKEN at seq {check['first_bad_seq']}"
         say(f"== Audit chain: {verdict}: {check['events']} events, head {check['head']}")
         say(f"== {results[0]['proposal_id']}: {executed['status']}")
+        say(f"\n== The signed checkpoint the log ends with (hivegov://audit/checkpoint)\n{proof['checkpoint']['note']}")
+        say(f"== ed's execution receipt #{executed['receipt']['seq']}, checked offline by examples/verify_receipt.py:")
+        say(f"  {offline}")
         ok = (
             check["ok"]
             and [r["result"] for r in results] == ["approved", "rejected"]

@@ -364,3 +364,29 @@ async def test_wrong_methods_chunked_bodies_and_headers_of_the_api(
     assert answer.headers["cache-control"] == "no-store"
     assert "frame-ancestors 'none'" in docs.headers["content-security-policy"]
     assert metadata.status_code == 421
+
+
+async def test_the_checkpoint_and_proofs_are_served_over_rest_and_as_an_mcp_resource(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    async with (
+        serve(db_path, clock=clock) as served,
+        httpx2.AsyncClient(base_url=served.base) as http,
+        mcp_client(served.base, tokens["dave"]) as dave,
+    ):
+        created = await http.post(f"{API}/proposals", json=PROPOSAL, headers=bearer(tokens["alice"]))
+        seq = created.json()["receipt"]["seq"]
+        checkpoint = await http.get(f"{API}/audit/checkpoint", headers=bearer(tokens["bob"]))
+        proof = await http.get(f"{API}/audit/{seq}/proof", params={"since_size": 1}, headers=bearer(tokens["bob"]))
+        unknown = await http.get(f"{API}/audit/{seq + 50}/proof", headers=bearer(tokens["bob"]))
+        anonymous = await http.get(f"{API}/audit/checkpoint")
+        note = (await dave.read_resource("hivegov://audit/checkpoint")).contents[0]
+        rules = (await dave.read_resource("hivegov://rules")).contents[0]
+
+    assert checkpoint.status_code == 200 and checkpoint.json()["size"] == seq
+    assert proof.status_code == 200 and proof.json()["checkpoint"] == checkpoint.json()
+    assert proof.json()["consistency"]["from_size"] == 1
+    assert unknown.status_code == 404 and "events 1 to" in unknown.json()["error"]["hint"]
+    assert anonymous.status_code == 401
+    assert getattr(note, "text", "") == checkpoint.json()["note"]
+    assert getattr(rules, "text", "").startswith("# rules version 1, sha256 ")

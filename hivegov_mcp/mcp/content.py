@@ -85,6 +85,7 @@ COMPLETIONS = 100  # the newest proposals whose ids completion looks at
 def register_content(mcp: MCPServer[AppState], state: AppState) -> None:
     """`state` serves the static resources (the SDK gives those no Context); the templates and
     prompts use the request's lifespan state, which is the same."""
+
     async def complete(ctx: ServerRequestContext[AppState], params: CompleteRequestParams) -> CompleteResult:
         """`proposal_id` arguments of prompts and resource templates: the newest ids that start
         with what was typed. (MCPServer's own completion hook gets no request context, so no
