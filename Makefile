@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python -m hivegov_mcp.bench
 	$(BIN)/python -m hivegov_mcp.bench_scale --scale $(SCALE)
 	$(BIN)/python -m hivegov_mcp.bench_throughput
+	$(BIN)/python -m hivegov_mcp.bench_proofs
 
 clean:
 	rm -rf $(VENV) build *.egg-info .bench-cache

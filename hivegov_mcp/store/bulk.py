@@ -49,7 +49,7 @@ def _words(rng: random.Random, count: int) -> str:
     return "governance " + " ".join(picks)
 
 
-class _Chain:
+class Chain:
     """The audit chain and its Merkle tree, grown as the store grows them."""
 
     def __init__(self, con: sqlite3.Connection) -> None:
@@ -92,7 +92,7 @@ def load(path: Path, scale: Scale, *, seed: int = 6) -> None:
     con.execute("PRAGMA synchronous = OFF")
     start = datetime(2026, 1, 1, tzinfo=UTC)
     at = start.isoformat(timespec="microseconds")
-    chain = _Chain(con)
+    chain = Chain(con)
     agents = [f"agent{n:03d}" for n in range(scale.agents)]
     con.execute("BEGIN")
     con.executemany(
