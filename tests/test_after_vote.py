@@ -145,6 +145,8 @@ async def test_an_appeal_decided_reopen_starts_a_new_round_and_a_new_vote(
     assert again.replaced_earlier_vote is False  # a new vote: the earlier ballots are not carried over
     results = await service.get_voting_results(cast["carol"], pid)
     assert results.voted == ["bob"]
+    check = await service.verify_audit()  # the cleared ballots and the new vote agree with the log
+    assert check.ok, check
 
 
 @pytest.mark.parametrize(

@@ -140,6 +140,7 @@ async def test_a_changed_vote_counts_last_and_the_earlier_one_stays_in_the_audit
     close = log.events[-1]
     assert (close.actor, close.action) == (ENGINE, "early_close")
     assert close.payload["ballots"] == {"bob": "reject", "carol": "approve", "dave": "approve"}
+    assert (await service.verify_audit()).ok  # both of bob's ballots match their salted commitments
 
 
 async def test_voting_closes_early_once_every_eligible_voter_has_voted(service: GovernanceService, cast: Cast) -> None:

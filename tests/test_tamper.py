@@ -42,9 +42,10 @@ async def _governance(db: Path) -> dict[str, int]:
         await svc.conclude_discussion(agents["carol"], pid, "approved-for-voting", "Ready for a vote.")
         ballots = {v: (await svc.cast_vote(agents[v], pid, d, WHY)).receipt.seq for v, d in
                    (("bob", "approve"), ("carol", "approve"), ("dave", "reject"))}  # fmt: skip
+        appeal = await svc.file_appeal(agents["dave"], pid, "The objection was resolved too quickly.")
         head = (await svc.get_governance_status(agents["root"])).audit_events
         assert (await svc.verify_audit()).ok
-    return {"head": head, "objection": objection.id, "dave_ballot": ballots["dave"]}
+    return {"head": head, "objection": objection.id, "dave_ballot": ballots["dave"], "appeal": appeal.id}
 
 
 def _drop_guards(con: sqlite3.Connection) -> None:
@@ -150,6 +151,10 @@ CASES = {
         _expect_row("agents: dave roles"),
     ),
     "a status changed": (_sql("UPDATE proposals SET status = 'rejected'"), _expect_row("proposals: BIP-001 status")),
+    "an appeal's grounds rewritten": (
+        _sql("UPDATE appeals SET grounds = 'None.' WHERE id = {appeal}"),
+        _expect_row("appeals: {appeal} on BIP-001"),
+    ),
     "an objection rewritten as support": (
         _sql("UPDATE comments SET type = 'support' WHERE id = {objection}"),
         _expect_row("comments: {objection} on BIP-001"),

@@ -44,6 +44,8 @@ class ProposalRows:
     comments: Sequence[tuple[int, str, str]]  # (id, type, content), hidden ones too
     votes: Sequence[tuple[str, str, str, str | None]]  # (agent, decision, justification, salt), in order cast
     tally: Mapping[str, int] | None  # the stored count of a closed vote: approve/reject/abstain
+    appeals: Sequence[tuple[int, str, str, str | None]] = ()  # (id, appellant, grounds, decision)
+    executions: Sequence[tuple[int, str, str | None]] = ()  # (attempt, executor, outcome)
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ def check_proposal(rows: ProposalRows, events: Sequence[LoggedEvent]) -> Disagre
     comments: dict[int, LoggedEvent] = {}
     ballots: dict[str, list[LoggedEvent]] = {}
     closed: LoggedEvent | None = None
+    appeals: dict[int, tuple[LoggedEvent, str | None]] = {}
+    attempts: dict[int, tuple[LoggedEvent, str | None]] = {}
     for e in events:
         p = e.payload
         if e.action == "create_proposal":
@@ -84,6 +88,15 @@ def check_proposal(rows: ProposalRows, events: Sequence[LoggedEvent]) -> Disagre
             comments[int(p["comment_id"])] = e
         elif e.action == "cast_vote":
             ballots.setdefault(e.actor, []).append(e)
+        elif e.action == Action.FILE_APPEAL.value:
+            appeals[int(p["appeal"])] = (e, None)
+        elif e.action == Action.DECIDE_APPEAL.value and int(p["appeal"]) in appeals:
+            appeals[int(p["appeal"])] = (appeals[int(p["appeal"])][0], str(p["decision"]))
+        if e.action == Action.CLAIM_EXECUTION.value:
+            attempts[int(p["attempt"])] = (e, None)
+        elif e.action in (Action.REPORT_EXECUTION.value, Action.LEASE_EXPIRED.value) and int(p["attempt"]) in attempts:
+            outcome = str(p["outcome"]) if e.action == Action.REPORT_EXECUTION.value else "expired"
+            attempts[int(p["attempt"])] = (attempts[int(p["attempt"])][0], outcome)
     if status is None:
         return Disagreement(f"proposals: {pid}", "the log has no event that created it", None)
     if rows.status != status[0]:
@@ -117,7 +130,36 @@ def check_proposal(rows: ProposalRows, events: Sequence[LoggedEvent]) -> Disagre
             return Disagreement(row, f"its type is {kind}; the log recorded {event.payload.get('type')}", event.seq)
         if "content_sha256" in event.payload and event.payload["content_sha256"] != _sha256(text):
             return Disagreement(row, "its text is not the text the log recorded (content_sha256)", event.seq)
-    return _check_votes(pid, rows, ballots, closed)
+    return _check_votes(pid, rows, ballots, closed) or _check_after_vote(pid, rows, appeals, attempts)
+
+
+def _check_after_vote(
+    pid: str,
+    rows: ProposalRows,
+    appeals: Mapping[int, tuple[LoggedEvent, str | None]],
+    attempts: Mapping[int, tuple[LoggedEvent, str | None]],
+) -> Disagreement | None:
+    for appeal_id, appellant, grounds, decision in rows.appeals:
+        row = f"appeals: {appeal_id} on {pid}"
+        if appeal_id not in appeals:
+            return Disagreement(row, "the log has no file_appeal event for it", None)
+        filed, logged = appeals[appeal_id]
+        if filed.actor != appellant or filed.payload.get("grounds") != grounds:
+            return Disagreement(row, "its appellant or grounds are not those the log recorded", filed.seq)
+        if decision != logged:
+            return Disagreement(row, f"its decision is {decision}; the log recorded {logged}", filed.seq)
+    for attempt, executor, outcome in rows.executions:
+        row = f"executions: {pid} attempt {attempt}"
+        if attempt not in attempts:
+            return Disagreement(row, "the log has no claim_execution event for it", None)
+        claimed, logged = attempts[attempt]
+        if claimed.actor != executor:
+            return Disagreement(
+                row, f"its executor is {executor}; the log says {claimed.actor} claimed it", claimed.seq
+            )
+        if outcome != logged:
+            return Disagreement(row, f"its outcome is {outcome}; the log recorded {logged}", claimed.seq)
+    return None
 
 
 def _check_votes(

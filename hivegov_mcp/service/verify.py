@@ -144,6 +144,8 @@ class VerifyOperations(ServiceBase):
                         comments=await tx.comment_rows(state.id),
                         votes=[(v.agent_id, v.decision, v.justification, v.salt) for v in await tx.vote_rows(state.id)],
                         tally=_counts(await tx.get_tally(state.id)),
+                        appeals=[(a.id, a.appellant, a.grounds, a.decision) for a in await tx.appeals(state.id)],
+                        executions=[(x.attempt, x.executor, x.outcome) for x in await tx.executions(state.id)],
                     )
                     events = await tx.audit_events(subject=state.id, after_seq=0, limit=None)
                     found = replay.check_proposal(rows, [_logged(e) for e in events])
