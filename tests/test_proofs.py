@@ -18,7 +18,7 @@ from hivegov_mcp.app import open_service
 from hivegov_mcp.checkpoint import parse_verified
 from hivegov_mcp.clock import FakeClock
 from hivegov_mcp.domain import merkle
-from hivegov_mcp.errors import InvalidInput, NotFound
+from hivegov_mcp.errors import InvalidInput, LogTampered, NotFound
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
 from tests.conftest import PROPOSAL, Cast
@@ -136,3 +136,20 @@ async def test_an_older_database_gets_its_tree_planted_once_on_upgrade(tmp_path:
 
     assert check.ok and checkpoint.size == size and checkpoint.root == root.hex()
     assert after.ok and after.events == size + 1
+
+
+async def test_no_checkpoint_is_signed_over_a_stored_tree_that_disagrees_with_the_events(tmp_path: Path) -> None:
+    db = tmp_path / "gov.db"
+    async with open_service(Settings(db=db, clock=FakeClock())) as svc:
+        for n in range(17):
+            await svc.register_agent(LOCAL_ADMIN, f"agent{n}", ["voter"])
+    with sqlite3.connect(db) as con:
+        con.execute("DROP TRIGGER audit_tree_no_update")
+        con.execute("UPDATE audit_tree SET hash = zeroblob(32) WHERE level = 4 AND idx = 0")
+    con.close()
+
+    async with open_service(Settings(db=db, clock=FakeClock())) as svc:
+        with pytest.raises(LogTampered, match="no checkpoint is signed over it"):
+            await svc.sign_checkpoint()
+        async with svc.store.read() as tx:
+            assert await tx.checkpoint() is None

@@ -155,6 +155,20 @@ CASES = {
         _sql("UPDATE appeals SET grounds = 'None.' WHERE id = {appeal}"),
         _expect_row("appeals: {appeal} on BIP-001"),
     ),
+    "the objection's row deleted": (
+        _sql("PRAGMA foreign_keys = OFF", "DELETE FROM comments WHERE id = {objection}"),
+        _expect_row("comments: {objection} on BIP-001"),
+    ),
+    "an agent's row deleted": (
+        _sql("PRAGMA foreign_keys = OFF", "DELETE FROM agents WHERE id = 'erin'"),
+        _expect_row("agents: erin"),
+    ),
+    "an inner node of the Merkle tree changed": (
+        _sql(
+            "DROP TRIGGER audit_tree_no_update", "UPDATE audit_tree SET hash = zeroblob(32) WHERE level = 4 AND idx = 0"
+        ),
+        _expect_row("table audit_tree"),
+    ),
     "an objection rewritten as support": (
         _sql("UPDATE comments SET type = 'support' WHERE id = {objection}"),
         _expect_row("comments: {objection} on BIP-001"),

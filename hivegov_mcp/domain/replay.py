@@ -121,6 +121,16 @@ def check_proposal(rows: ProposalRows, events: Sequence[LoggedEvent]) -> Disagre
                 "its content_hash is not the one the log recorded for this version",
                 logged[1] if logged else None,
             )
+    kept_versions = {number for number, _, _ in rows.versions}
+    for number, (_, seq) in sorted(hashes.items()):
+        if number not in kept_versions:
+            return Disagreement(f"proposal_versions: {pid} v{number}", "the log recorded it; its row was deleted", seq)
+    kept_comments = {comment_id for comment_id, _, _ in rows.comments}
+    for comment_id, added in sorted(comments.items()):
+        if comment_id not in kept_comments:
+            return Disagreement(
+                f"comments: {comment_id} on {pid}", "the log recorded it; its row was deleted", added.seq
+            )
     for comment_id, kind, text in rows.comments:
         event = comments.get(comment_id)
         row = f"comments: {comment_id} on {pid}"

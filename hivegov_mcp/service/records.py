@@ -6,6 +6,8 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import anyio
+
 from hivegov_mcp.audit import StoredEvent, event_bytes
 from hivegov_mcp.domain.config import GovernanceConfig, rules_hash
 from hivegov_mcp.domain.merkle import (
@@ -264,25 +266,50 @@ class MerkleOperations(ServiceBase):
                 return None
         return self._checkpoint(stored)
 
-    @writes
     async def sign_checkpoint(self) -> SignedCheckpoint:
-        """Sign the tree as it is now, once per size. Refused when an earlier checkpoint's root
-        no longer matches the tree (the log was rewritten): one size never gets two roots."""
-        async with self.store.write() as tx:
-            size = await tx.tree_size()
-            root = await self._tree_root(tx, size)
+        """Sign the log as it is now, once per size, over a root recomputed from the events (the
+        stored tree must agree): from the latest checkpoint's edge, so only the events appended
+        since are hashed (the whole log for the first checkpoint)."""
+        async with self.store.read() as tx:
             earlier = await tx.checkpoint()
-            if earlier is not None:
-                then = await self._tree_root(tx, earlier.size) if earlier.size <= size else None
-                if then != earlier.root:
-                    shown = "missing" if then is None else then.hex()
-                    raise LogTampered(
-                        self.store.path,
-                        f"checkpoint {earlier.size} signed root {earlier.root.hex()}, the tree's first "
-                        f"{earlier.size} events now have root {shown}; no checkpoint is signed over it",
-                    )
-                if earlier.size == size:
-                    return self._checkpoint(earlier)
+            size = await tx.tree_size()
+            edge = await self._nodes(tx, cover(0, earlier.size)) if earlier else []
+        frontier = Frontier(earlier.size, edge) if earlier else Frontier()
+        if earlier is not None and frontier.root() != earlier.root:
+            raise LogTampered(
+                self.store.path,
+                f"checkpoint {earlier.size} signed root {earlier.root.hex()}, the stored tree's first {earlier.size} "
+                f"events now have root {frontier.root().hex()}; no checkpoint is signed over it",
+            )
+        after = frontier.size
+        while frontier.size < size:
+            async with self.store.read() as tx:
+                page = await tx.audit_events(subject=None, after_seq=after, limit=VERIFY_PAGE)
+            leaves = await anyio.to_thread.run_sync(_leaves, page)
+            for leaf in leaves[: size - frontier.size]:
+                frontier.append(leaf)
+            if len(page) < VERIFY_PAGE:
+                break
+            after = page[-1].seq
+        if frontier.size < size:
+            raise LogTampered(self.store.path, f"its Merkle tree holds {size} events, the log only {frontier.size}")
+        return await self._sign(size, frontier.root())
+
+    @writes
+    async def _sign(self, size: int, root: bytes) -> SignedCheckpoint:
+        async with self.store.write() as tx:
+            stored_root = await self._tree_root(tx, size)
+            if stored_root != root:
+                raise LogTampered(
+                    self.store.path,
+                    f"its stored Merkle tree gives the first {size} events root {stored_root.hex()}, the events "
+                    f"themselves {root.hex()}; no checkpoint is signed over it",
+                )
+            existing = await tx.checkpoint(size)
+            if existing is not None:
+                if existing.root != root:  # can't be reached unless the table was edited
+                    raise LogTampered(self.store.path, f"size {size} was signed before with another root")
+                return self._checkpoint(existing)
             stored = StoredCheckpoint(size, root, self.signer.sign(size, root), self.clock.now())
             await tx.insert_checkpoint(stored)
         return self._checkpoint(stored)
@@ -362,6 +389,10 @@ class MerkleOperations(ServiceBase):
 
 def _event_bytes(e: StoredEvent) -> bytes:
     return event_bytes(seq=e.seq, at=e.at, actor=e.actor, action=e.action, subject=e.subject, payload=e.payload)
+
+
+def _leaves(events: list[StoredEvent]) -> list[bytes]:
+    return [_leaf(e) for e in events]
 
 
 def _leaf(e: StoredEvent) -> bytes:

@@ -12,7 +12,7 @@ import anyio
 
 from hivegov_mcp.audit import ChainVerifier, StoredEvent, event_bytes
 from hivegov_mcp.domain import replay
-from hivegov_mcp.domain.merkle import Frontier, leaf_hash
+from hivegov_mcp.domain.merkle import Frontier, cover, leaf_hash
 from hivegov_mcp.domain.models import Agent, AuditVerification
 from hivegov_mcp.service.base import ServiceBase
 from hivegov_mcp.store.base import StoredCheckpoint
@@ -89,6 +89,13 @@ class VerifyOperations(ServiceBase):
             findings.append(leaves.finding)
         if not findings:
             findings += await self._after_the_last(check.events, checkpoint)
+        if not findings:
+            async with self.store.read() as tx:
+                edge = await tx.tree_nodes(cover(0, leaves.frontier.size))
+            if edge != leaves.frontier.nodes:
+                findings.append(
+                    Finding(None, "the stored Merkle tree's subtree roots don't match its leaves", "table audit_tree")
+                )
         if not findings and missing:
             findings.append(
                 Finding(None, "the log's append-only guard is gone (dropped)", f"trigger {', '.join(missing)}")
@@ -131,10 +138,12 @@ class VerifyOperations(ServiceBase):
     async def _check_state(self) -> Finding | None:
         """Every proposal's and agent's rows against the log's events about it."""
         number = 0
+        seen: set[str] = set()
         while True:
             async with self.store.read() as tx:
                 page = await tx.proposals_after(number, STATE_PAGE)
                 for state in page:
+                    seen.add(state.id)
                     versions = await tx.list_versions(state.id)
                     rows = replay.ProposalRows(
                         id=state.id,
@@ -155,7 +164,20 @@ class VerifyOperations(ServiceBase):
                 break
             number = page[-1].number
         async with self.store.read() as tx:
-            for agent in await tx.list_agents():
+            created = await tx.subjects_of("create_proposal")
+            registered = await tx.subjects_of(replay.REGISTER)
+            agents = await tx.list_agents()
+        for seq, pid in created:
+            if pid not in seen:
+                return Finding(seq, "the log created it; its row was deleted", f"proposals: {pid}")
+        ids = {a.id for a in agents}
+        for seq, subject in registered:
+            if subject.removeprefix("agent:") not in ids:
+                return Finding(
+                    seq, "the log registered it; its row was deleted", f"agents: {subject.removeprefix('agent:')}"
+                )
+        async with self.store.read() as tx:
+            for agent in agents:
                 events = await tx.audit_events(subject=f"agent:{agent.id}", after_seq=0, limit=None)
                 row = replay.AgentRow(agent.id, agent.roles, agent.weight, agent.active)
                 found = replay.check_agent(row, [_logged(e) for e in events])

@@ -1088,6 +1088,11 @@ class SQLiteTransaction:
             params.append(limit)
         return [_event(r) for r in await self._all(sql, params)]
 
+    async def subjects_of(self, action: str) -> list[tuple[int, str]]:
+        """(seq, subject) of every event of this action, in sequence order."""
+        rows = await self._all("SELECT seq, subject FROM audit_events WHERE action = ? ORDER BY seq", (action,))
+        return [(int(r["seq"]), _text(r["subject"])) for r in rows]
+
     async def audit_head(self) -> tuple[int, str | None]:
         row = await self._one("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
         return (row["seq"], row["hash"]) if row else (0, None)
