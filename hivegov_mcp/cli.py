@@ -185,7 +185,7 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
         ("report", None),
     )
     target = anyio.Path(settings.db)
-    if reading and not (await target.exists() and (await target.stat()).st_size > 0):
+    if reading and not settings.is_postgres() and not (await target.exists() and (await target.stat()).st_size > 0):
         raise StorageError(
             str(settings.db), "there is no database in that file (commands that only read don't create one)"
         )

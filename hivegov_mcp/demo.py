@@ -65,7 +65,7 @@ class Speaker:
         return str(result.content[0].text)  # type: ignore[union-attr]
 
 
-def server_params(db: Path, config: str | None, token: str) -> StdioServerParameters:
+def server_params(db: Path | str, config: str | None, token: str) -> StdioServerParameters:
     args = ["-m", "hivegov_mcp", "--db", str(db)]
     if config:
         args += ["--config", config]
@@ -76,7 +76,7 @@ def server_params(db: Path, config: str | None, token: str) -> StdioServerParame
 
 
 @asynccontextmanager
-async def speakers(db: Path, config: str | None, tokens: dict[str, str]) -> AsyncIterator[dict[str, Speaker]]:
+async def speakers(db: Path | str, config: str | None, tokens: dict[str, str]) -> AsyncIterator[dict[str, Speaker]]:
     async with AsyncExitStack() as stack:
         cast = {}
         for name, token in tokens.items():
@@ -85,7 +85,7 @@ async def speakers(db: Path, config: str | None, tokens: dict[str, str]) -> Asyn
         yield cast
 
 
-async def register(db: Path, config: str | None) -> dict[str, str]:
+async def register(db: Path | str, config: str | None) -> dict[str, str]:
     async with open_service(settings_from(str(db), config)) as svc:
         tokens = {}
         for name, roles in AGENTS.items():
@@ -94,13 +94,13 @@ async def register(db: Path, config: str | None) -> dict[str, str]:
         return tokens
 
 
-async def verifier_key(db: Path) -> str:
+async def verifier_key(db: Path | str) -> str:
     """The public key an operator publishes (`hivegov-mcp audit public-key`)."""
     async with open_service(settings_from(str(db), None), store_rules=False) as svc:
         return svc.signer.verifier_key()
 
 
-async def check_offline(proof: dict[str, Any], db: Path, folder: Path) -> str:
+async def check_offline(proof: dict[str, Any], db: Path | str, folder: Path) -> str:
     """Run the standalone verifier of examples/ on a proof, as an outsider would: a separate
     Python process that has the proof and the public key, not the database."""
     script = OFFLINE_VERIFIER
@@ -114,7 +114,7 @@ async def check_offline(proof: dict[str, Any], db: Path, folder: Path) -> str:
     return done.stdout.decode().strip()
 
 
-async def show_rules(db: Path) -> RulesInfo:
+async def show_rules(db: Path | str) -> RulesInfo:
     async with open_service(settings_from(str(db), None), store_rules=False) as svc:
         return await svc.show_rules()
 

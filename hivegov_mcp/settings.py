@@ -6,6 +6,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from hivegov_mcp.checkpoint import key_path
 from hivegov_mcp.clock import Clock, SystemClock
@@ -33,16 +34,29 @@ class Settings:
     signing_key: Path | None = None  # None: HIVEGOV_SIGNING_KEY, else `<db>.ed25519` (created on first use)
 
     def signing_key_file(self) -> Path:
+        """The checkpoints' key: given, else beside the SQLite file; for PostgreSQL, in this
+        user's data folder (several machines: give each instance the same HIVEGOV_SIGNING_KEY)."""
         if self.signing_key is not None:
             return self.signing_key
         named = os.environ.get(ENV_SIGNING_KEY)
         if named:
             return Path(named).expanduser()
+        if self.is_postgres():
+            return default_db_path().with_name(f"{self._database_name()}.ed25519")
         return key_path(Path(str(self.db)))
 
     def log_origin(self) -> str:
         """The first line of this log's checkpoints: names the log (C2SP tlog-checkpoint)."""
-        return f"hivegov.local/{Path(str(self.db)).name}"
+        return f"hivegov.local/{self._database_name()}"
+
+    def is_postgres(self) -> bool:
+        return str(self.db).startswith(("postgresql://", "postgres://"))
+
+    def _database_name(self) -> str:
+        if self.is_postgres():
+            parts = urlsplit(str(self.db))
+            return f"{parts.hostname or 'localhost'}-{parts.path.strip('/') or 'postgres'}"
+        return Path(str(self.db)).name
 
 
 def default_db_path() -> Path:
@@ -50,8 +64,12 @@ def default_db_path() -> Path:
     return Path(base) / "hivegov" / "hivegov.db"
 
 
-def resolve_db_path(flag: str | None) -> Path:
-    return Path(flag or os.environ.get(ENV_DB) or default_db_path()).expanduser()
+def resolve_db_path(flag: str | None) -> Path | str:
+    """A SQLite file's path, or a PostgreSQL URL as given."""
+    value = flag or os.environ.get(ENV_DB)
+    if value and value.startswith(("postgresql://", "postgres://")):
+        return value
+    return Path(value or default_db_path()).expanduser()
 
 
 def config_path(flag: str | None) -> str | None:

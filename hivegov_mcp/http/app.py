@@ -225,7 +225,7 @@ def build_http_app(service: GovernanceService, options: HttpOptions | None = Non
     )
     streamable = mcp.streamable_http_app(transport_security=security, max_request_body_size=MAX_BODY_BYTES)
     sse = mcp.sse_app(transport_security=security, max_request_body_size=MAX_BODY_BYTES)
-    feed = AuditFeed(service, partial(anyio.sleep, opts.feed_seconds))
+    feed = AuditFeed(service, partial(service.store.wait_for_change, opts.feed_seconds))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -9,6 +9,7 @@ import uvicorn
 from hivegov_mcp.app import open_service
 from hivegov_mcp.http.app import HttpOptions, build_http_app, public_base, transport_security
 from hivegov_mcp.settings import Settings
+from hivegov_mcp.store.postgres import redacted
 
 __all__ = ["HttpOptions", "serve_http"]
 
@@ -22,7 +23,8 @@ async def serve_http(settings: Settings, options: HttpOptions, transport: str = 
         base = public_base(options)
         endpoint = f"{base}/sse" if transport == "sse" else f"{base}/mcp"
         print(
-            f"hivegov-mcp: serving {settings.db} over HTTP: MCP at {endpoint}, REST at {base}/api/governance/ "
+            f"hivegov-mcp: serving {redacted(str(settings.db))} over HTTP: MCP at {endpoint}, "
+            f"REST at {base}/api/governance/ "
             f"(docs {base}/api/docs); each request needs Authorization: Bearer <agent token>",
             file=sys.stderr,
             flush=True,

@@ -275,7 +275,7 @@ def build_server(
             if opts.tick_seconds > 0:
                 tg.start_soon(run_ticker, service, partial(anyio.sleep, opts.tick_seconds))
             if opts.feed_seconds > 0:
-                feed = AuditFeed(service, partial(anyio.sleep, opts.feed_seconds))
+                feed = AuditFeed(service, partial(service.store.wait_for_change, opts.feed_seconds))
                 tg.start_soon(feed.run)
                 tg.start_soon(notices.run, feed)
                 tg.start_soon(WebhookDispatcher(service).run, feed)

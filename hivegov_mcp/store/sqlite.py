@@ -1687,6 +1687,10 @@ class SQLiteStore:
             if job.error is None:
                 job.error = error
 
+    async def wait_for_change(self, seconds: float) -> None:
+        """The change feed's pause: SQLite has no notifications, so the feed polls the log."""
+        await anyio.sleep(seconds)
+
     async def close(self) -> None:
         while self._batch is not None:  # let the batches under way finish (callers wait for them)
             with anyio.CancelScope(shield=True):

@@ -1,0 +1,423 @@
+"""The PostgreSQL store (DESIGN §17): the same interface as the SQLite store, for several
+server instances on several machines sharing one governance.
+
+psycopg 3, async, with a connection pool. Every write operation is one transaction that first
+takes a transaction-scoped advisory lock: writes are serialized across every instance, as
+SQLite's write lock serializes them across processes, so sequence numbers stay contiguous, the
+hash chain and the Merkle tree stay valid, a close race has one winner and a deadline is
+applied once. Reads run in REPEATABLE READ READ ONLY snapshots, each statement bounded by the
+read budget. Each audit append NOTIFYs the log's channel on commit: the change feed of every
+instance wakes up at once instead of polling.
+
+The queries are the SQLite store's (portable SQL: `?` placeholders translated, times as ISO
+text, flags as 0/1), except where the dialects differ: full-text search (a tsvector column with
+a GIN index, ranked by ts_rank), JSON roles, the catalogue of triggers, an insert that returns
+its id, and an insert that may find its row taken.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextvars import ContextVar
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import anyio
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from hivegov_mcp.audit import StoredEvent
+from hivegov_mcp.domain.models import Agent, Comment, Receipt
+from hivegov_mcp.domain.phases import Status
+from hivegov_mcp.errors import ReadTooCostly, StorageError, StoreBusy
+from hivegov_mcp.store.base import RawHit
+from hivegov_mcp.store.pg_migrations import IDENTITY_TABLES, LOG_GUARDS, PG_MIGRATIONS
+from hivegov_mcp.store.sqlite import (
+    _AUDIT_FIELDS,
+    _COMMENT_COLUMNS,
+    AND_TERMS,
+    BUSY_TIMEOUT_MS,
+    READ_BUDGET_S,
+    SQLiteTransaction,
+    _agent,
+    _comment,
+    _event,
+    fits,
+    ts,
+)
+
+T = TypeVar("T")
+WRITE_LOCK = 0x68697665  # "hive": the advisory lock every write transaction takes
+POOL_SIZE = 10
+RANK_WINDOW = 500  # matches ranked per kind of row, as in the SQLite store
+_NAMED = re.compile(r"(?<!:):([a-z_]+)")
+_UNARY_PLUS = re.compile(r"(?<=[\s(])\+([a-z_]+(?:\.[a-z_]+)?)")
+_INSERT = re.compile(r"^\s*INSERT INTO (\w+)", re.IGNORECASE)
+
+# The connection of the operation running in this task: ("write" | "read", connection).
+_current: ContextVar[tuple[str, psycopg.AsyncConnection[Any]] | None] = ContextVar("hivegov_pg_op", default=None)
+
+
+def is_postgres_url(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(("postgresql://", "postgres://"))
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    user = f"{parts.username}@" if parts.username else ""
+    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
+
+
+def _sql(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> tuple[str, Any]:
+    """SQLite's placeholders and idioms as psycopg's."""
+    sql = _UNARY_PLUS.sub(r"\1", sql.replace("%", "%%"))  # +column: SQLite's "don't use an index here"
+    if isinstance(params, Mapping):
+        return _NAMED.sub(r"%(\1)s", sql), {k: _value(v) for k, v in params.items()}
+    return sql.replace("?", "%s"), [_value(v) for v in params]
+
+
+def _value(v: Any) -> Any:
+    return int(v) if isinstance(v, bool) else v
+
+
+def _cause(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text
+
+
+class PostgresTransaction(SQLiteTransaction):
+    """The SQLite store's queries on a PostgreSQL connection, and the ones that differ."""
+
+    def __init__(self, store: PostgresStore, conn: psycopg.AsyncConnection[Any]) -> None:
+        self._pg = store
+        self._conn = conn
+
+    def _path(self) -> str:
+        return self._pg.path
+
+    async def _execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[dict[str, Any]]:
+        query, values = _sql(sql, params)
+        try:
+            async with self._conn.cursor(row_factory=dict_row) as cur:
+                await cur.execute(query, values)
+                return await cur.fetchall() if cur.description else []
+        except pg_errors.QueryCanceled:
+            raise ReadTooCostly(self._pg.read_budget_s) from None
+        except (pg_errors.IntegrityError, pg_errors.ProgrammingError, pg_errors.RaiseException):
+            raise  # a broken constraint, a bug, or the append-only guard: keep it visible
+        except psycopg.Error as exc:
+            raise StorageError(self._pg.path, _cause(exc)) from None
+
+    async def _all(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
+        return await self._execute(sql, params)
+
+    async def _run(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
+        """Run one statement; an insert into a table whose id the database assigns returns it."""
+        match = _INSERT.match(sql)
+        if match and match.group(1) in IDENTITY_TABLES:
+            rows = await self._execute(sql + " RETURNING id", params)
+            return int(rows[0]["id"]) if rows else 0
+        await self._execute(sql, params)
+        return 0
+
+    async def _many(self, sql: str, params: Iterable[Sequence[Any]]) -> None:
+        for one in params:
+            await self._execute(sql, one)
+
+    # -- where the dialects differ ---------------------------------------------------------------
+    async def list_agents(self, role: str | None = None) -> list[Agent]:
+        if role is None:
+            return [_agent(r) for r in await self._all(f"{self._AGENT} ORDER BY id")]
+        rows = await self._all(
+            f"{self._AGENT} WHERE EXISTS (SELECT 1 FROM jsonb_array_elements_text(agents.roles::jsonb) AS r(value) "
+            "WHERE r.value = ?) ORDER BY id",
+            (role,),
+        )
+        return [_agent(r) for r in rows]
+
+    async def list_comments(self, proposal_id: str, *, after_id: int = 0, limit: int | None = None) -> list[Comment]:
+        if not fits(after_id):
+            return []
+        rows = await self._all(
+            f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE proposal_id = ? AND id > ? AND hidden_at IS NULL "
+            "ORDER BY id LIMIT ?",
+            (proposal_id, after_id, limit),  # LIMIT NULL: all of them
+        )
+        return [_comment(r) for r in rows]
+
+    async def record_delivery(
+        self, webhook_id: int, seq: int, attempt: int, at: datetime, status_code: int | None, error: str | None
+    ) -> bool:
+        delivered = int(status_code is not None and 200 <= status_code < 300)
+        rows = await self._all(
+            "INSERT INTO webhook_deliveries (webhook_id, seq, attempt, at, status_code, error, delivered) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1 AS taken",
+            (webhook_id, seq, attempt, ts(at), status_code, error, delivered),
+        )
+        return bool(rows)
+
+    async def append_audit(
+        self, *, at: datetime, actor: str, action: str, subject: str, payload: Mapping[str, object]
+    ) -> Receipt:
+        receipt = await super().append_audit(at=at, actor=actor, action=action, subject=subject, payload=payload)
+        await self._all("SELECT pg_notify(?, ?)", (self._pg.channel, str(receipt.seq)))  # delivered on commit
+        return receipt
+
+    async def audit_events(self, *, subject: str | None, after_seq: int, limit: int | None) -> list[StoredEvent]:
+        if not fits(after_seq):
+            return []
+        sql = f"SELECT seq, {', '.join(_AUDIT_FIELDS)} FROM audit_events WHERE seq > ?"
+        params: list[Any] = [after_seq]
+        if subject is not None:
+            sql += " AND subject = ?"
+            params.append(subject)
+        sql += " ORDER BY seq LIMIT ?"
+        params.append(limit)
+        return [_event(r) for r in await self._all(sql, params)]
+
+    async def missing_guards(self) -> list[str]:
+        rows = await self._all(
+            "SELECT t.tgname AS name FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace"
+        )
+        present = {r["name"] for r in rows}
+        return [g for g in LOG_GUARDS if g not in present]
+
+    async def search(self, terms: Sequence[str], limit: int) -> list[RawHit]:
+        """As the SQLite store: up to AND_TERMS terms must all match (else any), a longer query any;
+        each kind of row takes its RANK_WINDOW newest matches, ranked by ts_rank (title above body)."""
+        words = [re.sub(r"[^\w]", "", t) for t in terms]
+        words = [w for w in words if w]
+        if not words:
+            return []
+        joiners = (" & ", " | ") if len(words) <= AND_TERMS else (" | ",)
+        rows: list[dict[str, Any]] = []
+        for joiner in joiners:
+            query = joiner.join(words)
+            rows = await self._all(
+                "WITH q AS (SELECT to_tsquery('english', ?) AS q), "
+                "c AS ((SELECT rowid FROM search_index, q WHERE doc @@ q.q AND rowid < 0 ORDER BY rowid LIMIT ?) "
+                "UNION ALL (SELECT rowid FROM search_index, q WHERE doc @@ q.q AND rowid > 0 "
+                "ORDER BY rowid DESC LIMIT ?)) "
+                "SELECT s.rowid AS rowid, s.proposal_id AS proposal_id, s.kind AS kind, s.comment_id AS comment_id, "
+                "s.title AS indexed_title, s.body AS body, v.title AS title, p.status AS status, "
+                "ts_rank(s.doc, q.q) AS score "
+                "FROM c JOIN search_index s ON s.rowid = c.rowid CROSS JOIN q "
+                "JOIN proposals p ON p.id = s.proposal_id "
+                "JOIN proposal_versions v ON v.proposal_id = p.id AND v.version = p.version "
+                "ORDER BY score DESC, abs(s.rowid) DESC LIMIT ?",
+                (query, RANK_WINDOW, RANK_WINDOW, limit),
+            )
+            if rows or len(words) == 1:
+                break
+        return [
+            RawHit(
+                proposal_id=r["proposal_id"],
+                kind=r["kind"],
+                comment_id=r["comment_id"],
+                texts=(r["indexed_title"], r["body"]),
+                score=float(r["score"]),
+                title=r["title"],
+                status=Status(r["status"]),
+            )
+            for r in rows
+        ]
+
+
+class PostgresStore:
+    """A pool of connections to one database (and schema): read snapshots, serialized writes,
+    and the change feed's channel."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.path = redacted(url)
+        self.pool: AsyncConnectionPool[Any] | None = None
+        self.busy_timeout_ms = BUSY_TIMEOUT_MS
+        self.read_budget_s = READ_BUDGET_S
+        self.channel = "hivegov_audit"
+        self.statement_hook: Callable[[str], None] | None = None
+        self._listener: psycopg.AsyncConnection[Any] | None = None
+
+    @classmethod
+    async def open(cls, url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> PostgresStore:
+        store = cls(url)
+        store.busy_timeout_ms = busy_timeout_ms
+        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            url, min_size=1, max_size=POOL_SIZE, open=False, kwargs={"autocommit": True}
+        )
+        try:
+            await pool.open(wait=True, timeout=10)
+        except Exception as exc:
+            await pool.close()
+            raise StorageError(store.path, f"no connection to PostgreSQL ({_cause(exc)})") from None
+        store.pool = pool
+        try:
+            async with pool.connection() as conn:
+                row = await (await conn.execute("SELECT current_schema()")).fetchone()
+            schema = str(row[0]) if row else "public"
+            store.channel = f"hivegov_audit_{schema}"[:63]
+            await store._migrate()
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    def _pool(self) -> AsyncConnectionPool[Any]:
+        assert self.pool is not None, "the store is closed"
+        return self.pool
+
+    async def _migrate(self) -> None:
+        """Apply missing migrations under the write lock (another instance may be migrating)."""
+        async with self._pool().connection() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            cur = await conn.execute("SELECT version FROM schema_migrations")
+            applied = {int(r[0]) for r in await cur.fetchall()}
+            for version, name, script in PG_MIGRATIONS:
+                if version in applied:
+                    continue
+                await conn.execute(script.encode())  # several statements: sent as one simple query
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (%s, %s, %s)",
+                    (version, name, ts(datetime.now().astimezone())),
+                )
+
+    async def applied_migrations(self) -> list[tuple[int, str]]:
+        async with self.read() as tx:
+            rows = await tx._all("SELECT version, name FROM schema_migrations ORDER BY version")
+        return [(int(r["version"]), r["name"]) for r in rows]
+
+    # -- transactions --------------------------------------------------------------------------------
+    @asynccontextmanager
+    async def _snapshot(self) -> AsyncIterator[PostgresTransaction]:
+        async with self._connection() as conn, conn.transaction():
+            await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            await conn.execute(f"SET LOCAL statement_timeout = {int(self.read_budget_s * 1000)}")
+            yield PostgresTransaction(self, conn)
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        try:
+            async with self._pool().connection(timeout=self.busy_timeout_ms / 1000) as conn:
+                yield conn
+        except psycopg.OperationalError as exc:
+            raise StorageError(self.path, _cause(exc)) from None
+        except TimeoutError:
+            raise StoreBusy("every pooled connection stayed in use", self.path) from None
+
+    @asynccontextmanager
+    async def _within(self, conn: psycopg.AsyncConnection[Any]) -> AsyncIterator[PostgresTransaction]:
+        yield PostgresTransaction(self, conn)
+
+    def read(self) -> AbstractAsyncContextManager[PostgresTransaction]:
+        current = _current.get()
+        if current is not None:
+            return self._within(current[1])
+        return self._snapshot()
+
+    def lookup(self) -> AbstractAsyncContextManager[PostgresTransaction]:
+        return self.read()
+
+    @property
+    def in_read_operation(self) -> bool:
+        current = _current.get()
+        return current is not None and current[0] == "read"
+
+    async def run_read(self, op: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        if _current.get() is not None:
+            return await op()
+        async with self._snapshot() as tx:
+            token = _current.set(("read", tx._conn))
+            try:
+                return await op()
+            finally:
+                _current.reset(token)
+
+    def write(self) -> AbstractAsyncContextManager[PostgresTransaction]:
+        current = _current.get()
+        if current is None or current[0] != "write":
+            raise RuntimeError("PostgresStore.write() is for write operations run by submit() (the service's @writes)")
+        return self._savepoint(current[1])
+
+    @asynccontextmanager
+    async def _savepoint(self, conn: psycopg.AsyncConnection[Any]) -> AsyncIterator[PostgresTransaction]:
+        async with conn.transaction():  # inside the operation's transaction: a savepoint
+            yield PostgresTransaction(self, conn)
+
+    async def submit(self, op: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run a write operation in its own transaction, after every other instance's write
+        (the advisory lock). Cancelled while it waits for the lock, nothing is written; once it
+        holds the lock it runs to its end (the cancellation waits, as in the SQLite store)."""
+        current = _current.get()
+        if current is not None and current[0] == "write":
+            return await op()
+        async with self._connection() as conn:
+            await conn.execute("BEGIN")
+            try:
+                await conn.execute(f"SET LOCAL lock_timeout = {int(self.busy_timeout_ms)}")
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            except BaseException as exc:
+                with anyio.CancelScope(shield=True):
+                    await conn.execute("ROLLBACK")
+                if isinstance(exc, pg_errors.LockNotAvailable):
+                    raise StoreBusy("another instance held the write lock too long", self.path) from None
+                if isinstance(exc, psycopg.OperationalError):
+                    raise StorageError(self.path, _cause(exc)) from None
+                raise
+            with anyio.CancelScope(shield=True):
+                token = _current.set(("write", conn))
+                try:
+                    result = await op()
+                except BaseException:
+                    await conn.execute("ROLLBACK")
+                    raise
+                finally:
+                    _current.reset(token)
+                try:
+                    await conn.execute("COMMIT")
+                except psycopg.Error as exc:
+                    raise StorageError(self.path, f"the commit failed ({_cause(exc)}); nothing was written") from None
+            return result
+
+    async def wait_for_change(self, seconds: float) -> None:
+        """Until an instance appends to the log (NOTIFY), or `seconds` pass."""
+        if self._listener is None or self._listener.closed:
+            try:
+                self._listener = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+                await self._listener.execute(f'LISTEN "{self.channel}"')
+            except psycopg.Error:
+                self._listener = None
+                await anyio.sleep(seconds)
+                return
+        try:
+            async for _ in self._listener.notifies(timeout=seconds, stop_after=1):
+                break
+            # drain whatever else arrived meanwhile: one poll of the log reads them all
+            async for _ in self._listener.notifies(timeout=0, stop_after=1000):
+                pass
+        except psycopg.Error:
+            await self._listener.close()
+            self._listener = None
+            await anyio.sleep(seconds)
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None
+        if self.pool is not None:
+            await self.pool.close()
+            self.pool = None
