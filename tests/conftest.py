@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
+from hivegov_mcp import pgcluster
 from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
 from hivegov_mcp.clock import FakeClock
@@ -36,6 +40,69 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "hivegov.db"
 
 
+# -- both stores ---------------------------------------------------------------------------------
+# A module marked `both_stores` runs each of its tests that use `db` (or `service`, `cast`) on
+# SQLite and on PostgreSQL: the store contract. PostgreSQL comes from HIVEGOV_TEST_PG_URL, else a
+# throwaway cluster started for the session; HIVEGOV_TEST_PG=0 skips it (and only that does).
+both_stores = pytest.mark.both_stores
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "store_kind" in metafunc.fixturenames:
+        kinds = ["sqlite", "postgresql"] if metafunc.definition.get_closest_marker("both_stores") else ["sqlite"]
+        metafunc.parametrize("store_kind", kinds)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_data_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Defaults that land in the user's data folder (a PostgreSQL log's signing key) land in a
+    temporary one."""
+    before = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("data-home"))
+    yield
+    if before is None:
+        os.environ.pop("XDG_DATA_HOME", None)
+    else:
+        os.environ["XDG_DATA_HOME"] = before
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    if os.environ.get("HIVEGOV_TEST_PG") == "0":
+        pytest.skip("PostgreSQL tests skipped: HIVEGOV_TEST_PG=0")
+    given = os.environ.get("HIVEGOV_TEST_PG_URL")
+    if given:
+        yield given
+        return
+    cluster = pgcluster.start()  # RuntimeError naming the install step when PostgreSQL is missing
+    try:
+        yield cluster.url
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh schema on the test server, as a URL whose search_path is that schema."""
+    server: str = request.getfixturevalue("pg_server")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as con:
+        con.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in server else "?"
+    yield f"{server}{sep}options=-csearch_path%3D{schema}"
+    with psycopg.connect(server, autocommit=True) as con:
+        con.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def db(store_kind: str, db_path: Path, request: pytest.FixtureRequest) -> Path | str:
+    """The database a test runs on: a SQLite file, or (both_stores) a PostgreSQL schema."""
+    if store_kind == "postgresql":
+        url: str = request.getfixturevalue("pg_url")
+        return url
+    return db_path
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
@@ -47,8 +114,11 @@ def config() -> GovernanceConfig:
 
 
 @pytest.fixture
-async def service(db_path: Path, config: GovernanceConfig, clock: FakeClock) -> AsyncIterator[GovernanceService]:
-    async with open_service(Settings(db=db_path, rules=config, clock=clock)) as svc:
+async def service(
+    db: Path | str, tmp_path: Path, config: GovernanceConfig, clock: FakeClock
+) -> AsyncIterator[GovernanceService]:
+    key = tmp_path / "signing.ed25519"
+    async with open_service(Settings(db=db, rules=config, clock=clock, signing_key=key)) as svc:
         yield svc
 
 

@@ -23,7 +23,7 @@ Mode = Literal["auto", "legacy"]
 
 @asynccontextmanager
 async def connect(
-    db_path: Path,
+    db_path: Path | str,
     token: str | None,
     *,
     clock: Clock,

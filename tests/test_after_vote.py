@@ -17,7 +17,7 @@ from hivegov_mcp.errors import InvalidInput, NotNow, PermissionDenied, Transitio
 from hivegov_mcp.service import GovernanceService
 from tests.conftest import PROPOSAL, Cast
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.both_stores]  # the store contract: SQLite and PostgreSQL
 
 JUSTIFICATION = "I weighed the specification against the motivation and it holds up."
 

@@ -14,7 +14,7 @@ from hivegov_mcp.service import GovernanceService
 from tests.conftest import PROPOSAL, Cast
 from tests.mcp_helpers import connect, ok, refused, text_of
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.both_stores]  # the store contract: SQLite and PostgreSQL
 
 ROOMY = parse_config("[governance]\nmax_comments_per_agent = 2000\nwrites_per_agent_per_minute = 5000\n")
 DEPTH = 1000
@@ -33,13 +33,13 @@ async def _deep_chain(service: GovernanceService, cast: Cast) -> tuple[str, list
 
 @pytest.mark.parametrize("config", [ROOMY])
 async def test_a_reply_chain_a_thousand_deep_comes_back_flat_in_pages_with_parent_ids(
-    service: GovernanceService, cast: Cast, db_path: Path, clock: FakeClock
+    service: GovernanceService, cast: Cast, db: Path | str, clock: FakeClock
 ) -> None:
     pid, ids = await _deep_chain(service, cast)
 
     seen: list[tuple[int, int | None]] = []
     after = 0
-    async with connect(db_path, cast.tokens["dave"], clock=clock, config=ROOMY) as dave:
+    async with connect(db, cast.tokens["dave"], clock=clock, config=ROOMY) as dave:
         while True:
             page = await ok(dave, "get_discussion", proposal_id=pid, after_id=after, limit=300)
             seen += [(c["id"], c["parent_id"]) for c in page["comments"]]
@@ -71,8 +71,8 @@ async def test_a_page_of_comments_has_a_bounded_size(service: GovernanceService,
         await service.get_discussion(cast["bob"], pid, limit=501)
 
 
-async def test_a_page_size_out_of_range_is_refused_over_mcp(db_path: Path, cast: Cast, clock: FakeClock) -> None:
-    async with connect(db_path, cast.tokens["bob"], clock=clock) as bob:
+async def test_a_page_size_out_of_range_is_refused_over_mcp(db: Path | str, cast: Cast, clock: FakeClock) -> None:
+    async with connect(db, cast.tokens["bob"], clock=clock) as bob:
         text = await refused(bob, "get_discussion", proposal_id="BIP-001", limit=0)
     assert text == (
         "Error executing tool get_discussion: Invalid arguments: limit must be greater than or equal to 1 (got 0)."

@@ -19,7 +19,7 @@ from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
 from tests.conftest import PROPOSAL, Cast
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.both_stores]  # the store contract: SQLite and PostgreSQL
 
 JUSTIFICATION = "I weighed the specification against the motivation and it holds up."
 FAST = GovernanceConfig(
@@ -208,11 +208,11 @@ async def test_apply_due_deadlines_processes_every_due_proposal_without_a_read(
 
 
 async def test_two_services_on_one_file_apply_a_deadline_exactly_once(
-    service: GovernanceService, cast: Cast, clock: FakeClock, db_path: Path, config: GovernanceConfig
+    service: GovernanceService, cast: Cast, clock: FakeClock, db: Path | str, config: GovernanceConfig
 ) -> None:
     pid = await _in_discussion(service, cast)
     clock.advance(minutes=61)
-    async with open_service(Settings(db=db_path, rules=config, clock=clock)) as other:
+    async with open_service(Settings(db=db, rules=config, clock=clock)) as other:
         async with anyio.create_task_group() as tg:
             tg.start_soon(service.apply_due_deadlines)
             tg.start_soon(other.apply_due_deadlines)
@@ -231,13 +231,13 @@ async def test_two_services_on_one_file_apply_a_deadline_exactly_once(
 
 
 async def test_two_services_reading_in_turn_apply_a_voting_deadline_exactly_once(
-    service: GovernanceService, cast: Cast, clock: FakeClock, db_path: Path, config: GovernanceConfig
+    service: GovernanceService, cast: Cast, clock: FakeClock, db: Path | str, config: GovernanceConfig
 ) -> None:
     pid = await _in_discussion(service, cast)
     await service.conclude_discussion(cast["carol"], pid, "approved-for-voting", "Ready.")
     await service.cast_vote(cast["bob"], pid, "approve", JUSTIFICATION)
     clock.advance(minutes=31)
-    async with open_service(Settings(db=db_path, rules=config, clock=clock)) as other:
+    async with open_service(Settings(db=db, rules=config, clock=clock)) as other:
         mine = await service.get_voting_results(cast["bob"], pid)
         theirs = await other.get_voting_results(cast["bob"], pid)
 
