@@ -1,0 +1,178 @@
+"""The store contract beyond the service suites (DESIGN §8, §17), on SQLite and PostgreSQL alike:
+races between two services on one database, an intact chain under concurrent writers, tamper
+detection behind the server's back, the append-only guards, search, and limits; and, for
+PostgreSQL, the change feed woken by NOTIFY rather than by polling."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import psycopg
+import pytest
+
+from hivegov_mcp.agents import LOCAL_ADMIN
+from hivegov_mcp.app import open_service
+from hivegov_mcp.clock import FakeClock
+from hivegov_mcp.domain.models import Agent
+from hivegov_mcp.errors import InvalidInput, RateLimited, TransitionNotAllowed
+from hivegov_mcp.service import GovernanceService
+from hivegov_mcp.settings import Settings
+from hivegov_mcp.store.postgres import PostgresStore
+from tests.conftest import PROPOSAL, Cast
+
+pytestmark = [pytest.mark.anyio, pytest.mark.both_stores]
+
+WHY = "I weighed the specification against the motivation and it holds up."
+
+
+@asynccontextmanager
+async def _other(db: Path | str, tmp_path: Path, clock: FakeClock) -> AsyncIterator[GovernanceService]:
+    """A second service on the same database, as another process or instance would open it."""
+    async with open_service(Settings(db=db, clock=clock, signing_key=tmp_path / "signing.ed25519")) as svc:
+        yield svc
+
+
+def _sql(db: Path | str, *statements: str) -> None:
+    """Statements run behind the server's back, on either store."""
+    if isinstance(db, Path):
+        with sqlite3.connect(db) as con:
+            for s in statements:
+                con.execute(s)
+        con.close()
+        return
+    with psycopg.connect(db, autocommit=True) as pg:
+        for s in statements:
+            pg.execute(s.encode())
+
+
+async def _in_voting(service: GovernanceService, cast: Cast) -> str:
+    pid = (await service.create_proposal(cast["alice"], **PROPOSAL)).id
+    await service.start_discussion(cast["alice"], pid)
+    await service.conclude_discussion(cast["carol"], pid, "approved-for-voting", "Ready for a vote.")
+    return pid
+
+
+async def test_a_close_race_between_two_services_has_one_winner(
+    service: GovernanceService, cast: Cast, db: Path | str, tmp_path: Path, clock: FakeClock
+) -> None:
+    pid = await _in_voting(service, cast)
+    await service.cast_vote(cast["bob"], pid, "approve", WHY)
+    outcomes: list[str] = []
+    async with _other(db, tmp_path, clock) as other:
+
+        async def close(svc: GovernanceService) -> None:
+            try:
+                await svc.close_voting(cast["carol"], pid, "Time is up.")
+                outcomes.append("closed")
+            except TransitionNotAllowed:
+                outcomes.append("refused")
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(close, service)
+            tg.start_soon(close, other)
+    log = await service.get_audit_log(cast["root"], proposal_id=pid, limit=100)
+
+    assert sorted(outcomes) == ["closed", "refused"]
+    assert [e.action for e in log.events].count("close_voting") == 1
+    assert (await service.verify_audit()).ok
+
+
+async def test_concurrent_writers_on_two_services_keep_the_sequence_contiguous_and_the_chain_intact(
+    service: GovernanceService, cast: Cast, db: Path | str, tmp_path: Path, clock: FakeClock
+) -> None:
+    pid = (await service.create_proposal(cast["alice"], **PROPOSAL)).id
+    await service.start_discussion(cast["alice"], pid)
+    seqs: list[int] = []
+    async with _other(db, tmp_path, clock) as other:
+
+        async def write(svc: GovernanceService, agent: Agent, n: int) -> None:
+            for k in range(n):
+                seqs.append((await svc.add_comment(agent, pid, f"Point {k} from {agent.id}.")).receipt.seq)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(write, service, cast["bob"], 8)
+            tg.start_soon(write, other, cast["dave"], 8)
+            tg.start_soon(write, other, cast["carol"], 8)
+    check = await service.verify_audit()
+
+    assert sorted(seqs) == list(range(min(seqs), min(seqs) + 24))  # no gap, no repeat
+    assert check.ok and check.events == max(seqs)
+    proof = await service.get_audit_proof(cast["bob"], max(seqs))
+    assert proof.tree_size == max(seqs)
+
+
+async def test_a_vote_changed_behind_the_server_s_back_is_named_by_verify(
+    service: GovernanceService, cast: Cast, db: Path | str
+) -> None:
+    pid = await _in_voting(service, cast)
+    for voter, decision in (("bob", "approve"), ("carol", "approve"), ("dave", "reject")):
+        await service.cast_vote(cast[voter], pid, decision, WHY)
+    assert (await service.verify_audit()).ok
+
+    _sql(db, "UPDATE votes SET decision = 'approve' WHERE agent_id = 'dave'")
+    check = await service.verify_audit()
+
+    assert not check.ok and check.row == f"votes: {pid} ballot 1 of dave"
+
+
+async def test_the_log_refuses_updates_and_deletes_and_a_dropped_guard_is_named(
+    service: GovernanceService, cast: Cast, db: Path | str
+) -> None:
+    await service.create_proposal(cast["alice"], **PROPOSAL)
+    for statement in ("UPDATE audit_events SET actor = 'mallory'", "DELETE FROM audit_events"):
+        with pytest.raises((sqlite3.DatabaseError, psycopg.Error), match="append-only"):
+            _sql(db, statement)
+    _sql(db, "DROP TRIGGER audit_events_no_delete" + ("" if isinstance(db, Path) else " ON audit_events"))
+    check = await service.verify_audit()
+
+    assert not check.ok and check.row is not None and "audit_events_no_delete" in check.row
+
+
+async def test_search_ranks_and_snippets_on_either_store(service: GovernanceService, cast: Cast) -> None:
+    await service.create_proposal(cast["alice"], **{**PROPOSAL, "title": "Quarterly budget review"})
+    await service.create_proposal(cast["alice"], **{**PROPOSAL, "title": "Changelogs, with a budget note"})
+    found = await service.search_proposals(cast["bob"], "budget")
+    both = await service.search_proposals(cast["bob"], "quarterly budget")
+    none = await service.search_proposals(cast["bob"], "nonexistentword")
+
+    assert len(found.hits) == 2 and all("[budget]" in h.snippet.lower() for h in found.hits)
+    assert [h.title for h in both.hits] == ["Quarterly budget review"]  # two words: both must match
+    assert none.hits == []
+
+
+async def test_limits_hold_on_either_store(service: GovernanceService, cast: Cast) -> None:
+    pid = (await service.create_proposal(cast["alice"], **PROPOSAL)).id
+    await service.start_discussion(cast["alice"], pid)
+    with pytest.raises(InvalidInput, match="content"):
+        await service.add_comment(cast["bob"], pid, "x" * 100_000)
+    with pytest.raises(RateLimited):
+        for _ in range(1_000):
+            await service.create_proposal(cast["alice"], **PROPOSAL)
+
+
+async def test_postgres_wakes_the_change_feed_of_another_instance_by_notify(
+    db: Path | str, tmp_path: Path, clock: FakeClock, store_kind: str
+) -> None:
+    if store_kind != "postgresql":
+        pytest.skip("SQLite has no notifications: its feed polls (covered by the HTTP tests)")
+    async with _other(db, tmp_path, clock) as listener, _other(db, tmp_path, clock) as writer:
+        store = listener.store
+        assert isinstance(store, PostgresStore)
+        woke: list[Any] = []
+
+        async def wait() -> None:
+            await store.wait_for_change(60)  # a poll would wait the whole minute
+            woke.append(True)
+
+        await store.wait_for_change(0)  # LISTEN is in place before the write
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(wait)
+                await anyio.wait_all_tasks_blocked()  # the waiter waits for a notification
+                await writer.register_agent(LOCAL_ADMIN, "newcomer", ["voter"])
+    assert woke == [True]
