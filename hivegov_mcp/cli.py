@@ -20,7 +20,7 @@ from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
 from hivegov_mcp.domain import merkle
 from hivegov_mcp.domain.permissions import role_grants_text
-from hivegov_mcp.errors import HivegovError, LogTampered, StorageError
+from hivegov_mcp.errors import ConfigError, HivegovError, LogTampered, StorageError
 from hivegov_mcp.report import metrics_markdown
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import (
@@ -36,6 +36,8 @@ from hivegov_mcp.settings import (
     read_rules_file,
     settings_from,
 )
+from hivegov_mcp.store.copy import copy_governance
+from hivegov_mcp.store.postgres import redacted
 
 EXIT_TAMPERED = 1
 EXIT_ERROR = 2
@@ -160,6 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="the governance metrics (success criteria, phases, agents) as Markdown")
     report.add_argument("--since", type=_moment, help="start, ISO 8601 (e.g. 2026-11-01 or 2026-11-01T12:00Z)")
     report.add_argument("--until", type=_moment, help="end, exclusive (default: now)")
+    migrate = sub.add_parser(
+        "migrate",
+        help="copy a governance from a SQLite file into an empty PostgreSQL database, then verify the copy",
+    )
+    migrate.add_argument("--from", dest="source", required=True, metavar="sqlite:PATH", help="the SQLite file")
+    migrate.add_argument("--to", dest="target", required=True, metavar="postgresql://…", help="the PostgreSQL database")
     sub.add_parser("demo", help="run a whole governance cycle by scripted agents over real stdio MCP")
     return parser
 
@@ -265,6 +273,37 @@ async def _check_checkpoint(svc: GovernanceService, note_file: Path) -> bool:
     return True
 
 
+async def _migrate(source: str, target: str) -> int:
+    """Copy, then verify the copy (chain, tree, state) and compare its head with the source's."""
+    if not source.startswith("sqlite:") or not settings_from(target, None).is_postgres():
+        raise ConfigError("migrate", "copies --from sqlite:PATH --to postgresql://…")
+    path = Path(await anyio.Path(source.removeprefix("sqlite:")).expanduser())
+    if not await anyio.Path(path).is_file():
+        raise StorageError(str(path), "there is no database in that file")
+    async with open_service(Settings(db=path), check_rules=False, store_rules=False) as old:
+        before = await old.verify_audit()
+    if not before.ok:
+        print(f"TAMPERED source at {before.row or f'seq {before.first_bad_seq}'}: {before.problem}; nothing copied")
+        return EXIT_TAMPERED
+    async with open_service(Settings(db=target), check_rules=False, store_rules=False):
+        pass  # the target's migrations
+    counts = await anyio.to_thread.run_sync(copy_governance, path, target)
+    async with open_service(Settings(db=target), check_rules=False, store_rules=False) as new:
+        after = await new.verify_audit()
+    copied = ", ".join(f"{n} {t}" for t, n in counts.items() if n)
+    print(f"copied {copied}")
+    if not after.ok or after.head != before.head:
+        print(f"TAMPERED copy at {after.row or f'seq {after.first_bad_seq}'}: {after.problem}")
+        return EXIT_TAMPERED
+    print(f"ok: {after.events} events verified on {redacted(target)}, head {after.head}")
+    key = checkpoint.key_path(path)
+    print(
+        f"  sign its checkpoints with the same key: HIVEGOV_SIGNING_KEY={key} for every instance",
+        file=sys.stderr,
+    )
+    return 0
+
+
 async def _webhook_command(svc: GovernanceService, args: argparse.Namespace) -> int:
     if args.webhook_command == "add":
         hook = await svc.add_webhook(LOCAL_ADMIN, args.url)
@@ -348,6 +387,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in (None, "serve"):
             log_level(os.environ.get(ENV_LOG_LEVEL))  # an unknown level is refused before anything starts
             return _serve(settings_from(args.db, args.config), args)
+        if args.command == "migrate":
+            return anyio.run(_migrate, args.source, args.target)
         if args.command == "demo":
             from hivegov_mcp.demo import run_demo
 
