@@ -3,7 +3,10 @@
 `python -m hivegov_mcp.bench_scale [--scale F]`: F = 1 is 100,000 proposals, 1,000,000
 comments and 1,000,000 votes (the issue's size); the default 0.1 is a tenth of that. The
 database is built by the store's bulk loader into `.bench-cache/` (or $HIVEGOV_BENCH_CACHE)
-and reused by later runs; writes measured here add a few hundred rows to it.
+and reused by later runs; writes measured here add a few hundred rows to it. The same calls
+then run on PostgreSQL, on a copy of that database (`migrate`'s copy) in a throwaway cluster
+with PostgreSQL's durable defaults (or on HIVEGOV_BENCH_PG_URL's server), printed side by side;
+`--no-postgres` or HIVEGOV_BENCH_PG=0 leaves it out.
 """
 
 from __future__ import annotations
@@ -16,15 +19,19 @@ import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
+import psycopg
 
+from hivegov_mcp import pgcluster
 from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
 from hivegov_mcp.domain.config import parse_config
 from hivegov_mcp.settings import Settings
 from hivegov_mcp.store.bulk import FORMAT, Scale, load
+from hivegov_mcp.store.copy import copy_governance
 
 RULES = parse_config(
     "[governance]\nwrites_per_agent_per_minute = 1000000\nmax_comments_per_agent = 1000000\nearly_close = false\n"
@@ -66,14 +73,15 @@ async def _times(op: Callable[[int], Awaitable[object]], calls: int) -> list[flo
     return sorted(samples)
 
 
-def _row(label: str, samples: list[float]) -> str:
-    p99 = samples[min(len(samples) - 1, int(0.99 * len(samples)))]
-    return f"  {label:<44} {statistics.median(samples):>9.2f} {p99:>8.2f}"
+@dataclass
+class Measured:
+    rows: list[tuple[str, list[float]]]
+    verify: str
 
 
-async def measure(path: Path, scale: Scale, calls: int) -> None:
+async def measure(db: Path | str, scale: Scale, calls: int, key: Path) -> Measured:
     rng = random.Random(7)
-    async with open_service(Settings(db=path)) as svc:
+    async with open_service(Settings(db=db, signing_key=key)) as svc:
         reg = await svc.register_agent(LOCAL_ADMIN, f"bench-{time.time_ns()}", ["proposer", "discussant", "voter"])
         me = await svc.authenticate(reg.token)
         ids = [f"BIP-{rng.randint(1, scale.proposals):03d}" for _ in range(calls)]
@@ -109,37 +117,84 @@ async def measure(path: Path, scale: Scale, calls: int) -> None:
             ("create_proposal", create),
             ("revise_proposal", revise),
         ]
-        size = (await anyio.Path(path).stat()).st_size / 2**30
-        print(f"\nscale: {scale.proposals:,} proposals, {scale.comments:,} comments, {scale.votes:,} votes")
-        print(f"({size:.2f} GiB); service calls, {calls} each")
-        print(f"  {'operation':<44} {'median ms':>9} {'p99 ms':>8}")
+        rows = []
         for label, op in cases:
             await op(0)  # warm
-            print(_row(label, await _times(op, calls)), flush=True)
+            rows.append((label, await _times(op, calls)))
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         started = time.perf_counter()
         check = await svc.verify_audit(me)
         elapsed = time.perf_counter() - started
         grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
-        shown = f"{check.events:,} events in {elapsed:.1f} s (ok={check.ok})"
-        print(f"  verify_audit: {shown}; peak memory grew {grown:.0f} MiB")
+        verify = f"{check.events:,} events in {elapsed:.1f} s (ok={check.ok}); peak memory grew {grown:.0f} MiB"
+    return Measured(rows, verify)
 
 
-async def run(factor: float, calls: int) -> None:
+async def postgres_copy(path: Path) -> tuple[str, Callable[[], None]]:
+    """The cached SQLite database copied into a fresh PostgreSQL database: HIVEGOV_BENCH_PG_URL's
+    server, else a throwaway cluster with the server's durable defaults (fsync on)."""
+    given = os.environ.get("HIVEGOV_BENCH_PG_URL")
+    cluster = None if given else await anyio.to_thread.run_sync(lambda: pgcluster.start(durable=True))
+    server = given or (cluster.url if cluster else "")
+    name = f"bench_{time.time_ns()}"
+    with psycopg.connect(server, autocommit=True) as con:
+        con.execute(f"CREATE DATABASE {name}")
+    url = server.rsplit("/", 1)[0] + f"/{name}"
+    async with open_service(Settings(db=url), check_rules=False, store_rules=False):
+        pass  # migrations
+    started = time.perf_counter()
+    await anyio.to_thread.run_sync(copy_governance, path, url)
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute("VACUUM ANALYZE")
+    print(f"copied into PostgreSQL in {time.perf_counter() - started:.0f} s")
+
+    def drop() -> None:
+        with psycopg.connect(server, autocommit=True) as con:
+            con.execute(f"DROP DATABASE {name}")
+        if cluster is not None:
+            cluster.stop()
+
+    return url, drop
+
+
+async def run(factor: float, calls: int, with_postgres: bool) -> None:
     scale = Scale(
         proposals=max(100, int(100_000 * factor)),
         comments=max(1000, int(1_000_000 * factor)),
         votes=max(1000, int(1_000_000 * factor)),
     )
-    await measure(await build(scale), scale, calls)
+    path = await build(scale)
+    key = path.with_name(path.name + ".ed25519")
+    results = {"SQLite": await measure(path, scale, calls, key)}
+    if with_postgres:
+        url, drop = await postgres_copy(path)
+        try:
+            results["PostgreSQL"] = await measure(url, scale, calls, key)
+        finally:
+            await anyio.to_thread.run_sync(drop)
+    size = (await anyio.Path(path).stat()).st_size / 2**30
+    print(f"\nscale: {scale.proposals:,} proposals, {scale.comments:,} comments, {scale.votes:,} votes")
+    print(f"(SQLite file {size:.2f} GiB); service calls, {calls} each; median and p99, ms")
+    stores = list(results)
+    print(f"  {'operation':<44}" + "".join(f" {s + ' median':>18} {'p99':>7}" for s in stores))
+    for i, (label, _) in enumerate(results["SQLite"].rows):
+        cells = ""
+        for s in stores:
+            samples = results[s].rows[i][1]
+            p99 = samples[min(len(samples) - 1, int(0.99 * len(samples)))]
+            cells += f" {statistics.median(samples):>18.2f} {p99:>7.2f}"
+        print(f"  {label:<44}{cells}")
+    for s in stores:
+        print(f"  verify_audit on {s}: {results[s].verify}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--scale", type=float, default=0.1, help="1 = 100k proposals, 1M comments, 1M votes")
     parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only (also when HIVEGOV_BENCH_PG=0)")
     args = parser.parse_args()
-    anyio.run(run, args.scale, args.calls)
+    anyio.run(run, args.scale, args.calls, not args.no_postgres and os.environ.get("HIVEGOV_BENCH_PG") != "0")
 
 
 if __name__ == "__main__":

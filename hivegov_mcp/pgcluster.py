@@ -54,7 +54,8 @@ class Cluster:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def start() -> Cluster:
+def start(*, durable: bool = False) -> Cluster:
+    """durable: PostgreSQL's defaults (fsync on), for benchmarks; else fsync off, for tests."""
     initdb, pg_ctl = _bin("initdb"), _bin("pg_ctl")
     if initdb is None or pg_ctl is None:
         raise RuntimeError(INSTALL_HINT)
@@ -67,7 +68,9 @@ def start() -> Cluster:
     data, port = folder / "data", _free_port()
     subprocess.run([*runner, initdb, "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"],
                    capture_output=True, check=True)  # fmt: skip
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=200"
+    if not durable:
+        options += " -c fsync=off"
     subprocess.run([*runner, pg_ctl, "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"],
                    capture_output=True, check=True)  # fmt: skip
     return Cluster(folder, port, runner)
