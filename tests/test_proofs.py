@@ -23,7 +23,7 @@ from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
 from tests.conftest import PROPOSAL, Cast
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.both_stores]  # the store contract: SQLite and PostgreSQL
 
 VERIFIER = Path(__file__).resolve().parent.parent / "examples" / "verify_receipt.py"
 

@@ -17,6 +17,7 @@ import pytest
 
 from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
+from hivegov_mcp.cli import main
 from hivegov_mcp.clock import FakeClock
 from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.errors import InvalidInput, RateLimited, TransitionNotAllowed
@@ -176,3 +177,15 @@ async def test_postgres_wakes_the_change_feed_of_another_instance_by_notify(
                 await anyio.wait_all_tasks_blocked()  # the waiter waits for a notification
                 await writer.register_agent(LOCAL_ADMIN, "newcomer", ["voter"])
     assert woke == [True]
+
+
+def test_an_unreachable_postgresql_is_one_clear_message_without_its_password(
+    capsys: pytest.CaptureFixture[str], store_kind: str
+) -> None:
+    if store_kind != "postgresql":
+        pytest.skip("the SQLite storage failures are in test_store_busy and test_cli_doors")
+    code = main(["--db", "postgresql://hivegov:s3cret@127.0.0.1:1/nowhere", "agent", "list"])
+    err = capsys.readouterr().err
+
+    assert code == 2 and "postgresql://hivegov@127.0.0.1:1/nowhere can't be used: no connection" in err, err
+    assert "s3cret" not in err and "Traceback" not in err

@@ -15,7 +15,7 @@ from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
 from tests.conftest import PROPOSAL, Cast
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.both_stores]  # the store contract: SQLite and PostgreSQL
 
 THREE_A_MINUTE = parse_config("[governance]\nwrites_per_agent_per_minute = 3\n")
 
@@ -47,10 +47,10 @@ async def test_a_write_past_the_limit_is_refused_with_when_to_retry_and_writes_n
 
 @pytest.mark.parametrize("config", [THREE_A_MINUTE])
 async def test_the_limit_holds_across_processes_on_one_database(
-    service: GovernanceService, cast: Cast, clock: FakeClock, db_path: Path, config: GovernanceConfig
+    service: GovernanceService, cast: Cast, clock: FakeClock, db: Path | str, config: GovernanceConfig
 ) -> None:
     await service.create_proposal(cast["alice"], **PROPOSAL)
-    async with open_service(Settings(db=db_path, rules=config, clock=clock)) as other:
+    async with open_service(Settings(db=db, rules=config, clock=clock)) as other:
         await other.create_proposal(cast["alice"], **PROPOSAL)
         await service.create_proposal(cast["alice"], **PROPOSAL)
         with pytest.raises(RateLimited):

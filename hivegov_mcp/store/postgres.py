@@ -253,6 +253,11 @@ class PostgresStore:
     async def open(cls, url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> PostgresStore:
         store = cls(url)
         store.busy_timeout_ms = busy_timeout_ms
+        try:  # one connection first: a wrong URL or a server that is down is said at once
+            first = await psycopg.AsyncConnection.connect(url, connect_timeout=10)
+            await first.close()
+        except psycopg.Error as exc:
+            raise StorageError(store.path, f"no connection to PostgreSQL ({_cause(exc)})") from None
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
             url, min_size=1, max_size=POOL_SIZE, open=False, kwargs={"autocommit": True}
         )
