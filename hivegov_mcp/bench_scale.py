@@ -137,23 +137,27 @@ async def postgres_copy(path: Path) -> tuple[str, Callable[[], None]]:
     cluster = None if given else await anyio.to_thread.run_sync(lambda: pgcluster.start(durable=True))
     server = given or (cluster.url if cluster else "")
     name = f"bench_{time.time_ns()}"
-    with psycopg.connect(server, autocommit=True) as con:
-        con.execute(f"CREATE DATABASE {name}")
     url = server.rsplit("/", 1)[0] + f"/{name}"
-    async with open_service(Settings(db=url), check_rules=False, store_rules=False):
-        pass  # migrations
-    started = time.perf_counter()
-    await anyio.to_thread.run_sync(copy_governance, path, url)
-    with psycopg.connect(url, autocommit=True) as con:
-        con.execute("VACUUM ANALYZE")
-    print(f"copied into PostgreSQL in {time.perf_counter() - started:.0f} s")
 
     def drop() -> None:
         with psycopg.connect(server, autocommit=True) as con:
-            con.execute(f"DROP DATABASE {name}")
+            con.execute(f"DROP DATABASE IF EXISTS {name}")
         if cluster is not None:
             cluster.stop()
 
+    try:
+        with psycopg.connect(server, autocommit=True) as con:
+            con.execute(f"CREATE DATABASE {name}")
+        async with open_service(Settings(db=url), check_rules=False, store_rules=False):
+            pass  # migrations
+        started = time.perf_counter()
+        await anyio.to_thread.run_sync(copy_governance, path, url)
+        with psycopg.connect(url, autocommit=True) as con:
+            con.execute("VACUUM ANALYZE")
+        print(f"copied into PostgreSQL in {time.perf_counter() - started:.0f} s")
+    except BaseException:
+        await anyio.to_thread.run_sync(drop)
+        raise
     return url, drop
 
 
