@@ -205,19 +205,22 @@ class PostgresTransaction(SQLiteTransaction):
         rows: list[dict[str, Any]] = []
         for joiner in joiners:
             query = joiner.join(words)
+            # The tsquery is written out in each branch (not taken from a CTE), so the planner sees
+            # how common the words are: a common word walks the newest rows, a rare one the index.
+            match = "doc @@ to_tsquery('english', ?)"
             rows = await self._all(
-                "WITH q AS (SELECT to_tsquery('english', ?) AS q), "
-                "c AS ((SELECT rowid FROM search_index, q WHERE doc @@ q.q AND rowid < 0 ORDER BY rowid LIMIT ?) "
-                "UNION ALL (SELECT rowid FROM search_index, q WHERE doc @@ q.q AND rowid > 0 "
-                "ORDER BY rowid DESC LIMIT ?)) "
+                f"WITH c AS MATERIALIZED ((SELECT rowid FROM search_index WHERE {match} AND rowid < 0 "
+                f"ORDER BY rowid LIMIT ?) UNION ALL (SELECT rowid FROM search_index WHERE {match} AND rowid > 0 "
+                "ORDER BY rowid DESC LIMIT ?)), "
+                "r AS (SELECT s.rowid AS rowid, ts_rank(s.doc, to_tsquery('english', ?)) AS score "
+                "FROM c JOIN search_index s ON s.rowid = c.rowid ORDER BY score DESC, abs(s.rowid) DESC LIMIT ?) "
                 "SELECT s.rowid AS rowid, s.proposal_id AS proposal_id, s.kind AS kind, s.comment_id AS comment_id, "
-                "s.title AS indexed_title, s.body AS body, v.title AS title, p.status AS status, "
-                "ts_rank(s.doc, q.q) AS score "
-                "FROM c JOIN search_index s ON s.rowid = c.rowid CROSS JOIN q "
+                "s.title AS indexed_title, s.body AS body, v.title AS title, p.status AS status, r.score AS score "
+                "FROM r JOIN search_index s ON s.rowid = r.rowid "
                 "JOIN proposals p ON p.id = s.proposal_id "
                 "JOIN proposal_versions v ON v.proposal_id = p.id AND v.version = p.version "
-                "ORDER BY score DESC, abs(s.rowid) DESC LIMIT ?",
-                (query, RANK_WINDOW, RANK_WINDOW, limit),
+                "ORDER BY r.score DESC, abs(s.rowid) DESC",
+                (query, RANK_WINDOW, query, RANK_WINDOW, query, limit),
             )
             if rows or len(words) == 1:
                 break
@@ -259,7 +262,13 @@ class PostgresStore:
         except psycopg.Error as exc:
             raise StorageError(store.path, f"no connection to PostgreSQL ({_cause(exc)})") from None
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            url, min_size=1, max_size=POOL_SIZE, open=False, kwargs={"autocommit": True}
+            url,
+            min_size=1,
+            max_size=POOL_SIZE,
+            open=False,
+            # No prepared statements: each query is planned for its values. A generic plan of the
+            # search (after psycopg prepares it) walks the whole index for a rare word: 30 ms, not 1.
+            kwargs={"autocommit": True, "prepare_threshold": None},
         )
         try:
             await pool.open(wait=True, timeout=10)
