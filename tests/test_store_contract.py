@@ -8,10 +8,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import psycopg
 import pytest
 
@@ -189,3 +191,31 @@ def test_an_unreachable_postgresql_is_one_clear_message_without_its_password(
 
     assert code == 2 and "postgresql://hivegov@127.0.0.1:1/nowhere can't be used: no connection" in err, err
     assert "s3cret" not in err and "Traceback" not in err
+
+
+async def test_a_write_cancelled_at_any_point_leaves_all_of_it_or_nothing(
+    service: GovernanceService, cast: Cast
+) -> None:
+    """Cancelled after 0, 1, 2… scheduling steps: before the write starts (nothing), while it
+    waits for the lock (nothing), or once it runs (it completes, as the SQLite store's batch does)."""
+    written = 0
+    for steps in range(40):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(partial(service.create_proposal, cast["alice"], **PROPOSAL))
+            for _ in range(steps):
+                await anyio.lowlevel.checkpoint()
+            tg.cancel_scope.cancel()
+        listed = await service.list_proposals(cast["bob"], limit=100)
+        assert len(listed.proposals) >= written  # nothing acknowledged is lost
+        written = len(listed.proposals)
+    for steps in range(20):  # reads cancelled mid-way leave the store as it was
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(partial(service.search_proposals, cast["bob"], "changelogs"))
+            for _ in range(steps):
+                await anyio.lowlevel.checkpoint()
+            tg.cancel_scope.cancel()
+    after = await service.create_proposal(cast["alice"], **PROPOSAL)  # the store goes on
+    check = await service.verify_audit()
+
+    assert check.ok, check  # every proposal that exists has its event, and no event lacks its rows
+    assert 0 < written < 40 and after.id == f"BIP-{written + 1:03d}"

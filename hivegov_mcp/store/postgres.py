@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, TypeVar
@@ -238,6 +238,13 @@ class PostgresTransaction(SQLiteTransaction):
         ]
 
 
+async def _rollback(conn: psycopg.AsyncConnection[Any]) -> None:
+    if conn.closed:
+        return
+    with suppress(psycopg.Error):  # the connection broke: the server rolls back, the pool discards it
+        await conn.execute("ROLLBACK")
+
+
 class PostgresStore:
     """A pool of connections to one database (and schema): read snapshots, serialized writes,
     and the change feed's channel."""
@@ -318,10 +325,16 @@ class PostgresStore:
     # -- transactions --------------------------------------------------------------------------------
     @asynccontextmanager
     async def _snapshot(self) -> AsyncIterator[PostgresTransaction]:
-        async with self._connection() as conn, conn.transaction():
-            await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            await conn.execute(f"SET LOCAL statement_timeout = {int(self.read_budget_s * 1000)}")
-            yield PostgresTransaction(self, conn)
+        async with self._connection() as conn:
+            await conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            try:
+                await conn.execute(f"SET LOCAL statement_timeout = {int(self.read_budget_s * 1000)}")
+                yield PostgresTransaction(self, conn)
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    await _rollback(conn)  # (a cancelled query closes its connection: nothing to undo)
+                raise
+            await conn.execute("COMMIT")  # a read has nothing to commit: this ends its snapshot
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
@@ -386,7 +399,7 @@ class PostgresStore:
                 await conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
             except BaseException as exc:
                 with anyio.CancelScope(shield=True):
-                    await conn.execute("ROLLBACK")
+                    await _rollback(conn)  # (a cancelled query closes its connection: nothing to undo)
                 if isinstance(exc, pg_errors.LockNotAvailable):
                     raise StoreBusy("another instance held the write lock too long", self.path) from None
                 if isinstance(exc, psycopg.OperationalError):
@@ -397,7 +410,7 @@ class PostgresStore:
                 try:
                     result = await op()
                 except BaseException:
-                    await conn.execute("ROLLBACK")
+                    await _rollback(conn)
                     raise
                 finally:
                     _current.reset(token)
