@@ -326,9 +326,11 @@ class PostgresStore:
     @asynccontextmanager
     async def _snapshot(self) -> AsyncIterator[PostgresTransaction]:
         async with self._connection() as conn:
-            await conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            budget = int(self.read_budget_s * 1000)
+            await conn.execute(  # one round trip (no parameters: sent as one simple query)
+                f"BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET LOCAL statement_timeout = {budget}".encode()
+            )
             try:
-                await conn.execute(f"SET LOCAL statement_timeout = {int(self.read_budget_s * 1000)}")
                 yield PostgresTransaction(self, conn)
             except BaseException:
                 with anyio.CancelScope(shield=True):
@@ -357,7 +359,16 @@ class PostgresStore:
         return self._snapshot()
 
     def lookup(self) -> AbstractAsyncContextManager[PostgresTransaction]:
-        return self.read()
+        """For a read of one statement (a token's agent, say): no transaction round trips."""
+        current = _current.get()
+        if current is not None:
+            return self._within(current[1])
+        return self._autocommit()
+
+    @asynccontextmanager
+    async def _autocommit(self) -> AsyncIterator[PostgresTransaction]:
+        async with self._connection() as conn:
+            yield PostgresTransaction(self, conn)
 
     @property
     def in_read_operation(self) -> bool:
@@ -393,10 +404,11 @@ class PostgresStore:
         if current is not None and current[0] == "write":
             return await op()
         async with self._connection() as conn:
-            await conn.execute("BEGIN")
             try:
-                await conn.execute(f"SET LOCAL lock_timeout = {int(self.busy_timeout_ms)}")
-                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                await conn.execute(  # one round trip: the transaction, its lock timeout, the write lock
+                    f"BEGIN; SET LOCAL lock_timeout = {int(self.busy_timeout_ms)}; "
+                    f"SELECT pg_advisory_xact_lock({WRITE_LOCK})".encode()
+                )
             except BaseException as exc:
                 with anyio.CancelScope(shield=True):
                     await _rollback(conn)  # (a cancelled query closes its connection: nothing to undo)
