@@ -138,12 +138,10 @@ class VerifyOperations(ServiceBase):
     async def _check_state(self) -> Finding | None:
         """Every proposal's and agent's rows against the log's events about it."""
         number = 0
-        seen: set[str] = set()
         while True:
             async with self.store.read() as tx:
                 page = await tx.proposals_after(number, STATE_PAGE)
                 for state in page:
-                    seen.add(state.id)
                     versions = await tx.list_versions(state.id)
                     rows = replay.ProposalRows(
                         id=state.id,
@@ -164,18 +162,12 @@ class VerifyOperations(ServiceBase):
                 break
             number = page[-1].number
         async with self.store.read() as tx:
-            created = await tx.subjects_of("create_proposal")
-            registered = await tx.subjects_of(replay.REGISTER)
+            for kind, table in (("create_proposal", "proposals"), (replay.REGISTER, "agents")):
+                gone = await tx.first_subject_without_row(kind)
+                if gone is not None:
+                    seq, subject = gone
+                    return Finding(seq, "the log made it; its row was deleted", f"{table}: {subject}")
             agents = await tx.list_agents()
-        for seq, pid in created:
-            if pid not in seen:
-                return Finding(seq, "the log created it; its row was deleted", f"proposals: {pid}")
-        ids = {a.id for a in agents}
-        for seq, subject in registered:
-            if subject.removeprefix("agent:") not in ids:
-                return Finding(
-                    seq, "the log registered it; its row was deleted", f"agents: {subject.removeprefix('agent:')}"
-                )
         async with self.store.read() as tx:
             for agent in agents:
                 events = await tx.audit_events(subject=f"agent:{agent.id}", after_seq=0, limit=None)

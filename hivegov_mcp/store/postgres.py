@@ -256,7 +256,6 @@ class PostgresStore:
         self.busy_timeout_ms = BUSY_TIMEOUT_MS
         self.read_budget_s = READ_BUDGET_S
         self.channel = "hivegov_audit"
-        self.statement_hook: Callable[[str], None] | None = None
         self._listener: psycopg.AsyncConnection[Any] | None = None
 
     @classmethod
@@ -324,12 +323,14 @@ class PostgresStore:
 
     # -- transactions --------------------------------------------------------------------------------
     @asynccontextmanager
-    async def _snapshot(self) -> AsyncIterator[PostgresTransaction]:
+    async def _snapshot(self, *, budget: bool = False) -> AsyncIterator[PostgresTransaction]:
+        """A snapshot; with `budget` (a read operation, as SQLite's run_read) each statement is
+        bounded by the read budget. Long reads of the whole log (verify_audit) are not."""
         async with self._connection() as conn:
-            budget = int(self.read_budget_s * 1000)
-            await conn.execute(  # one round trip (no parameters: sent as one simple query)
-                f"BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET LOCAL statement_timeout = {budget}".encode()
-            )
+            begin = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+            if budget:
+                begin += f"; SET LOCAL statement_timeout = {int(self.read_budget_s * 1000)}"
+            await conn.execute(begin.encode())  # one round trip (no parameters: one simple query)
             try:
                 yield PostgresTransaction(self, conn)
             except BaseException:
@@ -378,7 +379,7 @@ class PostgresStore:
     async def run_read(self, op: Callable[[], Coroutine[Any, Any, T]]) -> T:
         if _current.get() is not None:
             return await op()
-        async with self._snapshot() as tx:
+        async with self._snapshot(budget=True) as tx:
             token = _current.set(("read", tx._conn))
             try:
                 return await op()

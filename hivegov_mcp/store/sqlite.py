@@ -31,7 +31,7 @@ from contextvars import Context, copy_context
 from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import aiosqlite
 import anyio
@@ -1088,10 +1088,21 @@ class SQLiteTransaction:
             params.append(limit)
         return [_event(r) for r in await self._all(sql, params)]
 
-    async def subjects_of(self, action: str) -> list[tuple[int, str]]:
-        """(seq, subject) of every event of this action, in sequence order."""
-        rows = await self._all("SELECT seq, subject FROM audit_events WHERE action = ? ORDER BY seq", (action,))
-        return [(int(r["seq"]), _text(r["subject"])) for r in rows]
+    # The events that make a row, and the row's key in their subject.
+    _MAKERS: ClassVar[dict[str, tuple[str, str]]] = {
+        "create_proposal": ("proposals", "e.subject"),
+        "register_agent": ("agents", "substr(e.subject, 7)"),  # agent:ID
+    }
+
+    async def first_subject_without_row(self, action: str) -> tuple[int, str] | None:
+        """The first event of `action` whose row is gone (its seq and the row's key): one anti-join."""
+        table, key = self._MAKERS[action]
+        row = await self._one(
+            f"SELECT e.seq AS seq, {key} AS id FROM audit_events e WHERE e.action = ? "
+            f"AND NOT EXISTS (SELECT 1 FROM {table} t WHERE t.id = {key}) ORDER BY e.seq LIMIT 1",
+            (action,),
+        )
+        return None if row is None else (int(row["seq"]), _text(row["id"]))
 
     async def audit_head(self) -> tuple[int, str | None]:
         row = await self._one("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
