@@ -34,6 +34,7 @@ async def open_service(
         store = await SQLiteStore.open(settings.db, busy_timeout_ms=settings.busy_timeout_ms)
     try:
         service = GovernanceService(store, settings.clock, Signer(settings.signing_key_file(), settings.log_origin()))
+        await service.adopt_log_name()
         await service.adopt_rules(settings.rules, source=settings.rules_source, check=check_rules, store=store_rules)
         yield service
     finally:

@@ -294,6 +294,7 @@ async def _migrate(source: str, target: str) -> int:
     print(f"copied {copied}")
     if not after.ok or after.head != before.head:
         print(f"TAMPERED copy at {after.row or f'seq {after.first_bad_seq}'}: {after.problem}")
+        print("  drop the target database (or schema) before you try again", file=sys.stderr)
         return EXIT_TAMPERED
     print(f"ok: {after.events} events verified on {redacted(target)}, head {after.head}")
     key = checkpoint.key_path(path)

@@ -53,9 +53,10 @@ class Settings:
         return str(self.db).startswith(("postgresql://", "postgres://"))
 
     def _database_name(self) -> str:
+        """The file's name, or the PostgreSQL database's (not its host: instances may reach it by
+        different names). Once a checkpoint is signed, the log keeps the name it gave."""
         if self.is_postgres():
-            parts = urlsplit(str(self.db))
-            return f"{parts.hostname or 'localhost'}-{parts.path.strip('/') or 'postgres'}"
+            return urlsplit(str(self.db)).path.strip("/") or "postgres"
         return Path(str(self.db)).name
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
+from hivegov_mcp.checkpoint import parse_verified
 from hivegov_mcp.cli import main
 from hivegov_mcp.clock import FakeClock
 from hivegov_mcp.settings import Settings
@@ -29,6 +30,7 @@ async def test_a_governance_is_copied_verified_and_goes_on_in_postgresql(
     key = tmp_path / "gov.db.ed25519"
     async with open_service(Settings(db=source, clock=FakeClock())) as svc:
         signed = await svc.sign_checkpoint()
+        vkey = svc.signer.verifier_key()
         old_proposal = await svc.get_proposal(LOCAL_ADMIN, "BIP-001")
 
     code = await anyio.to_thread.run_sync(main, ["migrate", "--from", f"sqlite:{source}", "--to", pg_url])
@@ -39,9 +41,11 @@ async def test_a_governance_is_copied_verified_and_goes_on_in_postgresql(
     async with open_service(Settings(db=pg_url, clock=FakeClock(), signing_key=key)) as pg:
         check = await pg.verify_audit()
         latest = await pg.latest_checkpoint()
+        published = pg.signer.verifier_key()
         proposal = await pg.get_proposal(LOCAL_ADMIN, "BIP-001")
         later = await pg.register_agent(LOCAL_ADMIN, "late", ["voter"])  # ids and seqs go on
         hits = await pg.search_proposals(LOCAL_ADMIN, "changelogs")
+        grown = await pg.latest_checkpoint()
         after = await pg.verify_audit()
 
     assert code == 0 and f"ok: {at['head']} events verified" in out, out
@@ -49,6 +53,9 @@ async def test_a_governance_is_copied_verified_and_goes_on_in_postgresql(
     assert check.ok and check.head is not None and latest.note == signed.note  # the same checkpoint, same key
     assert proposal == old_proposal
     assert later.receipt.seq == at["head"] + 1 and after.ok
+    # the log keeps its name and key: the key published for gov.db verifies its checkpoints on PostgreSQL
+    assert latest.origin == "hivegov.local/gov.db" and published == vkey
+    assert parse_verified(grown.note, vkey).size == later.receipt.seq
     assert [h.proposal_id for h in hits.hits] == ["BIP-001"]
 
 

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import anyio
 import anyio.lowlevel
@@ -25,7 +26,7 @@ from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.errors import InvalidInput, RateLimited, TransitionNotAllowed
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
-from hivegov_mcp.store.postgres import PostgresStore
+from hivegov_mcp.store.postgres import PostgresStore, redacted
 from tests.conftest import PROPOSAL, Cast
 
 pytestmark = [pytest.mark.anyio, pytest.mark.both_stores]
@@ -219,3 +220,45 @@ async def test_a_write_cancelled_at_any_point_leaves_all_of_it_or_nothing(
 
     assert check.ok, check  # every proposal that exists has its event, and no event lacks its rows
     assert 0 < written < 40 and after.id == f"BIP-{written + 1:03d}"
+
+
+async def test_a_nul_in_an_id_is_named_on_either_store(service: GovernanceService, cast: Cast) -> None:
+    with pytest.raises(InvalidInput, match=r"proposal_id.*NUL"):
+        await service.get_proposal(cast["bob"], "BIP-\x00001")
+
+
+async def test_postgres_writes_stay_serialized_when_the_server_defaults_to_serializable(
+    pg_url: str, tmp_path: Path, clock: FakeClock, store_kind: str
+) -> None:
+    """A write's statements must see every write committed before its lock: READ COMMITTED is
+    asked for, whatever default_transaction_isolation says."""
+    if store_kind != "postgresql":
+        pytest.skip("PostgreSQL's isolation levels")
+    strict = pg_url + "%20-cdefault_transaction_isolation%3Dserializable"
+    async with _other(strict, tmp_path, clock) as one, _other(strict, tmp_path, clock) as two:
+        async with anyio.create_task_group() as tg:
+            for n in range(12):
+                tg.start_soon(partial((one, two)[n % 2].register_agent, LOCAL_ADMIN, f"agent{n}", ["voter"]))
+        check = await one.verify_audit()
+    assert check.ok and check.events == 1 + 12  # the rules, then every agent
+
+
+async def test_postgres_takes_any_schema_name_and_keeps_passwords_out_of_messages(
+    pg_server: str, tmp_path: Path, clock: FakeClock, store_kind: str
+) -> None:
+    if store_kind != "postgresql":
+        pytest.skip("PostgreSQL's names and URLs")
+    schema = "é" * 30  # 60 bytes: a channel named after it would pass PostgreSQL's 63
+    with psycopg.connect(pg_server, autocommit=True) as con:
+        con.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        url = f"{pg_server}?options=-csearch_path%3D{quote(schema)}"
+        async with _other(url, tmp_path, clock) as svc:
+            await svc.register_agent(LOCAL_ADMIN, "unicode", ["voter"])  # an append: its NOTIFY
+            assert (await svc.verify_audit()).ok
+    finally:
+        with psycopg.connect(pg_server, autocommit=True) as con:
+            con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    assert redacted("postgresql://u:pw@h:5432/db") == "postgresql://u@h:5432/db"
+    assert redacted("postgresql://u@h/db?password=s3cret&sslmode=require") == "postgresql://u@h/db?sslmode=require"
+    assert redacted("postgresql://u:p@h1:5432,h2:5433/db") == "postgresql://u@h1:5432,h2:5433/db"

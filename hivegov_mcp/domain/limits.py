@@ -54,6 +54,9 @@ def lone_surrogate(value: str) -> int | None:
 
 
 def check_encodable(field: str, value: str) -> str:
+    """Text either store can keep: valid Unicode, without NUL (PostgreSQL's text can't hold one)."""
+    if "\x00" in value:
+        raise InvalidInput(field, "contains a NUL byte; remove it and try again")
     at = lone_surrogate(value)
     if at is not None:
         raise InvalidInput(

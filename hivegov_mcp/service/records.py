@@ -253,6 +253,14 @@ class MerkleOperations(ServiceBase):
             after = page[-1].seq
         return frontier.size, frontier.root()
 
+    async def adopt_log_name(self) -> None:
+        """Sign under the name the log's checkpoints already carry, if any: a copied log (`migrate`)
+        or an instance that reaches the database by another address signs as the log always did."""
+        async with self.store.read() as tx:
+            stored = await tx.checkpoint()
+        if stored is not None:
+            self.signer.origin = stored.note.split("\n", 1)[0]
+
     async def latest_checkpoint(self, actor: Agent | None = None) -> SignedCheckpoint:
         """A checkpoint of the whole log as it is now: the one signed for this size, or a new one."""
         latest = await self._latest_checkpoint()

@@ -53,6 +53,7 @@ def copy_governance(source: Path, target: str) -> dict[str, int]:
     """Copy every table; how many rows of each. The target must hold no governance yet."""
     con = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     con.text_factory = bytes  # the stored bytes: decoded below, so that bad UTF-8 is refused by name
+    con.execute("BEGIN")  # one snapshot of the source for every table, whatever writes it meanwhile
     counts: dict[str, int] = {}
     try:
         with psycopg.connect(target) as pg, pg.transaction():

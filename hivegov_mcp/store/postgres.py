@@ -17,6 +17,7 @@ its id, and an insert that may find its row taken.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
@@ -28,13 +29,14 @@ from urllib.parse import urlsplit, urlunsplit
 import anyio
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from hivegov_mcp.audit import StoredEvent
 from hivegov_mcp.domain.models import Agent, Comment, Receipt
 from hivegov_mcp.domain.phases import Status
-from hivegov_mcp.errors import ReadTooCostly, StorageError, StoreBusy
+from hivegov_mcp.errors import InvalidInput, ReadTooCostly, StorageError, StoreBusy
 from hivegov_mcp.store.base import RawHit
 from hivegov_mcp.store.pg_migrations import IDENTITY_TABLES, LOG_GUARDS, PG_MIGRATIONS
 from hivegov_mcp.store.sqlite import (
@@ -68,15 +70,12 @@ def is_postgres_url(value: object) -> bool:
 
 
 def redacted(url: str) -> str:
-    """The URL without its password, for messages."""
+    """The URL without its password (in the user part or in the query), for messages."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    user = f"{parts.username}@" if parts.username else ""
-    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
+    user, at, hosts = parts.netloc.rpartition("@")
+    netloc = f"{user.split(':', 1)[0]}@{hosts}" if at else hosts
+    query = "&".join(q for q in parts.query.split("&") if q and not q.lower().startswith("password="))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def _sql(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> tuple[str, Any]:
@@ -114,6 +113,10 @@ class PostgresTransaction(SQLiteTransaction):
                 return await cur.fetchall() if cur.description else []
         except pg_errors.QueryCanceled:
             raise ReadTooCostly(self._pg.read_budget_s) from None
+        except psycopg.DataError as exc:
+            if "NUL" in str(exc):  # refused by psycopg before it is sent: text PostgreSQL can't hold
+                raise InvalidInput("text", "contains a NUL byte; remove it and try again") from None
+            raise
         except (pg_errors.IntegrityError, pg_errors.ProgrammingError, pg_errors.RaiseException):
             raise  # a broken constraint, a bug, or the append-only guard: keep it visible
         except psycopg.Error as exc:
@@ -285,8 +288,10 @@ class PostgresStore:
         try:
             async with pool.connection() as conn:
                 row = await (await conn.execute("SELECT current_schema()")).fetchone()
-            schema = str(row[0]) if row else "public"
-            store.channel = f"hivegov_audit_{schema}"[:63]
+            if row is None or row[0] is None:
+                raise StorageError(store.path, "its search_path names no schema that exists; create it first")
+            digest = hashlib.sha256(str(row[0]).encode()).hexdigest()[:16]
+            store.channel = f"hivegov_audit_{digest}"  # one per schema, a valid name whatever the schema's
             await store._migrate()
         except BaseException:
             await store.close()
@@ -300,6 +305,7 @@ class PostgresStore:
     async def _migrate(self) -> None:
         """Apply missing migrations under the write lock (another instance may be migrating)."""
         async with self._pool().connection() as conn, conn.transaction():
+            await conn.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
             await conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations "
@@ -407,7 +413,9 @@ class PostgresStore:
         async with self._connection() as conn:
             try:
                 await conn.execute(  # one round trip: the transaction, its lock timeout, the write lock
-                    f"BEGIN; SET LOCAL lock_timeout = {int(self.busy_timeout_ms)}; "
+                    # READ COMMITTED whatever the server's default: each statement after the lock sees
+                    # every write committed before it (a REPEATABLE READ snapshot would predate the lock)
+                    f"BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = {int(self.busy_timeout_ms)}; "
                     f"SELECT pg_advisory_xact_lock({WRITE_LOCK})".encode()
                 )
             except BaseException as exc:
@@ -430,7 +438,9 @@ class PostgresStore:
                 try:
                     await conn.execute("COMMIT")
                 except psycopg.Error as exc:
-                    raise StorageError(self.path, f"the commit failed ({_cause(exc)}); nothing was written") from None
+                    raise StorageError(
+                        self.path, f"the commit's answer was lost ({_cause(exc)}); check whether the write is there"
+                    ) from None
             return result
 
     async def wait_for_change(self, seconds: float) -> None:
@@ -438,7 +448,7 @@ class PostgresStore:
         if self._listener is None or self._listener.closed:
             try:
                 self._listener = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
-                await self._listener.execute(f'LISTEN "{self.channel}"')
+                await self._listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
             except psycopg.Error:
                 self._listener = None
                 await anyio.sleep(seconds)
