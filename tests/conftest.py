@@ -49,7 +49,10 @@ both_stores = pytest.mark.both_stores
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "store_kind" in metafunc.fixturenames:
-        kinds = ["sqlite", "postgresql"] if metafunc.definition.get_closest_marker("both_stores") else ["sqlite"]
+        marked = metafunc.definition.get_closest_marker
+        kinds = ["sqlite", "postgresql"] if marked("both_stores") else ["sqlite"]
+        if marked("postgres_only"):  # a PostgreSQL feature: there is no SQLite case to run
+            kinds = ["postgresql"]
         metafunc.parametrize("store_kind", kinds)
 
 

@@ -159,11 +159,10 @@ async def test_limits_hold_on_either_store(service: GovernanceService, cast: Cas
             await service.create_proposal(cast["alice"], **PROPOSAL)
 
 
+@pytest.mark.postgres_only
 async def test_postgres_wakes_the_change_feed_of_another_instance_by_notify(
     db: Path | str, tmp_path: Path, clock: FakeClock, store_kind: str
 ) -> None:
-    if store_kind != "postgresql":
-        pytest.skip("SQLite has no notifications: its feed polls (covered by the HTTP tests)")
     async with _other(db, tmp_path, clock) as listener, _other(db, tmp_path, clock) as writer:
         store = listener.store
         assert isinstance(store, PostgresStore)
@@ -182,11 +181,10 @@ async def test_postgres_wakes_the_change_feed_of_another_instance_by_notify(
     assert woke == [True]
 
 
+@pytest.mark.postgres_only
 def test_an_unreachable_postgresql_is_one_clear_message_without_its_password(
     capsys: pytest.CaptureFixture[str], store_kind: str
 ) -> None:
-    if store_kind != "postgresql":
-        pytest.skip("the SQLite storage failures are in test_store_busy and test_cli_doors")
     code = main(["--db", "postgresql://hivegov:s3cret@127.0.0.1:1/nowhere", "agent", "list"])
     err = capsys.readouterr().err
 
@@ -227,13 +225,12 @@ async def test_a_nul_in_an_id_is_named_on_either_store(service: GovernanceServic
         await service.get_proposal(cast["bob"], "BIP-\x00001")
 
 
+@pytest.mark.postgres_only
 async def test_postgres_writes_stay_serialized_when_the_server_defaults_to_serializable(
     pg_url: str, tmp_path: Path, clock: FakeClock, store_kind: str
 ) -> None:
     """A write's statements must see every write committed before its lock: READ COMMITTED is
     asked for, whatever default_transaction_isolation says."""
-    if store_kind != "postgresql":
-        pytest.skip("PostgreSQL's isolation levels")
     strict = pg_url + "%20-cdefault_transaction_isolation%3Dserializable"
     async with _other(strict, tmp_path, clock) as one, _other(strict, tmp_path, clock) as two:
         async with anyio.create_task_group() as tg:
@@ -243,11 +240,10 @@ async def test_postgres_writes_stay_serialized_when_the_server_defaults_to_seria
     assert check.ok and check.events == 1 + 12  # the rules, then every agent
 
 
+@pytest.mark.postgres_only
 async def test_postgres_takes_any_schema_name_and_keeps_passwords_out_of_messages(
     pg_server: str, tmp_path: Path, clock: FakeClock, store_kind: str
 ) -> None:
-    if store_kind != "postgresql":
-        pytest.skip("PostgreSQL's names and URLs")
     schema = "é" * 30  # 60 bytes: a channel named after it would pass PostgreSQL's 63
     with psycopg.connect(pg_server, autocommit=True) as con:
         con.execute(f'CREATE SCHEMA "{schema}"')
