@@ -23,7 +23,7 @@ from hivegov_mcp.app import open_service
 from hivegov_mcp.cli import main
 from hivegov_mcp.clock import FakeClock
 from hivegov_mcp.domain.models import Agent
-from hivegov_mcp.errors import InvalidInput, RateLimited, TransitionNotAllowed
+from hivegov_mcp.errors import InvalidInput, NotEligible, RateLimited, TransitionNotAllowed
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
 from hivegov_mcp.store.postgres import PostgresStore, redacted
@@ -258,3 +258,40 @@ async def test_postgres_takes_any_schema_name_and_keeps_passwords_out_of_message
     assert redacted("postgresql://u:pw@h:5432/db") == "postgresql://u@h:5432/db"
     assert redacted("postgresql://u@h/db?password=s3cret&sslmode=require") == "postgresql://u@h/db?sslmode=require"
     assert redacted("postgresql://u:p@h1:5432,h2:5433/db") == "postgresql://u@h1:5432,h2:5433/db"
+
+
+async def test_concurrent_writes_share_a_batch_and_a_failing_one_fails_alone(
+    service: GovernanceService, cast: Cast
+) -> None:
+    """Group commit on either store: writes queued while a batch runs are committed together,
+    each in its savepoint, so one refused write leaves the others of its batch written."""
+    store = service.store
+    sizes: list[int] = []
+    name = "_write_batch" if isinstance(store, PostgresStore) else "_run_batch"
+    original = getattr(store, name)
+
+    def counted(batch: list[object]) -> object:
+        sizes.append(len(batch))
+        return original(batch)
+
+    setattr(store, name, counted)
+    pid = await _in_voting(service, cast)
+    outcomes: dict[str, object] = {}
+
+    async def vote(voter: str) -> None:
+        try:
+            outcomes[voter] = (await service.cast_vote(cast[voter], pid, "approve", WHY)).receipt.seq
+        except NotEligible as exc:
+            outcomes[voter] = exc
+
+    sizes.clear()
+    async with anyio.create_task_group() as tg:
+        for voter in ("bob", "alice", "carol", "dave"):  # alice is no voter: hers fails
+            tg.start_soon(vote, voter)
+    results = await service.get_voting_results(cast["bob"], pid)
+
+    assert max(sizes) > 1  # queued together while the first batch ran
+    assert isinstance(outcomes.pop("alice"), NotEligible)
+    assert all(isinstance(s, int) for s in outcomes.values())
+    assert set(results.voted) == {"bob", "carol", "dave"}
+    assert (await service.verify_audit()).ok

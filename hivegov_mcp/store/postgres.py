@@ -17,11 +17,14 @@ its id, and an insert that may find its row taken.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
-from contextvars import ContextVar
+from contextvars import Context, ContextVar, copy_context
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -36,7 +39,7 @@ from psycopg_pool import AsyncConnectionPool
 from hivegov_mcp.audit import StoredEvent
 from hivegov_mcp.domain.models import Agent, Comment, Receipt
 from hivegov_mcp.domain.phases import Status
-from hivegov_mcp.errors import InvalidInput, ReadTooCostly, StorageError, StoreBusy
+from hivegov_mcp.errors import HivegovError, InvalidInput, ReadTooCostly, StorageError, StoreBusy
 from hivegov_mcp.store.base import RawHit
 from hivegov_mcp.store.pg_migrations import IDENTITY_TABLES, LOG_GUARDS, PG_MIGRATIONS
 from hivegov_mcp.store.sqlite import (
@@ -57,6 +60,7 @@ T = TypeVar("T")
 WRITE_LOCK = 0x68697665  # "hive": the advisory lock every write transaction takes
 POOL_SIZE = 10
 RANK_WINDOW = 500  # matches ranked per kind of row, as in the SQLite store
+MAX_BATCH = 256  # write operations committed together at most, as in the SQLite store
 _NAMED = re.compile(r"(?<!:):([a-z_]+)")
 _UNARY_PLUS = re.compile(r"(?<=[\s(])\+([a-z_]+(?:\.[a-z_]+)?)")
 _INSERT = re.compile(r"^\s*INSERT INTO (\w+)", re.IGNORECASE)
@@ -248,6 +252,19 @@ async def _rollback(conn: psycopg.AsyncConnection[Any]) -> None:
         await conn.execute("ROLLBACK")
 
 
+@dataclass(eq=False)
+class _Job:
+    """A write operation waiting for, or in, a batch."""
+
+    op: Callable[[], Coroutine[Any, Any, Any]]
+    context: Context
+    done: anyio.Event = field(default_factory=anyio.Event)
+    value: Any = None
+    error: BaseException | None = None
+    running: bool = False
+    dropped: bool = False
+
+
 class PostgresStore:
     """A pool of connections to one database (and schema): read snapshots, serialized writes,
     and the change feed's channel."""
@@ -260,6 +277,8 @@ class PostgresStore:
         self.read_budget_s = READ_BUDGET_S
         self.channel = "hivegov_audit"
         self._listener: psycopg.AsyncConnection[Any] | None = None
+        self._queue: deque[_Job] = deque()  # write operations waiting for a batch
+        self._writer: asyncio.Future[None] | None = None  # the batch being written, if any
 
     @classmethod
     async def open(cls, url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> PostgresStore:
@@ -404,44 +423,99 @@ class PostgresStore:
             yield PostgresTransaction(self, conn)
 
     async def submit(self, op: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        """Run a write operation in its own transaction, after every other instance's write
-        (the advisory lock). Cancelled while it waits for the lock, nothing is written; once it
-        holds the lock it runs to its end (the cancellation waits, as in the SQLite store)."""
+        """Run a write operation in the next batch (group commit, as the SQLite store): the
+        operations that queue while a batch runs are written together, each in a savepoint of
+        its own, in one transaction under the write lock, one commit. Cancelled before its batch
+        starts it, the operation is dropped; once started, it runs to the end and the
+        cancellation waits for its batch."""
         current = _current.get()
         if current is not None and current[0] == "write":
             return await op()
-        async with self._connection() as conn:
-            try:
-                await conn.execute(  # one round trip: the transaction, its lock timeout, the write lock
-                    # READ COMMITTED whatever the server's default: each statement after the lock sees
-                    # every write committed before it (a REPEATABLE READ snapshot would predate the lock)
-                    f"BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = {int(self.busy_timeout_ms)}; "
-                    f"SELECT pg_advisory_xact_lock({WRITE_LOCK})".encode()
-                )
-            except BaseException as exc:
-                with anyio.CancelScope(shield=True):
-                    await _rollback(conn)  # (a cancelled query closes its connection: nothing to undo)
-                if isinstance(exc, pg_errors.LockNotAvailable):
-                    raise StoreBusy("another instance held the write lock too long", self.path) from None
-                if isinstance(exc, psycopg.OperationalError):
-                    raise StorageError(self.path, _cause(exc)) from None
+        job = _Job(op, copy_context())
+        self._queue.append(job)
+        if self._writer is None:
+            # A task of the store's own, not of any caller: a caller's cancellation can't stop a
+            # batch that other callers wait for.
+            self._writer = asyncio.ensure_future(self._write_batches())
+        try:
+            await job.done.wait()
+        except BaseException:
+            if not job.running:
+                job.dropped = True
+                with suppress(ValueError):
+                    self._queue.remove(job)
                 raise
             with anyio.CancelScope(shield=True):
+                await job.done.wait()
+            raise
+        if job.error is not None:
+            raise job.error
+        return job.value  # type: ignore[no-any-return]
+
+    async def _write_batches(self) -> None:
+        try:
+            while self._queue:
+                batch = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
+                await self._write_batch(batch)
+        finally:
+            self._writer = None
+
+    async def _write_batch(self, batch: list[_Job]) -> None:
+        try:
+            async with self._connection() as conn:
+                try:
+                    await conn.execute(  # one round trip: the transaction, its lock timeout, the write lock
+                        # READ COMMITTED whatever the server's default: each statement after the lock
+                        # sees every write committed before it (a REPEATABLE READ snapshot predates it)
+                        f"BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = {int(self.busy_timeout_ms)}; "
+                        f"SELECT pg_advisory_xact_lock({WRITE_LOCK})".encode()
+                    )
+                    for job in batch:
+                        if job.dropped:  # cancelled while its batch waited for the lock
+                            continue
+                        job.running = True
+                        try:
+                            job.value = await self._run_job(conn, job)
+                        except Exception as exc:  # this operation only: its savepoint was rolled back
+                            job.error = exc
+                        if conn.closed or conn.broken:
+                            raise StorageError(self.path, "the connection was lost; nothing of the batch was written")
+                    try:
+                        await conn.execute("COMMIT")
+                    except psycopg.Error as exc:
+                        raise StorageError(
+                            self.path, f"the commit's answer was lost ({_cause(exc)}); check whether the write is there"
+                        ) from None
+                except BaseException:
+                    with anyio.CancelScope(shield=True):
+                        await _rollback(conn)  # (a cancelled query closes its connection: nothing to undo)
+                    raise
+        except Exception as exc:  # nothing of the batch is acknowledged; each operation gets the cause
+            error: Exception = exc
+            if isinstance(exc, pg_errors.LockNotAvailable):
+                error = StoreBusy("another instance held the write lock too long", self.path)
+            elif isinstance(exc, psycopg.OperationalError):
+                error = StorageError(self.path, _cause(exc))
+            for job in batch:
+                job.value = None
+                if job.error is None or not job.running or not isinstance(job.error, HivegovError):
+                    job.error = error
+        finally:
+            for job in batch:
+                job.done.set()
+
+    async def _run_job(self, conn: psycopg.AsyncConnection[Any], job: _Job) -> Any:
+        """The operation in its savepoint, in its caller's context (as if the caller ran it)."""
+
+        async def in_savepoint() -> Any:
+            async with conn.transaction():
                 token = _current.set(("write", conn))
                 try:
-                    result = await op()
-                except BaseException:
-                    await _rollback(conn)
-                    raise
+                    return await job.op()
                 finally:
                     _current.reset(token)
-                try:
-                    await conn.execute("COMMIT")
-                except psycopg.Error as exc:
-                    raise StorageError(
-                        self.path, f"the commit's answer was lost ({_cause(exc)}); check whether the write is there"
-                    ) from None
-            return result
+
+        return await asyncio.get_running_loop().create_task(in_savepoint(), context=job.context)
 
     async def wait_for_change(self, seconds: float) -> None:
         """Until an instance appends to the log (NOTIFY), or `seconds` pass."""
@@ -465,6 +539,9 @@ class PostgresStore:
             await anyio.sleep(seconds)
 
     async def close(self) -> None:
+        while self._writer is not None:  # let the batches under way finish (callers wait for them)
+            with anyio.CancelScope(shield=True):
+                await self._writer
         if self._listener is not None:
             await self._listener.close()
             self._listener = None
