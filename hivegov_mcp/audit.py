@@ -13,6 +13,8 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from hivegov_mcp.domain.merkle import leaf_hash
+
 GENESIS = "0" * 64
 
 
@@ -35,6 +37,14 @@ def event_hash(prev_hash: str, *, seq: int, at: str, actor: str, action: str, su
     """`payload` is the canonical JSON text as stored."""
     body = event_bytes(seq=seq, at=at, actor=actor, action=action, subject=subject, payload=payload)
     return hashlib.sha256(prev_hash.encode() + body).hexdigest()
+
+
+def event_leaf(event: StoredEvent) -> bytes:
+    """The event's RFC 6962 leaf hash (the Merkle tree's leaf), over its canonical bytes as stored."""
+    data = event_bytes(
+        seq=event.seq, at=event.at, actor=event.actor, action=event.action, subject=event.subject, payload=event.payload
+    )
+    return leaf_hash(data)
 
 
 def _not_unicode(text: str) -> bool:

@@ -28,7 +28,7 @@ import psycopg
 from hivegov_mcp import pgcluster
 from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
-from hivegov_mcp.domain.config import parse_config
+from hivegov_mcp.domain.config import GovernanceConfig, parse_config
 from hivegov_mcp.settings import Settings
 from hivegov_mcp.store.bulk import FORMAT, Scale, load
 from hivegov_mcp.store.copy import copy_governance
@@ -43,18 +43,19 @@ def cache_dir() -> Path:
     return Path(os.environ.get("HIVEGOV_BENCH_CACHE") or Path.cwd() / ".bench-cache")
 
 
-async def build(scale: Scale) -> Path:
-    """The cached database for `scale`, built on first use (a temporary name until complete)."""
+async def cached(name: str, fill: Callable[[Path], None], rules: GovernanceConfig | None = None) -> Path:
+    """The cache's database `name`, built on first use: migrated (rules stored, if given), then
+    filled by `fill` on a thread, under a temporary name until complete."""
     folder = cache_dir()
     await anyio.Path(folder).mkdir(parents=True, exist_ok=True)
-    path = folder / f"scale-v{FORMAT}-{scale.proposals}-{scale.comments}-{scale.votes}.db"
+    path = folder / name
     if await anyio.Path(path).exists():
         return path
     partial = Path(tempfile.mkdtemp(dir=folder)) / "building.db"
-    async with open_service(Settings(db=partial, rules=RULES)):
-        pass  # migrations and rules version 1
+    async with open_service(Settings(db=partial, rules=rules)):
+        pass  # migrations (and rules version 1)
     started = time.perf_counter()
-    await anyio.to_thread.run_sync(load, partial, scale)
+    await anyio.to_thread.run_sync(fill, partial)
     print(f"built {path.name} in {time.perf_counter() - started:.0f} s")
     await anyio.Path(partial).rename(path)
     for leftover in (partial.with_name(partial.name + "-wal"), partial.with_name(partial.name + "-shm")):
@@ -62,6 +63,12 @@ async def build(scale: Scale) -> Path:
             await anyio.Path(leftover).unlink()
     await anyio.Path(partial.parent).rmdir()
     return path
+
+
+async def build(scale: Scale) -> Path:
+    """The cached database for `scale`."""
+    name = f"scale-v{FORMAT}-{scale.proposals}-{scale.comments}-{scale.votes}.db"
+    return await cached(name, lambda path: load(path, scale), RULES)
 
 
 async def _times(op: Callable[[int], Awaitable[object]], calls: int) -> list[float]:

@@ -38,10 +38,9 @@ async def test_a_bulk_loaded_database_verifies_and_serves_every_read(db_path: Pa
     con.close()
 
     async with open_service(Settings(db=db_path, clock=FakeClock())) as service, service.store.read() as tx:
-        not_draft = sum(1 for p in await tx.proposals_after(0, 100) if p.status != "draft")
-        closed = len(await tx.proposals_after(0, 100)) - sum(
-            1 for p in await tx.proposals_after(0, 100) if p.status not in ("approved", "rejected")
-        )
+        statuses = [p.status for p in await tx.proposals_after(0, 100)]
+    not_draft = sum(1 for status in statuses if status != "draft")
+    closed = sum(1 for status in statuses if status in ("approved", "rejected"))
     # rules, agents, proposals, one move per proposal out of draft, one close per closed vote, comments, votes
     assert check.ok and check.events == 1 + 10 + 50 + not_draft + closed + 400 + 300, check
     assert counts == (50, 400, 300)

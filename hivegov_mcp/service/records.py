@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import anyio
 
-from hivegov_mcp.audit import StoredEvent, event_bytes
+from hivegov_mcp.audit import StoredEvent, event_bytes, event_leaf
 from hivegov_mcp.domain.config import GovernanceConfig, rules_hash
 from hivegov_mcp.domain.merkle import (
     EMPTY_ROOT,
@@ -247,7 +247,7 @@ class MerkleOperations(ServiceBase):
             for e in page:
                 if size is not None and frontier.size >= size:
                     break
-                frontier.append(_leaf(e))
+                frontier.append(event_leaf(e))
             if len(page) < VERIFY_PAGE:
                 break
             after = page[-1].seq
@@ -361,12 +361,15 @@ class MerkleOperations(ServiceBase):
         return await self._prove(seq, since_size, checkpoint)
 
     @reads
-    async def consistency_proof(self, old_size: int, size: int) -> list[bytes]:
-        """PROOF(old_size, D[size]) from the stored tree."""
+    async def consistency_proof(self, old_size: int) -> tuple[int, bytes, list[bytes]]:
+        """The stored tree's size and root now, and PROOF(old_size, D[size]) from it: O(log n)
+        reads. (`verify_audit` checks that the stored tree is the events'.)"""
         async with self.store.read() as tx:
-            if size > await tx.tree_size():
-                raise LogTampered(self.store.path, f"its Merkle tree holds fewer than {size} events")
-            return await self._proof(tx, consistency_ranges(old_size, size))
+            size = await tx.tree_size()
+            if old_size > size:
+                raise LogTampered(self.store.path, f"its Merkle tree holds fewer than {old_size} events")
+            root = await self._tree_root(tx, size)
+            return size, root, await self._proof(tx, consistency_ranges(old_size, size))
 
     @reads
     async def _prove(self, seq: int, since_size: int | None, checkpoint: SignedCheckpoint) -> AuditProof:
@@ -382,7 +385,8 @@ class MerkleOperations(ServiceBase):
             if since_size is not None:
                 hashes = await self._proof(tx, consistency_ranges(since_size, size))
                 consistency = ConsistencyProof(from_size=since_size, to_size=size, proof=[h.hex() for h in hashes])
-        data = _event_bytes(event)
+        data = event_bytes(seq=event.seq, at=event.at, actor=event.actor, action=event.action,
+                           subject=event.subject, payload=event.payload)  # fmt: skip
         return AuditProof(
             seq=seq,
             canonical_event=data.decode("utf-8", "backslashreplace"),
@@ -395,14 +399,5 @@ class MerkleOperations(ServiceBase):
         )
 
 
-def _event_bytes(e: StoredEvent) -> bytes:
-    return event_bytes(seq=e.seq, at=e.at, actor=e.actor, action=e.action, subject=e.subject, payload=e.payload)
-
-
 def _leaves(events: list[StoredEvent]) -> list[bytes]:
-    return [_leaf(e) for e in events]
-
-
-def _leaf(e: StoredEvent) -> bytes:
-    """The event's RFC 6962 leaf hash, over its canonical bytes as stored."""
-    return leaf_hash(_event_bytes(e))
+    return [event_leaf(e) for e in events]

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 
 import anyio
 
-from hivegov_mcp.audit import ChainVerifier, StoredEvent, event_bytes
+from hivegov_mcp.audit import ChainVerifier, StoredEvent, event_leaf
 from hivegov_mcp.domain import replay
-from hivegov_mcp.domain.merkle import Frontier, cover, leaf_hash
+from hivegov_mcp.domain.merkle import Frontier, cover
 from hivegov_mcp.domain.models import Agent, AuditVerification
+from hivegov_mcp.domain.tally import Tally
 from hivegov_mcp.service.base import ServiceBase
 from hivegov_mcp.store.base import StoredCheckpoint
 
@@ -40,9 +41,7 @@ class LeafCheck:
         for e in page:
             if self.finding is not None:
                 return
-            leaf = leaf_hash(
-                event_bytes(seq=e.seq, at=e.at, actor=e.actor, action=e.action, subject=e.subject, payload=e.payload)
-            )
+            leaf = event_leaf(e)
             stored = leaves.get(e.seq - 1)
             if stored is None:
                 self.finding = Finding(
@@ -182,7 +181,5 @@ def _logged(e: StoredEvent) -> replay.LoggedEvent:
     return replay.LoggedEvent(seq=e.seq, action=e.action, actor=e.actor, payload=json.loads(e.payload))
 
 
-def _counts(tally: object) -> dict[str, int] | None:
-    if tally is None:
-        return None
-    return {d: int(getattr(tally, d)) for d in ("approve", "reject", "abstain")}
+def _counts(tally: Tally | None) -> dict[str, int] | None:
+    return None if tally is None else {"approve": tally.approve, "reject": tally.reject, "abstain": tally.abstain}

@@ -34,25 +34,20 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from hivegov_mcp.audit import StoredEvent
-from hivegov_mcp.domain.models import Agent, Comment, Receipt
+from hivegov_mcp.domain.models import Agent, Receipt
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.errors import HivegovError, InvalidInput, ReadTooCostly, StorageError, StoreBusy
 from hivegov_mcp.store.base import RawHit
 from hivegov_mcp.store.pg_migrations import IDENTITY_TABLES, LOG_GUARDS, PG_MIGRATIONS
 from hivegov_mcp.store.sqlite import (
     _AUDIT_FIELDS,
-    _COMMENT_COLUMNS,
     AND_TERMS,
     BUSY_TIMEOUT_MS,
     READ_BUDGET_S,
     SQLiteTransaction,
     _agent,
-    _comment,
-    _event,
-    fits,
     ts,
 )
 
@@ -102,6 +97,8 @@ def _cause(exc: BaseException) -> str:
 class PostgresTransaction(SQLiteTransaction):
     """The SQLite store's queries on a PostgreSQL connection, and the ones that differ."""
 
+    _AUDIT_COLUMNS = ", ".join(_AUDIT_FIELDS)  # text as stored (PostgreSQL's text is always UTF-8)
+
     def __init__(self, store: PostgresStore, conn: psycopg.AsyncConnection[Any]) -> None:
         self._pg = store
         self._conn = conn
@@ -109,38 +106,45 @@ class PostgresTransaction(SQLiteTransaction):
     def _path(self) -> str:
         return self._pg.path
 
-    async def _execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[dict[str, Any]]:
+    async def _all(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
         query, values = _sql(sql, params)
         try:
             async with self._conn.cursor(row_factory=dict_row) as cur:
                 await cur.execute(query, values)
                 return await cur.fetchall() if cur.description else []
-        except pg_errors.QueryCanceled:
-            raise ReadTooCostly(self._pg.read_budget_s) from None
-        except psycopg.DataError as exc:
-            if "NUL" in str(exc):  # refused by psycopg before it is sent: text PostgreSQL can't hold
-                raise InvalidInput("text", "contains a NUL byte; remove it and try again") from None
-            raise
-        except (pg_errors.IntegrityError, pg_errors.ProgrammingError, pg_errors.RaiseException):
-            raise  # a broken constraint, a bug, or the append-only guard: keep it visible
         except psycopg.Error as exc:
-            raise StorageError(self._pg.path, _cause(exc)) from None
-
-    async def _all(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
-        return await self._execute(sql, params)
+            raise self._store_error(exc) from None
 
     async def _run(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
         """Run one statement; an insert into a table whose id the database assigns returns it."""
         match = _INSERT.match(sql)
         if match and match.group(1) in IDENTITY_TABLES:
-            rows = await self._execute(sql + " RETURNING id", params)
+            rows = await self._all(sql + " RETURNING id", params)
             return int(rows[0]["id"]) if rows else 0
-        await self._execute(sql, params)
+        await self._all(sql, params)
         return 0
 
     async def _many(self, sql: str, params: Iterable[Sequence[Any]]) -> None:
-        for one in params:
-            await self._execute(sql, one)
+        batch = [_sql(sql, one) for one in params]
+        if not batch:
+            return
+        try:
+            async with self._conn.cursor() as cur:
+                await cur.executemany(batch[0][0], [values for _, values in batch])  # pipelined: one round trip
+        except psycopg.Error as exc:
+            raise self._store_error(exc) from None
+
+    def _store_error(self, exc: psycopg.Error) -> Exception:
+        """psycopg's error as the store's (DESIGN §8): what the caller can act on, named."""
+        if isinstance(exc, pg_errors.QueryCanceled):
+            return ReadTooCostly(self._pg.read_budget_s)
+        if isinstance(exc, psycopg.DataError) and "NUL" in str(exc):  # refused before it is sent
+            return InvalidInput("text", "contains a NUL byte; remove it and try again")
+        if isinstance(exc, pg_errors.IntegrityError | pg_errors.ProgrammingError | pg_errors.RaiseException):
+            return exc  # a broken constraint, a bug, or the append-only guard: keep it visible
+        if isinstance(exc, psycopg.DataError):
+            return exc
+        return StorageError(self._pg.path, _cause(exc))
 
     # -- where the dialects differ ---------------------------------------------------------------
     async def list_agents(self, role: str | None = None) -> list[Agent]:
@@ -152,16 +156,6 @@ class PostgresTransaction(SQLiteTransaction):
             (role,),
         )
         return [_agent(r) for r in rows]
-
-    async def list_comments(self, proposal_id: str, *, after_id: int = 0, limit: int | None = None) -> list[Comment]:
-        if not fits(after_id):
-            return []
-        rows = await self._all(
-            f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE proposal_id = ? AND id > ? AND hidden_at IS NULL "
-            "ORDER BY id LIMIT ?",
-            (proposal_id, after_id, limit),  # LIMIT NULL: all of them
-        )
-        return [_comment(r) for r in rows]
 
     async def record_delivery(
         self, webhook_id: int, seq: int, attempt: int, at: datetime, status_code: int | None, error: str | None
@@ -180,18 +174,6 @@ class PostgresTransaction(SQLiteTransaction):
         receipt = await super().append_audit(at=at, actor=actor, action=action, subject=subject, payload=payload)
         await self._all("SELECT pg_notify(?, ?)", (self._pg.channel, str(receipt.seq)))  # delivered on commit
         return receipt
-
-    async def audit_events(self, *, subject: str | None, after_seq: int, limit: int | None) -> list[StoredEvent]:
-        if not fits(after_seq):
-            return []
-        sql = f"SELECT seq, {', '.join(_AUDIT_FIELDS)} FROM audit_events WHERE seq > ?"
-        params: list[Any] = [after_seq]
-        if subject is not None:
-            sql += " AND subject = ?"
-            params.append(subject)
-        sql += " ORDER BY seq LIMIT ?"
-        params.append(limit)
-        return [_event(r) for r in await self._all(sql, params)]
 
     async def missing_guards(self) -> list[str]:
         rows = await self._all(
@@ -369,10 +351,10 @@ class PostgresStore:
         try:
             async with self._pool().connection(timeout=self.busy_timeout_ms / 1000) as conn:
                 yield conn
+        except PoolTimeout:  # (an OperationalError too: caught first)
+            raise StoreBusy("every pooled connection stayed in use", self.path) from None
         except psycopg.OperationalError as exc:
             raise StorageError(self.path, _cause(exc)) from None
-        except TimeoutError:
-            raise StoreBusy("every pooled connection stayed in use", self.path) from None
 
     @asynccontextmanager
     async def _within(self, conn: psycopg.AsyncConnection[Any]) -> AsyncIterator[PostgresTransaction]:

@@ -36,7 +36,7 @@ from typing import Any, ClassVar, TypeVar
 import aiosqlite
 import anyio
 
-from hivegov_mcp.audit import GENESIS, StoredEvent, canonical_json, event_bytes, event_hash
+from hivegov_mcp.audit import GENESIS, StoredEvent, canonical_json, event_bytes, event_hash, event_leaf
 from hivegov_mcp.domain.merkle import Frontier, Node, completed, leaf_hash, node_hash
 from hivegov_mcp.domain.models import (
     Agent,
@@ -252,7 +252,6 @@ def _rules(row: sqlite3.Row) -> StoredRules:
 # Audit rows are read as bytes: a row whose bytes are not UTF-8 (tampered) must be reported
 # by the verifier at its sequence number, not fail the read.
 _AUDIT_FIELDS = ("at", "actor", "action", "subject", "payload", "prev_hash", "hash")
-_AUDIT_TEXT = ", ".join(f"CAST({f} AS BLOB) AS {f}" for f in _AUDIT_FIELDS)
 
 
 def _text(value: object) -> str:
@@ -295,6 +294,9 @@ class SQLiteTransaction:
 
     async def _many(self, sql: str, params: Iterable[Sequence[Any]]) -> None:
         await self._store.run(lambda db: db.executemany(sql, params), sql)
+
+    # The audit fields as stored bytes (a tampered row that is not UTF-8 is shown, not crashed on).
+    _AUDIT_COLUMNS = ", ".join(f"CAST({f} AS BLOB) AS {f}" for f in _AUDIT_FIELDS)
 
     # rules ----------------------------------------------------------------------------------
     _RULES = "SELECT version, rules, hash, created_at, actor FROM rules_versions"
@@ -573,11 +575,13 @@ class SQLiteTransaction:
     async def list_comments(self, proposal_id: str, *, after_id: int = 0, limit: int | None = None) -> list[Comment]:
         if not fits(after_id):
             return []
-        rows = await self._all(
-            f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE proposal_id = ? AND id > ? AND hidden_at IS NULL "
-            "ORDER BY id LIMIT ?",
-            (proposal_id, after_id, -1 if limit is None else limit),
-        )
+        sql = f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE proposal_id = ? AND id > ? AND hidden_at IS NULL"
+        sql += " ORDER BY id"
+        params: list[Any] = [proposal_id, after_id]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        rows = await self._all(sql, params)
         return [_comment(r) for r in rows]
 
     async def comment_rows(self, proposal_id: str) -> list[tuple[int, str, str]]:
@@ -1019,9 +1023,7 @@ class SQLiteTransaction:
         while page := await self.audit_events(subject=None, after_seq=after, limit=5_000):
             rows = []
             for e in page:
-                leaf = leaf_hash(event_bytes(seq=e.seq, at=e.at, actor=e.actor, action=e.action,
-                                             subject=e.subject, payload=e.payload))  # fmt: skip
-                rows += [(level, idx, digest) for (level, idx), digest in frontier.append(leaf)]
+                rows += [(level, idx, digest) for (level, idx), digest in frontier.append(event_leaf(e))]
             await self._many("INSERT INTO audit_tree (level, idx, hash) VALUES (?, ?, ?)", rows)
             after = page[-1].seq
 
@@ -1030,8 +1032,14 @@ class SQLiteTransaction:
         return bytes(row["hash"]) if row else None
 
     async def tree_nodes(self, nodes: Sequence[Node]) -> list[bytes | None]:
-        """The stored hashes of these subtrees (None where one is missing), in order."""
-        return [await self._node(n) for n in nodes]
+        """The stored hashes of these subtrees (None where one is missing), in order: one
+        statement of primary-key lookups, whatever the number of nodes (a proof needs ~2 log n)."""
+        if not nodes:
+            return []
+        wanted = " OR ".join(["(level = ? AND idx = ?)"] * len(nodes))
+        rows = await self._all(f"SELECT level, idx, hash FROM audit_tree WHERE {wanted}", [v for n in nodes for v in n])
+        found = {(int(r["level"]), int(r["idx"])): bytes(r["hash"]) for r in rows}
+        return [found.get(n) for n in nodes]
 
     async def tree_size(self) -> int:
         """How many leaves the Merkle tree holds."""
@@ -1077,7 +1085,7 @@ class SQLiteTransaction:
     async def audit_events(self, *, subject: str | None, after_seq: int, limit: int | None) -> list[StoredEvent]:
         if not fits(after_seq):
             return []
-        sql = f"SELECT seq, {_AUDIT_TEXT} FROM audit_events WHERE seq > ?"
+        sql = f"SELECT seq, {self._AUDIT_COLUMNS} FROM audit_events WHERE seq > ?"
         params: list[Any] = [after_seq]
         if subject is not None:
             sql += " AND subject = ?"
