@@ -30,18 +30,18 @@ pytest: $(STAMP)
 test: lint typecheck pytest
 
 schemas: $(STAMP)
-	$(BIN)/python -m hivegov_mcp.schemas_export schemas
+	$(BIN)/python -m devtools.schemas_export schemas
 
 screenshots: $(STAMP)
-	$(BIN)/python -m hivegov_mcp.screenshots docs/screenshots
+	$(BIN)/python -m devtools.screenshots docs/screenshots
 
 SCALE ?= 0.1
 
 bench: $(STAMP)
-	$(BIN)/python -m hivegov_mcp.bench
-	$(BIN)/python -m hivegov_mcp.bench_scale --scale $(SCALE)
-	$(BIN)/python -m hivegov_mcp.bench_throughput
-	$(BIN)/python -m hivegov_mcp.bench_proofs
+	$(BIN)/python -m devtools.bench
+	$(BIN)/python -m devtools.bench_scale --scale $(SCALE)
+	$(BIN)/python -m devtools.bench_throughput
+	$(BIN)/python -m devtools.bench_proofs
 
 clean:
 	rm -rf $(VENV) build *.egg-info .bench-cache

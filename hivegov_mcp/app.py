@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from hivegov_mcp.checkpoint import Signer
 from hivegov_mcp.service import GovernanceService
+from hivegov_mcp.service.checkpoint import Signer
 from hivegov_mcp.settings import Settings
 from hivegov_mcp.store.base import Store
 from hivegov_mcp.store.postgres import PostgresStore, is_postgres_url

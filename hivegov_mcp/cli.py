@@ -15,14 +15,14 @@ from typing import Any
 
 import anyio
 
-from hivegov_mcp import __version__, checkpoint
-from hivegov_mcp.agents import LOCAL_ADMIN
+from hivegov_mcp import __version__
 from hivegov_mcp.app import open_service
 from hivegov_mcp.domain import merkle
+from hivegov_mcp.domain.errors import ConfigError, HivegovError, LogTampered, StorageError
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.domain.permissions import role_grants_text
-from hivegov_mcp.errors import ConfigError, HivegovError, LogTampered, StorageError
-from hivegov_mcp.report import metrics_markdown
-from hivegov_mcp.service import GovernanceService
+from hivegov_mcp.domain.report import metrics_markdown
+from hivegov_mcp.service import GovernanceService, checkpoint
 from hivegov_mcp.settings import (
     ENV_CONFIG,
     ENV_DB,

@@ -15,8 +15,8 @@ from typing import Any
 import anyio
 from mcp import Client, StdioServerParameters
 
-from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.domain.models import RulesInfo
 from hivegov_mcp.settings import ENV_LOG_LEVEL, ENV_TOKEN, resolve_db_path, settings_from
 

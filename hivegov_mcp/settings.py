@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from hivegov_mcp.checkpoint import key_path
-from hivegov_mcp.clock import Clock, SystemClock
+from hivegov_mcp.domain.clock import Clock, SystemClock
 from hivegov_mcp.domain.config import GovernanceConfig, parse_config
-from hivegov_mcp.errors import ConfigError
+from hivegov_mcp.domain.errors import ConfigError
+from hivegov_mcp.service.checkpoint import key_path
 from hivegov_mcp.store.sqlite import BUSY_TIMEOUT_MS
 
 ENV_DB = "HIVEGOV_DB"

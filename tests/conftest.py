@@ -10,11 +10,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from hivegov_mcp import pgcluster
-from hivegov_mcp.agents import LOCAL_ADMIN
+from devtools import pgcluster
 from hivegov_mcp.app import open_service
-from hivegov_mcp.clock import FakeClock
+from hivegov_mcp.domain.clock import FakeClock
 from hivegov_mcp.domain.config import GovernanceConfig
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings

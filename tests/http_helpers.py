@@ -18,7 +18,7 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
 from hivegov_mcp.app import open_service
-from hivegov_mcp.clock import Clock
+from hivegov_mcp.domain.clock import Clock
 from hivegov_mcp.http.app import HttpOptions, build_http_app
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings

@@ -13,7 +13,7 @@ from mcp import Client, StdioServerParameters
 from mcp.types import TextContent
 
 from hivegov_mcp.app import open_service
-from hivegov_mcp.clock import Clock
+from hivegov_mcp.domain.clock import Clock
 from hivegov_mcp.domain.config import GovernanceConfig
 from hivegov_mcp.mcp import ServerOptions, build_server
 from hivegov_mcp.settings import Settings

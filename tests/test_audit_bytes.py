@@ -12,8 +12,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from hivegov_mcp.agents import LOCAL_ADMIN
-from hivegov_mcp.audit import GENESIS, canonical_json
+from hivegov_mcp.domain.audit import GENESIS, canonical_json
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.service import GovernanceService
 from tests.conftest import PROPOSAL, Cast
 

@@ -9,7 +9,15 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hivegov_mcp.audit import GENESIS, ChainCheck, StoredEvent, canonical_json, content_hash, event_hash, verify_chain
+from hivegov_mcp.domain.audit import (
+    GENESIS,
+    ChainCheck,
+    StoredEvent,
+    canonical_json,
+    content_hash,
+    event_hash,
+    verify_chain,
+)
 
 
 def build_chain(n: int) -> list[StoredEvent]:

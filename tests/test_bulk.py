@@ -9,12 +9,12 @@ from pathlib import Path
 import anyio
 import pytest
 
-from hivegov_mcp.agents import LOCAL_ADMIN
+from devtools.bulk import Scale, load
 from hivegov_mcp.app import open_service
-from hivegov_mcp.clock import FakeClock
-from hivegov_mcp.errors import ReadTooCostly
+from hivegov_mcp.domain.clock import FakeClock
+from hivegov_mcp.domain.errors import ReadTooCostly
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.settings import Settings
-from hivegov_mcp.store.bulk import Scale, load
 from hivegov_mcp.store.sqlite import SQLiteStore
 
 pytestmark = pytest.mark.anyio

@@ -14,9 +14,9 @@ import pytest
 from anyio.lowlevel import current_token
 from mcp import Client, MCPError
 
-from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
-from hivegov_mcp.clock import FakeClock
+from hivegov_mcp.domain.clock import FakeClock
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
 from hivegov_mcp.store.sqlite import SQLiteStore

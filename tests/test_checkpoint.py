@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from hivegov_mcp import checkpoint
-from hivegov_mcp.audit import event_bytes
 from hivegov_mcp.cli import main
+from hivegov_mcp.domain.audit import event_bytes
 from hivegov_mcp.domain.merkle import Frontier, leaf_hash, root
+from hivegov_mcp.service import checkpoint
 
 ROLES = ["--role", "proposer"]
 
@@ -93,7 +93,7 @@ def test_verify_with_a_checkpoint_catches_what_the_chain_alone_lets_pass(
             con.execute("DELETE FROM audit_events WHERE seq >= 4")  # the last events, the chain still links
             con.execute("DELETE FROM agents WHERE id IN ('agent2', 'agent3')")  # and the rows they made
         else:  # a forged history, re-chained from the start
-            from hivegov_mcp.audit import GENESIS, event_hash
+            from hivegov_mcp.domain.audit import GENESIS, event_hash
 
             prev = GENESIS
             for seq, at, actor, action, subject, payload in con.execute(

@@ -15,7 +15,7 @@ from hivegov_mcp.domain.config import (
     parse_config,
     parse_fraction,
 )
-from hivegov_mcp.errors import ConfigError
+from hivegov_mcp.domain.errors import ConfigError
 
 DESIGN_EXAMPLE = """
 [governance]

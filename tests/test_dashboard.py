@@ -13,9 +13,9 @@ import httpx2
 import pytest
 from playwright.async_api import Page, async_playwright
 
-from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
-from hivegov_mcp.clock import FakeClock
+from hivegov_mcp.domain.clock import FakeClock
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.settings import Settings
 from tests.conftest import CAST, PROPOSAL
 from tests.http_helpers import bearer, mcp_client, serve

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from hivegov_mcp.clock import FakeClock
+from hivegov_mcp.domain.clock import FakeClock
 from hivegov_mcp.domain.config import parse_config
-from hivegov_mcp.errors import InvalidInput
+from hivegov_mcp.domain.errors import InvalidInput
 from hivegov_mcp.service import GovernanceService
 from tests.conftest import PROPOSAL, Cast
 from tests.mcp_helpers import connect, ok, refused, text_of

@@ -16,9 +16,9 @@ import anyio
 import pytest
 from anyio.streams.text import TextReceiveStream
 
+from devtools.bench_throughput import JUSTIFICATION, RULES, prepare
 from hivegov_mcp.app import open_service
-from hivegov_mcp.bench_throughput import JUSTIFICATION, RULES, prepare
-from hivegov_mcp.errors import NotEligible
+from hivegov_mcp.domain.errors import NotEligible
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
 from hivegov_mcp.store.sqlite import SQLiteStore
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.anyio
 VOTER = """
 import sys, anyio
 from pathlib import Path
-from hivegov_mcp.bench_throughput import JUSTIFICATION, RULES
+from devtools.bench_throughput import JUSTIFICATION, RULES
 from hivegov_mcp.app import open_service
 from hivegov_mcp.settings import Settings
 

@@ -18,9 +18,9 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPDeprecationWarning
 
-from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
-from hivegov_mcp.clock import FakeClock, SystemClock
+from hivegov_mcp.domain.clock import FakeClock, SystemClock
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.settings import Settings
 from tests.conftest import CAST, PROPOSAL
 from tests.http_helpers import bearer, mcp_client, serve

@@ -20,8 +20,8 @@ import anyio
 import httpx2
 import pytest
 
-from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.settings import Settings
 from tests.conftest import CAST, PROPOSAL
 from tests.http_helpers import bearer, mcp_client

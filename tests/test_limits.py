@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hivegov_mcp.domain.errors import HivegovError, InvalidInput
 from hivegov_mcp.domain.limits import (
     MAX_COMMENT_BYTES,
     MAX_FIELD_BYTES,
@@ -17,7 +18,6 @@ from hivegov_mcp.domain.limits import (
     check_text,
     check_title,
 )
-from hivegov_mcp.errors import HivegovError, InvalidInput
 
 
 def test_the_limits_are_those_of_the_design() -> None:

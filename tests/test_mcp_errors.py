@@ -9,8 +9,8 @@ import pytest
 from mcp import Client, MCPError
 from mcp.types import INVALID_PARAMS, TextContent
 
-from hivegov_mcp.clock import FakeClock
-from hivegov_mcp.errors import Conflict, InvalidInput, PermissionDenied
+from hivegov_mcp.domain.clock import FakeClock
+from hivegov_mcp.domain.errors import Conflict, InvalidInput, PermissionDenied
 from hivegov_mcp.mcp import ServerOptions, build_server
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.store.sqlite import SQLiteStore

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.cli import main
-from hivegov_mcp.clock import FakeClock
+from hivegov_mcp.domain.clock import FakeClock
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.domain.models import GovernanceMetrics
 from hivegov_mcp.service import GovernanceService
 from tests.conftest import PROPOSAL, Cast

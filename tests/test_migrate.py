@@ -11,11 +11,11 @@ import anyio
 import psycopg
 import pytest
 
-from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
-from hivegov_mcp.checkpoint import parse_verified
 from hivegov_mcp.cli import main
-from hivegov_mcp.clock import FakeClock
+from hivegov_mcp.domain.clock import FakeClock
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
+from hivegov_mcp.service.checkpoint import parse_verified
 from hivegov_mcp.settings import Settings
 from tests.test_tamper import _governance
 

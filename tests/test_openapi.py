@@ -18,9 +18,9 @@ import uvicorn
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
-from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
-from hivegov_mcp.clock import FakeClock
+from hivegov_mcp.domain.clock import FakeClock
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.http.app import HttpOptions, build_http_app
 from hivegov_mcp.settings import Settings
 from tests.conftest import CAST, PROPOSAL

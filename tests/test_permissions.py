@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from hivegov_mcp.domain.errors import HivegovError, PermissionDenied
 from hivegov_mcp.domain.permissions import ANY, AUTHOR, PERMISSIONS, Role, grants, may, require, role_grants_text
-from hivegov_mcp.errors import HivegovError, PermissionDenied
 
 R = Role
 

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hivegov_mcp.domain.errors import HivegovError, TransitionNotAllowed
 from hivegov_mcp.domain.phases import (
     INITIAL_STATUS,
     TERMINAL,
@@ -18,7 +19,6 @@ from hivegov_mcp.domain.phases import (
     next_status,
     phase_of,
 )
-from hivegov_mcp.errors import HivegovError, TransitionNotAllowed
 
 S = Status
 A = Action

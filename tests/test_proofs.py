@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
-from hivegov_mcp.checkpoint import parse_verified
-from hivegov_mcp.clock import FakeClock
 from hivegov_mcp.domain import merkle
-from hivegov_mcp.errors import InvalidInput, LogTampered, NotFound
+from hivegov_mcp.domain.clock import FakeClock
+from hivegov_mcp.domain.errors import InvalidInput, LogTampered, NotFound
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.service import GovernanceService
+from hivegov_mcp.service.checkpoint import parse_verified
 from hivegov_mcp.settings import Settings
 from tests.conftest import PROPOSAL, Cast
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
-from hivegov_mcp.clock import FakeClock
+from hivegov_mcp.domain.clock import FakeClock
 from hivegov_mcp.domain.config import GovernanceConfig, canonical_toml, parse_config, rules_hash
+from hivegov_mcp.domain.errors import PermissionDenied, RulesMismatch
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.domain.phases import Status
-from hivegov_mcp.errors import PermissionDenied, RulesMismatch
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
 from tests.conftest import PROPOSAL, Cast

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hivegov_mcp.schemas_export import expected_files
+from devtools.schemas_export import expected_files
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 

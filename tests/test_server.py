@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from mcp import MCPError
 
-from hivegov_mcp.agents import LOCAL_ADMIN
-from hivegov_mcp.clock import FakeClock
+from hivegov_mcp.domain.clock import FakeClock
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.domain.permissions import Role
 from hivegov_mcp.mcp.server import INSTRUCTIONS
 from hivegov_mcp.service import GovernanceService

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from hivegov_mcp.domain.config import GovernanceConfig, Rules
-from hivegov_mcp.domain.models import Discussion, Proposal, ProposalPage
-from hivegov_mcp.errors import (
+from hivegov_mcp.domain.errors import (
     Conflict,
     HivegovError,
     InvalidInput,
@@ -18,6 +17,7 @@ from hivegov_mcp.errors import (
     StaleVersion,
     TransitionNotAllowed,
 )
+from hivegov_mcp.domain.models import Discussion, Proposal, ProposalPage
 from hivegov_mcp.service import GovernanceService
 from tests.conftest import PROPOSAL, Cast
 

@@ -9,13 +9,13 @@ import anyio
 import pytest
 
 from hivegov_mcp.app import open_service
-from hivegov_mcp.clock import FakeClock
+from hivegov_mcp.domain.clock import FakeClock
 from hivegov_mcp.domain.config import GovernanceConfig, Rules
+from hivegov_mcp.domain.errors import TransitionNotAllowed
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.tally import Outcome
-from hivegov_mcp.engine import ENGINE, REVISION_LIMIT_REASON
-from hivegov_mcp.errors import TransitionNotAllowed
 from hivegov_mcp.service import GovernanceService
+from hivegov_mcp.service.engine import ENGINE, REVISION_LIMIT_REASON
 from hivegov_mcp.settings import Settings
 from tests.conftest import PROPOSAL, Cast
 

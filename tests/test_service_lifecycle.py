@@ -7,13 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from hivegov_mcp.agents import LOCAL_ADMIN
-from hivegov_mcp.clock import FakeClock
+from hivegov_mcp.domain.clock import FakeClock
 from hivegov_mcp.domain.config import GovernanceConfig, Rules
-from hivegov_mcp.domain.phases import Phase, Status
-from hivegov_mcp.domain.tally import Outcome
-from hivegov_mcp.engine import REVISION_LIMIT_REASON
-from hivegov_mcp.errors import (
+from hivegov_mcp.domain.errors import (
     InvalidInput,
     NotFound,
     ObjectionsUnresolved,
@@ -21,7 +17,11 @@ from hivegov_mcp.errors import (
     StaleVersion,
     TransitionNotAllowed,
 )
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
+from hivegov_mcp.domain.phases import Phase, Status
+from hivegov_mcp.domain.tally import Outcome
 from hivegov_mcp.service import GovernanceService
+from hivegov_mcp.service.engine import REVISION_LIMIT_REASON
 from tests.conftest import PROPOSAL, Cast
 
 pytestmark = [pytest.mark.anyio, pytest.mark.both_stores]  # the store contract: SQLite and PostgreSQL

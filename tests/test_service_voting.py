@@ -6,14 +6,9 @@ from fractions import Fraction
 
 import pytest
 
-from hivegov_mcp.agents import LOCAL_ADMIN
-from hivegov_mcp.clock import FakeClock
+from hivegov_mcp.domain.clock import FakeClock
 from hivegov_mcp.domain.config import GovernanceConfig, ProposalType, Rules, Visibility
-from hivegov_mcp.domain.models import Agent, Comment
-from hivegov_mcp.domain.phases import Status
-from hivegov_mcp.domain.tally import Decision, Outcome
-from hivegov_mcp.engine import ENGINE
-from hivegov_mcp.errors import (
+from hivegov_mcp.domain.errors import (
     InvalidInput,
     NoEligibleVoters,
     NotAuthenticated,
@@ -21,7 +16,12 @@ from hivegov_mcp.errors import (
     PermissionDenied,
     TransitionNotAllowed,
 )
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
+from hivegov_mcp.domain.models import Agent, Comment
+from hivegov_mcp.domain.phases import Status
+from hivegov_mcp.domain.tally import Decision, Outcome
 from hivegov_mcp.service import GovernanceService
+from hivegov_mcp.service.engine import ENGINE
 from tests.conftest import PROPOSAL, Cast
 
 pytestmark = [pytest.mark.anyio, pytest.mark.both_stores]  # the store contract: SQLite and PostgreSQL

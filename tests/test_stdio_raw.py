@@ -12,9 +12,9 @@ import anyio
 import pytest
 from anyio.streams.text import TextReceiveStream
 
-from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
-from hivegov_mcp.clock import FakeClock
+from hivegov_mcp.domain.clock import FakeClock
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.settings import Settings
 
 pytestmark = pytest.mark.anyio

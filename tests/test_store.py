@@ -14,12 +14,12 @@ from pathlib import Path
 import anyio
 import pytest
 
-from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
-from hivegov_mcp.clock import FakeClock
+from hivegov_mcp.domain.clock import FakeClock
 from hivegov_mcp.domain.config import GovernanceConfig
+from hivegov_mcp.domain.errors import InvalidInput, TransitionNotAllowed
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.domain.models import Agent
-from hivegov_mcp.errors import InvalidInput, TransitionNotAllowed
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
 from hivegov_mcp.store.migrations import MIGRATIONS

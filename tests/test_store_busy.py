@@ -8,10 +8,10 @@ from pathlib import Path
 import anyio
 import pytest
 
-from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
-from hivegov_mcp.clock import FakeClock
-from hivegov_mcp.errors import StoreBusy
+from hivegov_mcp.domain.clock import FakeClock
+from hivegov_mcp.domain.errors import StoreBusy
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
 from tests.conftest import PROPOSAL

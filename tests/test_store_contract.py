@@ -18,12 +18,12 @@ import anyio.lowlevel
 import psycopg
 import pytest
 
-from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
 from hivegov_mcp.cli import main
-from hivegov_mcp.clock import FakeClock
+from hivegov_mcp.domain.clock import FakeClock
+from hivegov_mcp.domain.errors import InvalidInput, NotEligible, RateLimited, TransitionNotAllowed
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.domain.models import Agent
-from hivegov_mcp.errors import InvalidInput, NotEligible, RateLimited, TransitionNotAllowed
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
 from hivegov_mcp.store.postgres import PostgresStore, redacted

@@ -13,11 +13,11 @@ from pathlib import Path
 import anyio
 import pytest
 
-from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
-from hivegov_mcp.audit import GENESIS, canonical_json, event_hash
 from hivegov_mcp.cli import main
-from hivegov_mcp.clock import FakeClock
+from hivegov_mcp.domain.audit import GENESIS, canonical_json, event_hash
+from hivegov_mcp.domain.clock import FakeClock
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.domain.models import AuditVerification
 from hivegov_mcp.settings import Settings
 from tests.conftest import CAST, PROPOSAL

@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from hivegov_mcp.clock import FakeClock
+from hivegov_mcp.domain.clock import FakeClock
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.mcp.server import run_ticker
 from hivegov_mcp.service import GovernanceService

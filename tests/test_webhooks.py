@@ -16,11 +16,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hivegov_mcp.agents import LOCAL_ADMIN
-from hivegov_mcp.errors import InvalidInput, PermissionDenied
-from hivegov_mcp.feed import AuditFeed
+from hivegov_mcp.domain.errors import InvalidInput, PermissionDenied
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
+from hivegov_mcp.runtime.feed import AuditFeed
+from hivegov_mcp.runtime.webhooks import WebhookDispatcher
 from hivegov_mcp.service import GovernanceService
-from hivegov_mcp.webhooks import WebhookDispatcher
 from tests.conftest import PROPOSAL, Cast
 
 pytestmark = [pytest.mark.anyio, pytest.mark.both_stores]  # the store contract: SQLite and PostgreSQL

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
-from hivegov_mcp.clock import FakeClock
+from hivegov_mcp.domain.clock import FakeClock
 from hivegov_mcp.domain.config import GovernanceConfig, parse_config
-from hivegov_mcp.errors import RateLimited
+from hivegov_mcp.domain.errors import RateLimited
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
 from tests.conftest import PROPOSAL, Cast

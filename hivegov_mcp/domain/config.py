@@ -17,8 +17,8 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
+from hivegov_mcp.domain.errors import ConfigError
 from hivegov_mcp.domain.tally import fraction_text
-from hivegov_mcp.errors import ConfigError
 
 
 class ProposalType(StrEnum):

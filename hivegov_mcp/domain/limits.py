@@ -6,7 +6,7 @@ import re
 from enum import StrEnum
 from typing import TypeVar
 
-from hivegov_mcp.errors import InvalidInput
+from hivegov_mcp.domain.errors import InvalidInput
 
 E = TypeVar("E", bound=StrEnum)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from enum import StrEnum
 
-from hivegov_mcp.errors import PermissionDenied
+from hivegov_mcp.domain.errors import PermissionDenied
 
 
 class Role(StrEnum):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
-from hivegov_mcp.errors import TransitionNotAllowed
+from hivegov_mcp.domain.errors import TransitionNotAllowed
 
 
 class Status(StrEnum):

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hivegov_mcp.audit import ballot_commitment, content_hash
+from hivegov_mcp.domain.audit import ballot_commitment, content_hash
 from hivegov_mcp.domain.phases import INITIAL_STATUS, Action, Status
 
 # Events that change an agent (subject `agent:ID`) and what they set.

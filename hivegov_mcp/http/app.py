@@ -21,16 +21,16 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hivegov_mcp import __version__
-from hivegov_mcp.agents import LOCAL_ADMIN
-from hivegov_mcp.errors import ConfigError
-from hivegov_mcp.feed import AuditFeed
+from hivegov_mcp.domain.errors import ConfigError
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.http import dashboard, events, rest
 from hivegov_mcp.http.bodies import Health
 from hivegov_mcp.http.docs import DOCS_PAGE
 from hivegov_mcp.mcp.notify import ChangeNotifier
 from hivegov_mcp.mcp.server import FEED_SECONDS, ServerOptions, build_server, run_ticker
+from hivegov_mcp.runtime.feed import AuditFeed
+from hivegov_mcp.runtime.webhooks import WebhookDispatcher
 from hivegov_mcp.service import GovernanceService
-from hivegov_mcp.webhooks import WebhookDispatcher
 
 log = logging.getLogger(__name__)
 

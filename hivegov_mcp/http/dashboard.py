@@ -21,12 +21,12 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sse_starlette import EventSourceResponse
 
+from hivegov_mcp.domain.errors import HivegovError, NotAuthenticated
 from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.domain.permissions import Role
-from hivegov_mcp.errors import HivegovError, NotAuthenticated
-from hivegov_mcp.feed import AuditFeed
 from hivegov_mcp.http import events
 from hivegov_mcp.http.rest import STATUS
+from hivegov_mcp.runtime.feed import AuditFeed
 from hivegov_mcp.service import GovernanceService
 
 HERE = Path(__file__).parent

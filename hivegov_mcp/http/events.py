@@ -16,10 +16,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse
 
+from hivegov_mcp.domain.errors import HivegovError, InvalidInput, TooManyStreams
 from hivegov_mcp.domain.models import Agent, AuditEvent
-from hivegov_mcp.errors import HivegovError, InvalidInput, TooManyStreams
-from hivegov_mcp.feed import AuditFeed
 from hivegov_mcp.http.rest import ERRORS, PREFIX, Me, Service
+from hivegov_mcp.runtime.feed import AuditFeed
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.service.base import MAX_AUDIT_PAGE
 

@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hivegov_mcp.domain.config import ProposalType
+from hivegov_mcp.domain.errors import HivegovError, NotAuthenticated, RateLimited
 from hivegov_mcp.domain.models import (
     Agenda,
     Agent,
@@ -51,7 +52,6 @@ from hivegov_mcp.domain.models import (
 )
 from hivegov_mcp.domain.permissions import Role
 from hivegov_mcp.domain.phases import Status
-from hivegov_mcp.errors import HivegovError, NotAuthenticated, RateLimited
 from hivegov_mcp.http.bodies import (
     AppealFiling,
     AppealRuling,

@@ -19,10 +19,10 @@ from pydantic import Field
 
 from hivegov_mcp.domain import limits
 from hivegov_mcp.domain.config import ProposalType
+from hivegov_mcp.domain.errors import HivegovError
 from hivegov_mcp.domain.models import Agent, DiscussionSummary, ObjectionNote, Proposal
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.render import content_markdown
-from hivegov_mcp.errors import HivegovError
 from hivegov_mcp.mcp.context import SERVER_SIDE, AppState, protocol_error, run_op
 from hivegov_mcp.service import GovernanceService
 

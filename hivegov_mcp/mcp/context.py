@@ -18,8 +18,8 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import INTERNAL_ERROR, INVALID_PARAMS
 
+from hivegov_mcp.domain.errors import HivegovError, NotAuthenticated
 from hivegov_mcp.domain.models import Agent
-from hivegov_mcp.errors import HivegovError, NotAuthenticated
 from hivegov_mcp.service import GovernanceService
 
 T = TypeVar("T")

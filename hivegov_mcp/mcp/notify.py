@@ -19,7 +19,7 @@ from mcp.shared.subscriptions import ResourcesListChanged, ResourceUpdated
 from mcp.types import EmptyResult, SubscribeRequestParams, UnsubscribeRequestParams
 
 from hivegov_mcp.domain.models import AuditEvent
-from hivegov_mcp.feed import AuditFeed
+from hivegov_mcp.runtime.feed import AuditFeed
 
 log = logging.getLogger(__name__)
 

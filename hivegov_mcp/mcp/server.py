@@ -39,10 +39,9 @@ from pydantic import AnyHttpUrl, ValidationError
 
 from hivegov_mcp import __version__
 from hivegov_mcp.app import open_service
+from hivegov_mcp.domain.errors import HivegovError, NotAuthenticated
 from hivegov_mcp.domain.permissions import may_ever
 from hivegov_mcp.domain.phases import Status
-from hivegov_mcp.errors import HivegovError, NotAuthenticated
-from hivegov_mcp.feed import AuditFeed
 from hivegov_mcp.mcp.arguments import describe_validation, surrogate_problem
 from hivegov_mcp.mcp.content import register_content
 from hivegov_mcp.mcp.context import AppState, acting_agent, request_agent
@@ -50,9 +49,10 @@ from hivegov_mcp.mcp.notify import ChangeNotifier
 from hivegov_mcp.mcp.schemas import lighten_output_schemas
 from hivegov_mcp.mcp.stdio import run_screened_stdio
 from hivegov_mcp.mcp.tools import register_tools
+from hivegov_mcp.runtime.feed import AuditFeed
+from hivegov_mcp.runtime.webhooks import WebhookDispatcher
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
-from hivegov_mcp.webhooks import WebhookDispatcher
 
 log = logging.getLogger(__name__)
 

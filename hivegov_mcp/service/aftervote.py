@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from hivegov_mcp import engine
 from hivegov_mcp.domain import limits
+from hivegov_mcp.domain.errors import InvalidInput, NotFound, NotNow, PermissionDenied
 from hivegov_mcp.domain.models import (
     Agent,
     AppealDecision,
@@ -27,7 +27,7 @@ from hivegov_mcp.domain.models import (
 )
 from hivegov_mcp.domain.permissions import Role, require
 from hivegov_mcp.domain.phases import Action, Status, check_action
-from hivegov_mcp.errors import InvalidInput, NotFound, NotNow, PermissionDenied
+from hivegov_mcp.service import engine
 from hivegov_mcp.service.base import ServiceBase, sha256_text, writes
 from hivegov_mcp.store.base import ProposalState, Transaction
 

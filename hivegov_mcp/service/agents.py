@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hivegov_mcp.agents import MAX_WEIGHT, check_roles, hash_token, new_token
 from hivegov_mcp.domain import limits
+from hivegov_mcp.domain.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from hivegov_mcp.domain.identity import MAX_WEIGHT, check_roles, hash_token, new_token
 from hivegov_mcp.domain.models import Agent, AgentList, AgentReceipt, RegisteredAgent
 from hivegov_mcp.domain.permissions import require
-from hivegov_mcp.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from hivegov_mcp.service.base import ServiceBase, reads, writes
 from hivegov_mcp.store.base import Transaction
 

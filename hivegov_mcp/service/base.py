@@ -10,15 +10,15 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from hivegov_mcp import engine
-from hivegov_mcp.audit import content_hash
-from hivegov_mcp.checkpoint import Signer
-from hivegov_mcp.clock import Clock
 from hivegov_mcp.domain import limits
+from hivegov_mcp.domain.audit import content_hash
+from hivegov_mcp.domain.clock import Clock
 from hivegov_mcp.domain.config import GovernanceConfig, ProposalType, parse_config
+from hivegov_mcp.domain.errors import ConfigError, InvalidInput, NotFound, RateLimited
 from hivegov_mcp.domain.models import Agent, Proposal, ProposalContent, ProposalReceipt, Receipt
 from hivegov_mcp.domain.phases import DEADLINE_ACTIONS, phase_of
-from hivegov_mcp.errors import ConfigError, InvalidInput, NotFound, RateLimited
+from hivegov_mcp.service import engine
+from hivegov_mcp.service.checkpoint import Signer
 from hivegov_mcp.store.base import ProposalState, Store, Transaction
 
 MAX_LIST = 100

@@ -6,9 +6,15 @@ import math
 from collections.abc import Sequence
 from datetime import timedelta
 
-from hivegov_mcp import engine
-from hivegov_mcp.audit import canonical_json
 from hivegov_mcp.domain import limits
+from hivegov_mcp.domain.audit import canonical_json
+from hivegov_mcp.domain.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    NotNow,
+    ObjectionsUnresolved,
+)
 from hivegov_mcp.domain.models import (
     Agent,
     CommentReceipt,
@@ -23,13 +29,7 @@ from hivegov_mcp.domain.models import (
 from hivegov_mcp.domain.permissions import require
 from hivegov_mcp.domain.phases import Action, Status, check_action
 from hivegov_mcp.domain.summary import summarize
-from hivegov_mcp.errors import (
-    Conflict,
-    InvalidInput,
-    NotFound,
-    NotNow,
-    ObjectionsUnresolved,
-)
+from hivegov_mcp.service import engine
 from hivegov_mcp.service.base import (
     ServiceBase,
     reads,

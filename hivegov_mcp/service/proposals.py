@@ -8,9 +8,13 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
-from hivegov_mcp import engine
 from hivegov_mcp.domain import limits
 from hivegov_mcp.domain.config import ProposalType
+from hivegov_mcp.domain.errors import (
+    InvalidInput,
+    NotFound,
+    StaleVersion,
+)
 from hivegov_mcp.domain.models import (
     Agent,
     Proposal,
@@ -28,11 +32,7 @@ from hivegov_mcp.domain.models import (
 from hivegov_mcp.domain.permissions import require
 from hivegov_mcp.domain.phases import INITIAL_STATUS, Action, Status, check_action
 from hivegov_mcp.domain.render import content_markdown, snippet
-from hivegov_mcp.errors import (
-    InvalidInput,
-    NotFound,
-    StaleVersion,
-)
+from hivegov_mcp.service import engine
 from hivegov_mcp.service.base import (
     INITIAL_NOTE,
     MAX_LIST,

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import anyio
 
-from hivegov_mcp.audit import StoredEvent, event_bytes, event_leaf
+from hivegov_mcp.domain.audit import StoredEvent, event_bytes, event_leaf
 from hivegov_mcp.domain.config import GovernanceConfig, rules_hash
+from hivegov_mcp.domain.errors import InvalidInput, LogTampered, NotFound
 from hivegov_mcp.domain.merkle import (
     EMPTY_ROOT,
     Frontier,
@@ -42,7 +43,6 @@ from hivegov_mcp.domain.models import (
 from hivegov_mcp.domain.permissions import Role, may_ever
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.summary import summarize
-from hivegov_mcp.errors import InvalidInput, LogTampered, NotFound
 from hivegov_mcp.service.base import (
     MAX_AUDIT_PAGE,
     ServiceBase,

@@ -6,11 +6,11 @@ Every process on a database counts under the same rules: a process given rules (
 
 from __future__ import annotations
 
-from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.domain.config import GovernanceConfig, canonical_toml, rules_hash
+from hivegov_mcp.domain.errors import RulesMismatch
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.domain.models import Agent, Receipt, RulesInfo
 from hivegov_mcp.domain.permissions import require
-from hivegov_mcp.errors import RulesMismatch
 from hivegov_mcp.service.base import ServiceBase, reads, writes
 from hivegov_mcp.store.base import StoredRules, Transaction
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import anyio
 
-from hivegov_mcp.audit import ChainVerifier, StoredEvent, event_leaf
 from hivegov_mcp.domain import replay
+from hivegov_mcp.domain.audit import ChainVerifier, StoredEvent, event_leaf
 from hivegov_mcp.domain.merkle import Frontier, cover
 from hivegov_mcp.domain.models import Agent, AuditVerification
 from hivegov_mcp.domain.tally import Tally

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import secrets
 
-from hivegov_mcp import engine
-from hivegov_mcp.audit import ballot_commitment
 from hivegov_mcp.domain import limits
+from hivegov_mcp.domain.audit import ballot_commitment
 from hivegov_mcp.domain.config import Visibility
+from hivegov_mcp.domain.errors import (
+    InvalidInput,
+    NotEligible,
+    TransitionNotAllowed,
+)
 from hivegov_mcp.domain.models import (
     Agent,
     ResultsReceipt,
@@ -18,11 +22,7 @@ from hivegov_mcp.domain.models import (
 from hivegov_mcp.domain.permissions import require
 from hivegov_mcp.domain.phases import RESULTS_READABLE, Action, Status, check_action
 from hivegov_mcp.domain.tally import Decision, Outcome, fraction_text
-from hivegov_mcp.errors import (
-    InvalidInput,
-    NotEligible,
-    TransitionNotAllowed,
-)
+from hivegov_mcp.service import engine
 from hivegov_mcp.service.base import (
     ServiceBase,
     reads,

@@ -1,5 +1,5 @@
 """Webhooks (DESIGN §14): an admin registers endpoint URLs; each audit event after that is
-POSTed to each (see `hivegov_mcp.webhooks` for the delivery), every attempt recorded."""
+POSTed to each (see `hivegov_mcp.runtime.webhooks` for the delivery), every attempt recorded."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import secrets
 from urllib.parse import urlsplit
 
 from hivegov_mcp.domain import limits
+from hivegov_mcp.domain.errors import InvalidInput, NotFound
 from hivegov_mcp.domain.models import Agent, RegisteredWebhook, Webhook, WebhookList
 from hivegov_mcp.domain.permissions import require
-from hivegov_mcp.errors import InvalidInput, NotFound
 from hivegov_mcp.service.base import ServiceBase, reads, writes
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from hivegov_mcp.audit import StoredEvent
+from hivegov_mcp.domain.audit import StoredEvent
 from hivegov_mcp.domain.merkle import Node
 from hivegov_mcp.domain.models import (
     Agent,

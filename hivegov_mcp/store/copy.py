@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from hivegov_mcp.errors import Conflict, StorageError
+from hivegov_mcp.domain.errors import Conflict, StorageError
 from hivegov_mcp.store.pg_migrations import IDENTITY_TABLES
 from hivegov_mcp.store.postgres import WRITE_LOCK, redacted
 

@@ -36,9 +36,9 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from hivegov_mcp.domain.errors import HivegovError, InvalidInput, ReadTooCostly, StorageError, StoreBusy
 from hivegov_mcp.domain.models import Agent, Receipt
 from hivegov_mcp.domain.phases import Status
-from hivegov_mcp.errors import HivegovError, InvalidInput, ReadTooCostly, StorageError, StoreBusy
 from hivegov_mcp.store.base import RawHit
 from hivegov_mcp.store.pg_migrations import IDENTITY_TABLES, LOG_GUARDS, PG_MIGRATIONS
 from hivegov_mcp.store.sqlite import (

@@ -36,7 +36,8 @@ from typing import Any, ClassVar, TypeVar
 import aiosqlite
 import anyio
 
-from hivegov_mcp.audit import GENESIS, StoredEvent, canonical_json, event_bytes, event_hash, event_leaf
+from hivegov_mcp.domain.audit import GENESIS, StoredEvent, canonical_json, event_bytes, event_hash, event_leaf
+from hivegov_mcp.domain.errors import InvalidInput, LogTampered, ReadTooCostly, StorageError, StoreBusy
 from hivegov_mcp.domain.merkle import Frontier, Node, completed, leaf_hash, node_hash
 from hivegov_mcp.domain.models import (
     Agent,
@@ -59,7 +60,6 @@ from hivegov_mcp.domain.models import (
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.render import search_body
 from hivegov_mcp.domain.tally import Decision, Outcome, RejectReason, Tally, fraction_text
-from hivegov_mcp.errors import InvalidInput, LogTampered, ReadTooCostly, StorageError, StoreBusy
 from hivegov_mcp.store.base import (
     AgendaRow,
     NewComment,

@@ -15,7 +15,7 @@ import anyio
 import httpx2
 
 from hivegov_mcp.domain.models import AuditEvent, Webhook
-from hivegov_mcp.feed import AuditFeed
+from hivegov_mcp.runtime.feed import AuditFeed
 from hivegov_mcp.service import GovernanceService
 
 log = logging.getLogger(__name__)

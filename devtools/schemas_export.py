@@ -1,4 +1,4 @@
-"""Write the JSON Schemas of the public models: `python -m hivegov_mcp.schemas_export schemas`."""
+"""Write the JSON Schemas of the public models: `python -m devtools.schemas_export schemas`."""
 
 from __future__ import annotations
 

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import anyio
 
-from hivegov_mcp.agents import LOCAL_ADMIN
+from devtools.bench_scale import cached
+from devtools.bulk import FORMAT, Chain
 from hivegov_mcp.app import open_service
-from hivegov_mcp.bench_scale import cached
 from hivegov_mcp.domain import merkle
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.settings import Settings
-from hivegov_mcp.store.bulk import FORMAT, Chain
 
 BATCH = 50_000
 

@@ -1,6 +1,6 @@
 """The throughput table of `make bench`: durable votes per second under concurrency.
 
-`python -m hivegov_mcp.bench_throughput [--seconds S]`: N voters (1, 8, 64) in one process
+`python -m devtools.bench_throughput [--seconds S]`: N voters (1, 8, 64) in one process
 each cast votes back to back on one open vote through the service (every vote a write
 with its audit append, fsynced before it is acknowledged); then 4 processes × 16 voters on
 one database. Each row prints votes per second and the latency of one vote (p50, p99, max) as
@@ -25,10 +25,10 @@ from pathlib import Path
 import anyio
 import psycopg
 
-from hivegov_mcp import pgcluster
-from hivegov_mcp.agents import LOCAL_ADMIN
+from devtools import pgcluster
 from hivegov_mcp.app import open_service
 from hivegov_mcp.domain.config import parse_config
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.settings import Settings
 from hivegov_mcp.store.postgres import is_postgres_url
 
@@ -124,7 +124,7 @@ async def table(fresh: Callable[[], AbstractAsyncContextManager[Path | str]], se
             for p in range(processes):
                 job = Path(tmp) / f"job-{p}.json"
                 job.write_text(json.dumps({"tokens": tokens[p * each : (p + 1) * each]}), encoding="utf-8")
-                command = [sys.executable, "-m", "hivegov_mcp.bench_throughput", "--child", str(db), proposal_id]
+                command = [sys.executable, "-m", "devtools.bench_throughput", "--child", str(db), proposal_id]
                 children.append(await anyio.open_process([*command, str(job), "--seconds", str(seconds)]))
             latencies = []
             for child, p in zip(children, range(processes), strict=True):

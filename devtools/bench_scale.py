@@ -1,6 +1,6 @@
 """The scale table of `make bench`: service calls on a large database, built once into a cache.
 
-`python -m hivegov_mcp.bench_scale [--scale F]`: F = 1 is 100,000 proposals, 1,000,000
+`python -m devtools.bench_scale [--scale F]`: F = 1 is 100,000 proposals, 1,000,000
 comments and 1,000,000 votes (the issue's size); the default 0.1 is a tenth of that. The
 database is built by the store's bulk loader into `.bench-cache/` (or $HIVEGOV_BENCH_CACHE)
 and reused by later runs; writes measured here add a few hundred rows to it. The same calls
@@ -25,12 +25,12 @@ from pathlib import Path
 import anyio
 import psycopg
 
-from hivegov_mcp import pgcluster
-from hivegov_mcp.agents import LOCAL_ADMIN
+from devtools import pgcluster
+from devtools.bulk import FORMAT, Scale, load
 from hivegov_mcp.app import open_service
 from hivegov_mcp.domain.config import GovernanceConfig, parse_config
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.settings import Settings
-from hivegov_mcp.store.bulk import FORMAT, Scale, load
 from hivegov_mcp.store.copy import copy_governance
 
 RULES = parse_config(

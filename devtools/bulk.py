@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from hivegov_mcp.audit import GENESIS, ballot_commitment, canonical_json, content_hash, event_bytes, event_hash
+from hivegov_mcp.domain.audit import GENESIS, ballot_commitment, canonical_json, content_hash, event_bytes, event_hash
 from hivegov_mcp.domain.merkle import Frontier, cover, leaf_hash
 from hivegov_mcp.domain.models import ProposalContent
 from hivegov_mcp.domain.render import search_body

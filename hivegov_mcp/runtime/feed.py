@@ -16,9 +16,9 @@ from contextlib import contextmanager
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from hivegov_mcp.agents import LOCAL_ADMIN
+from hivegov_mcp.domain.errors import HivegovError
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.domain.models import AuditEvent
-from hivegov_mcp.errors import HivegovError
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.service.base import MAX_AUDIT_PAGE
 

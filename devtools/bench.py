@@ -1,4 +1,4 @@
-"""`python -m hivegov_mcp.bench [--calls N] [--runs N]`: time tool calls through the real MCP client.
+"""`python -m devtools.bench [--calls N] [--runs N]`: time tool calls through the real MCP client.
 
 For each transport (a `hivegov-mcp serve` process over stdio, one over Streamable HTTP on a
 loopback port, and the in-memory client of the SDK), each run builds a fresh database, then
@@ -29,9 +29,9 @@ from anyio.streams.text import TextReceiveStream
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
 from hivegov_mcp.demo import server_params
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.domain.permissions import Role
 from hivegov_mcp.settings import settings_from
 

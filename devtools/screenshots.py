@@ -1,6 +1,6 @@
 """`make screenshots`: the dashboard's pages as PNGs for the README, from a scripted history.
 
-`python -m hivegov_mcp.screenshots [FOLDER]` (default docs/screenshots): registers agents,
+`python -m devtools.screenshots [FOLDER]` (default docs/screenshots): registers agents,
 runs a proposal to an open vote and another to execution on a fresh database, serves the
 HTTP app on a loopback port, signs in in headless Chromium and writes one PNG per page
 (and the proposal page at 375 px wide)."""
@@ -17,9 +17,9 @@ import anyio
 import uvicorn
 from playwright.async_api import async_playwright
 
-from hivegov_mcp.agents import LOCAL_ADMIN
 from hivegov_mcp.app import open_service
 from hivegov_mcp.domain.config import parse_config
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.http.app import HttpOptions, build_http_app
 from hivegov_mcp.settings import Settings
 

@@ -2,7 +2,7 @@
 into a temporary folder, started with `pg_ctl`, removed when stopped. Run as root, the server
 runs as the unprivileged `postgres` user (PostgreSQL refuses root).
 
-    python -m hivegov_mcp.pgcluster   # start one, print its URL, stop it on Ctrl-C
+    python -m devtools.pgcluster   # start one, print its URL, stop it on Ctrl-C
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from hivegov_mcp.domain.errors import InvalidInput
 from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.domain.permissions import Role
-from hivegov_mcp.errors import InvalidInput
 
 TOKEN_PREFIX = "hg_"
 MAX_WEIGHT = 1_000_000

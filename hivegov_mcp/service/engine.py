@@ -19,12 +19,12 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from hivegov_mcp.domain.config import GovernanceConfig, Rules
+from hivegov_mcp.domain.errors import NoEligibleVoters
 from hivegov_mcp.domain.models import Ballot, Receipt, Resolution
 from hivegov_mcp.domain.permissions import Role
 from hivegov_mcp.domain.phases import DEADLINE_ACTIONS, Action, Status
 from hivegov_mcp.domain.phases import next_status as checked_next_status
 from hivegov_mcp.domain.tally import Decision, Tally, tally_votes
-from hivegov_mcp.errors import NoEligibleVoters
 from hivegov_mcp.store.base import ProposalState, Transaction
 
 ENGINE = "@engine"

@@ -1,0 +1,1 @@
+"""Tasks a server runs beside its requests: the audit feed and the webhook deliveries."""
