@@ -17,6 +17,7 @@ import anyio
 
 from hivegov_mcp import __version__
 from hivegov_mcp.app import open_service
+from hivegov_mcp.catalogue import CATALOGUE, Kind
 from hivegov_mcp.domain import merkle
 from hivegov_mcp.domain.errors import ConfigError, HivegovError, LogTampered, StorageError
 from hivegov_mcp.domain.identity import LOCAL_ADMIN
@@ -39,6 +40,10 @@ from hivegov_mcp.settings import (
 from hivegov_mcp.store.copy import copy_governance
 from hivegov_mcp.store.postgres import redacted
 
+# The commands that only read: those of read operations in the catalogue, and the public key.
+READING_COMMANDS = frozenset(
+    {op.command for op in CATALOGUE.values() if op.command and op.kind is Kind.READ} | {"audit public-key"}
+)
 EXIT_TAMPERED = 1
 EXIT_ERROR = 2
 
@@ -186,12 +191,8 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "rules" and args.rules_command == "set":
         settings = replace(settings, rules=read_rules_file(args.file), rules_source=args.file)
     # Commands that only read never store rules: the first command that writes (or `rules set`) does.
-    reading = (args.command, getattr(args, "agent_command", None) or getattr(args, "rules_command", None)) in (
-        ("agent", "list"),
-        ("rules", "show"),
-        ("audit", None),  # verify, checkpoint and public-key: none writes to the database
-        ("report", None),
-    )
+    words = (args.command, getattr(args, f"{args.command}_command", None))
+    reading = " ".join(w for w in words if w) in READING_COMMANDS
     target = anyio.Path(settings.db)
     if reading and not settings.is_postgres() and not (await target.exists() and (await target.stat()).st_size > 0):
         raise StorageError(

@@ -1,37 +1,50 @@
 """Domain errors. Each one keeps its structured arguments and builds its own message.
 
-Every error carries a machine-readable `code`, a `message` that names the value, and a
-`hint` that says what to do next. Neither names a transport: each front door (MCP, the
-command line, later REST) maps them once.
+Every error carries a machine-readable `code`, a `message` that names the value, a `hint` that
+says what to do next, the HTTP status it answers with, and whether the caller is at fault (a
+request to change) or the server is (retry, or an operator acts). Neither message nor hint
+names a transport; each front door reads these attributes and nothing else: REST and the
+dashboard answer `http_status` with the JSON envelope, MCP tools answer a tool error and MCP
+resources, prompts and completions an "invalid params" or "internal error" by `caller_fault`,
+the command line prints message and hint and exits 2.
 
-    HivegovError
-    ├── NotAuthenticated        no valid token                                   not_authenticated
-    ├── PermissionDenied        the agent lacks a role (or is not the author)    permission_denied
-    ├── NotFound                unknown proposal, version, comment or agent      not_found
-    ├── TransitionNotAllowed    the move is not in the transition table          wrong_status
-    ├── InvalidInput            a value breaks a limit or a rule                 invalid_input
-    ├── Conflict                a duplicate agent id, nothing to do              conflict
-    │   ├── StaleVersion        expected_version is not the current version      stale_version
-    │   └── NoEligibleVoters    voting can't open: nobody holds the voter role   no_eligible_voters
-    ├── ObjectionsUnresolved    voting can't open while objections are open      objections_unresolved
-    ├── NotEligible             the voter is not in the frozen eligible set      not_eligible
-    ├── RateLimited             too many writes by one agent in a minute         rate_limited
-    ├── ConfigError             the TOML rules are wrong                         config_error
-    │   └── RulesMismatch       --config differs from the rules in the database  rules_mismatch
-    ├── StoreBusy               the write lock was held past the busy timeout    store_busy
-    └── StorageError            the database can't be opened, read or written    storage_error
+    HivegovError                                                                   code                  HTTP
+    ├── NotAuthenticated        no valid token                                     not_authenticated     401
+    ├── PermissionDenied        the agent lacks a role (or is not the author)      permission_denied     403
+    ├── NotEligible             the voter is not in the frozen eligible set        not_eligible          403
+    ├── NotFound                unknown proposal, version, comment or agent        not_found             404
+    ├── TransitionNotAllowed    the move is not in the transition table            wrong_status          409
+    ├── InvalidInput            a value breaks a limit or a rule                   invalid_input         400
+    ├── Conflict                a duplicate agent id, nothing to do                conflict              409
+    │   ├── StaleVersion        expected_version is not the current version        stale_version         409
+    │   ├── NoEligibleVoters    voting can't open: nobody holds the voter role     no_eligible_voters    409
+    │   └── NotNow              allowed by the table, not yet (appeal window, …)   not_now               409
+    ├── ObjectionsUnresolved    voting can't open while objections are open        objections_unresolved 409
+    ├── RateLimited             too many writes by one agent in a minute           rate_limited          429
+    ├── TooManyStreams          too many event streams open                        too_many_streams      429
+    ├── ReadTooCostly           a read ran past its time budget                    read_too_costly       400
+    ├── ConfigError             the TOML rules are wrong                  (server) config_error          503
+    │   └── RulesMismatch       --config differs from the database's rules(server) rules_mismatch        503
+    ├── StoreBusy               the write lock was held past the busy timeout      store_busy            503
+    ├── StorageError            the database can't be opened, read or written      storage_error         503
+    └── LogTampered             the audit log was changed outside the server       log_tampered          503
+
+The 5xx errors are the server's (`caller_fault = False`); every other one is the caller's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import ClassVar
 
 
 class HivegovError(Exception):
     """Base class of every error the service raises on purpose."""
 
-    code = "error"
+    code: ClassVar[str] = "error"
+    http_status: ClassVar[int] = 400
+    caller_fault: ClassVar[bool] = True  # False: the server's trouble (retry, or an operator acts)
 
     def __init__(self, message: str, hint: str = "") -> None:
         self.message = message
@@ -41,6 +54,7 @@ class HivegovError(Exception):
 
 class NotAuthenticated(HivegovError):
     code = "not_authenticated"
+    http_status = 401
 
     def __init__(self, reason: str, hint: str = "") -> None:
         self.reason = reason
@@ -53,6 +67,7 @@ class NotAuthenticated(HivegovError):
 
 class PermissionDenied(HivegovError):
     code = "permission_denied"
+    http_status = 403
 
     def __init__(self, agent_id: str, action: str, needed: Sequence[str], *, detail: str = "") -> None:
         self.agent_id = agent_id
@@ -65,6 +80,7 @@ class PermissionDenied(HivegovError):
 
 class NotFound(HivegovError):
     code = "not_found"
+    http_status = 404
 
     def __init__(self, kind: str, value: object, *, hint: str = "") -> None:
         self.kind = kind
@@ -74,6 +90,7 @@ class NotFound(HivegovError):
 
 class TransitionNotAllowed(HivegovError):
     code = "wrong_status"
+    http_status = 409
 
     def __init__(self, proposal_id: str, status: str, action: str, *, allowed_from: Sequence[str] = ()) -> None:
         self.proposal_id = proposal_id
@@ -95,6 +112,7 @@ class InvalidInput(HivegovError):
 
 class Conflict(HivegovError):
     code = "conflict"
+    http_status = 409
 
 
 class StaleVersion(Conflict):
@@ -136,6 +154,7 @@ class NotNow(Conflict):
 
 class ObjectionsUnresolved(HivegovError):
     code = "objections_unresolved"
+    http_status = 409
 
     def __init__(self, proposal_id: str, comment_ids: Sequence[int]) -> None:
         self.proposal_id = proposal_id
@@ -150,6 +169,7 @@ class ObjectionsUnresolved(HivegovError):
 
 class NotEligible(HivegovError):
     code = "not_eligible"
+    http_status = 403
 
     def __init__(self, agent_id: str, proposal_id: str) -> None:
         self.agent_id = agent_id
@@ -162,6 +182,7 @@ class NotEligible(HivegovError):
 
 class RateLimited(HivegovError):
     code = "rate_limited"
+    http_status = 429
 
     def __init__(self, agent_id: str, limit: int, retry_at: datetime, retry_seconds: int) -> None:
         self.agent_id = agent_id
@@ -177,6 +198,8 @@ class RateLimited(HivegovError):
 
 class ConfigError(HivegovError):
     code = "config_error"
+    http_status = 503
+    caller_fault = False
 
     def __init__(self, key: str, problem: str, hint: str = "") -> None:
         self.key = key
@@ -204,6 +227,8 @@ class RulesMismatch(ConfigError):
 
 class StoreBusy(HivegovError):
     code = "store_busy"
+    http_status = 503
+    caller_fault = False
 
     def __init__(self, detail: str, path: str = "") -> None:
         self.detail = detail
@@ -217,6 +242,7 @@ class StoreBusy(HivegovError):
 
 class TooManyStreams(HivegovError):
     code = "too_many_streams"
+    http_status = 429
 
     def __init__(self, detail: str) -> None:
         super().__init__(f"No new event stream: {detail}.", "Close a stream you no longer read, then retry.")
@@ -224,6 +250,7 @@ class TooManyStreams(HivegovError):
 
 class ReadTooCostly(HivegovError):
     code = "read_too_costly"
+    # The caller's: the hint is to ask for less (a retry of the same read would cost as much).
 
     def __init__(self, budget_seconds: float) -> None:
         self.budget_seconds = budget_seconds
@@ -235,6 +262,8 @@ class ReadTooCostly(HivegovError):
 
 class StorageError(HivegovError):
     code = "storage_error"
+    http_status = 503
+    caller_fault = False
 
     def __init__(self, path: str, cause: str) -> None:
         self.path = path
@@ -250,6 +279,8 @@ class LogTampered(HivegovError):
     """The audit log or its Merkle tree was changed outside the server: writes stop."""
 
     code = "log_tampered"
+    http_status = 503
+    caller_fault = False
 
     def __init__(self, path: str, detail: str) -> None:
         self.path = path

@@ -18,6 +18,13 @@ MAX_REASON_BYTES = 4 * 1024
 MAX_DEPENDENCIES = 50
 MAX_REFERENCES = 50
 MAX_QUERY_CHARS = 500
+MAX_QUERY_TERMS = 16  # more distinct words than this add cost, not precision: the rest are ignored
+
+# Pages: the default and the most a caller may ask for, stated once for every door.
+DEFAULT_LIST, MAX_LIST = 20, 100  # proposals
+DEFAULT_SEARCH, MAX_SEARCH = 10, 50  # search hits
+DEFAULT_AUDIT_PAGE, MAX_AUDIT_PAGE = 50, 500  # audit events
+DEFAULT_COMMENT_PAGE, MAX_COMMENT_PAGE = 100, 500  # comments of a discussion
 AGENT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 

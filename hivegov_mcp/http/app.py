@@ -17,6 +17,7 @@ import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from mcp.server.transport_security import TransportSecuritySettings
+from pydantic import BaseModel, Field
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,8 +25,8 @@ from hivegov_mcp import __version__
 from hivegov_mcp.domain.errors import ConfigError
 from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.http import dashboard, events, rest
-from hivegov_mcp.http.bodies import Health
 from hivegov_mcp.http.docs import DOCS_PAGE
+from hivegov_mcp.http.envelope import error_response, install_errors
 from hivegov_mcp.mcp.notify import ChangeNotifier
 from hivegov_mcp.mcp.server import FEED_SECONDS, ServerOptions, build_server, run_ticker
 from hivegov_mcp.runtime.feed import AuditFeed
@@ -46,6 +47,11 @@ class HttpOptions:
     allowed_hosts: Sequence[str] = ()  # host names (or host:port) clients may use besides loopback
     tick_seconds: float = 1.0
     feed_seconds: float = FEED_SECONDS
+
+
+class Health(BaseModel):
+    status: str = Field(description="ok when the database answers.")
+    audit_events: int = Field(description="Events in the audit log.")
 
 
 def is_loopback(host: str) -> bool:
@@ -103,10 +109,10 @@ class Guard:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         host, origin = headers.get("host", ""), headers.get("origin")
         if not _matches(host, self.security.allowed_hosts):
-            await rest.error_response(421, "invalid_host", f"Host {host!r} is not served here.")(scope, receive, send)
+            await error_response(421, "invalid_host", f"Host {host!r} is not served here.")(scope, receive, send)
             return
         if origin is not None and not _matches(origin, self.security.allowed_origins):
-            await rest.error_response(403, "invalid_origin", f"Origin {origin!r} is not allowed.")(scope, receive, send)
+            await error_response(403, "invalid_origin", f"Origin {origin!r} is not allowed.")(scope, receive, send)
             return
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
@@ -136,7 +142,7 @@ class Guard:
                 return b"".join(chunks)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await rest.error_response(413, "too_large", _too_large_text(self.max_body), "Send less.")(scope, receive, send)
+        await error_response(413, "too_large", _too_large_text(self.max_body), "Send less.")(scope, receive, send)
 
 
 def _replay(body: bytes) -> Receive:
@@ -253,7 +259,7 @@ def build_http_app(service: GovernanceService, options: HttpOptions | None = Non
     app.state.feed = feed
     app.state.streams = events.Streams()
     app.state.sessions = dashboard.Sessions()
-    rest.install_errors(app)
+    install_errors(app)
     app.include_router(rest.router)
     app.include_router(events.router)
 

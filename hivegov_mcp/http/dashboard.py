@@ -19,13 +19,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import ValidationError
 from sse_starlette import EventSourceResponse
 
+from hivegov_mcp.catalogue import CATALOGUE, Operation
+from hivegov_mcp.catalogue.base import describe_validation, validated
 from hivegov_mcp.domain.errors import HivegovError, NotAuthenticated
 from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.domain.permissions import Role
 from hivegov_mcp.http import events
-from hivegov_mcp.http.rest import STATUS
 from hivegov_mcp.runtime.feed import AuditFeed
 from hivegov_mcp.service import GovernanceService
 
@@ -122,7 +124,7 @@ async def _page(request: Request, name: str, load: Page, error: str | None = Non
     try:
         context = await load(_service(request), me)
     except HivegovError as exc:
-        return render("base.html", STATUS.get(exc.code, 400), me=me, csrf=csrf, error=str(exc))
+        return render("base.html", exc.http_status, me=me, csrf=csrf, error=str(exc))
     return render(name, status, me=me, csrf=csrf, error=error, **context)
 
 
@@ -247,120 +249,59 @@ async def _unnamed(messages: Any) -> Any:
 
 
 # -- acting ---------------------------------------------------------------------------------------
-
-Act = Callable[[GovernanceService, Agent], Awaitable[object]]
-
-
-async def _act(request: Request, csrf: str, back: str, act: Act, page: str, load: Page) -> Response:
-    """Check the CSRF token, act through the service; on success back to the page, on a refusal
-    the page again with the error inline."""
-    who = await _signed_in(request)
-    if who is None:
-        return _to_login()
-    me, _, expected = who
-    if not secrets.compare_digest(expected, csrf):
-        return render("base.html", 403, me=me, csrf=expected, error="Missing or wrong CSRF token: reload the page.")
-    try:
-        await act(_service(request), me)
-    except HivegovError as exc:
-        return await _page(request, page, load, error=str(exc), status=STATUS.get(exc.code, 400))
-    return RedirectResponse(back, status_code=303)
+# Each form runs one operation of the catalogue: its fields are the operation's arguments (the
+# ones in the path come from the path), checked by the operation's argument model.
+FORMS = (
+    ("/proposals/{proposal_id}/comment", "add_comment"),
+    ("/proposals/{proposal_id}/resolve", "resolve_comment"),
+    ("/proposals/{proposal_id}/vote", "cast_vote"),
+    ("/proposals/{proposal_id}/conclude", "conclude_discussion"),
+    ("/proposals/{proposal_id}/close", "close_voting"),
+    ("/appeals/{appeal_id}/decide", "decide_appeal"),
+    ("/agents/{agent_id}/deactivate", "deactivate_agent"),
+    ("/agents/{agent_id}/activate", "activate_agent"),
+)
 
 
-def _on_proposal(pid: str) -> Page:
-    return lambda s, me: _proposal_context(s, me, pid, None)
-
-
-@router.post("/proposals/{proposal_id}/comment")
-async def comment(
-    request: Request, proposal_id: str, csrf: str = Form(""), content: str = Form(""), type: str = Form("comment")
-) -> Response:
-    return await _act(
-        request,
-        csrf,
-        f"/proposals/{proposal_id}",
-        lambda s, me: s.add_comment(me, proposal_id, content, type=type),
-        "proposal.html",
-        _on_proposal(proposal_id),
-    )
-
-
-@router.post("/proposals/{proposal_id}/resolve")
-async def resolve(
-    request: Request, proposal_id: str, csrf: str = Form(""), comment_id: int = Form(0), note: str = Form("")
-) -> Response:
-    return await _act(
-        request,
-        csrf,
-        f"/proposals/{proposal_id}",
-        lambda s, me: s.resolve_comment(me, comment_id, note),
-        "proposal.html",
-        _on_proposal(proposal_id),
-    )
-
-
-@router.post("/proposals/{proposal_id}/vote")
-async def vote(
-    request: Request, proposal_id: str, csrf: str = Form(""), decision: str = Form(""), justification: str = Form("")
-) -> Response:
-    return await _act(
-        request,
-        csrf,
-        f"/proposals/{proposal_id}",
-        lambda s, me: s.cast_vote(me, proposal_id, decision, justification),
-        "proposal.html",
-        _on_proposal(proposal_id),
-    )
-
-
-@router.post("/proposals/{proposal_id}/conclude")
-async def conclude(
-    request: Request, proposal_id: str, csrf: str = Form(""), resolution: str = Form(""), reason: str = Form("")
-) -> Response:
-    return await _act(
-        request,
-        csrf,
-        f"/proposals/{proposal_id}",
-        lambda s, me: s.conclude_discussion(me, proposal_id, resolution, reason),
-        "proposal.html",
-        _on_proposal(proposal_id),
-    )
-
-
-@router.post("/proposals/{proposal_id}/close")
-async def close(request: Request, proposal_id: str, csrf: str = Form(""), reason: str = Form("")) -> Response:
-    return await _act(
-        request,
-        csrf,
-        f"/proposals/{proposal_id}",
-        lambda s, me: s.close_voting(me, proposal_id, reason),
-        "proposal.html",
-        _on_proposal(proposal_id),
-    )
-
-
-@router.post("/appeals/{appeal_id}/decide")
-async def decide(
-    request: Request, appeal_id: int, csrf: str = Form(""), decision: str = Form(""), reason: str = Form("")
-) -> Response:
+def _after(request: Request) -> tuple[str, str, Page]:
+    """Where a form sends the person back, and the page that shows a refusal inline."""
+    pid = request.path_params.get("proposal_id")
+    if pid is not None:
+        return f"/proposals/{pid}", "proposal.html", lambda s, me: _proposal_context(s, me, pid, None)
+    if "agent_id" in request.path_params:
+        return "/agents", "base.html", _nothing
     referer = request.headers.get("referer", "/")
-    back = referer if referer.startswith(str(request.base_url)) else "/"
-    return await _act(
-        request, csrf, back, lambda s, me: s.decide_appeal(me, appeal_id, decision, reason), "base.html", _nothing
-    )
+    return (referer if referer.startswith(str(request.base_url)) else "/"), "base.html", _nothing
 
 
-@router.post("/agents/{agent_id}/{move}")
-async def agent_move(request: Request, agent_id: str, move: str, csrf: str = Form("")) -> Response:
-    if move not in ("deactivate", "activate"):
-        return Response(status_code=404)
+def form_action(op: Operation) -> Callable[[Request], Awaitable[Response]]:
+    async def act(request: Request) -> Response:
+        """Check the CSRF token, act through the service; on success back to the page, on a
+        refusal the page again with the error inline."""
+        who = await _signed_in(request)
+        if who is None:
+            return _to_login()
+        me, _, expected = who
+        form = await request.form()
+        if not secrets.compare_digest(expected, str(form.get("csrf", ""))):
+            return render("base.html", 403, me=me, csrf=expected, error="Missing or wrong CSRF token: reload the page.")
+        back, page, load = _after(request)
+        given = {name: form[name] for name in op.arguments.model_fields if name in form}
+        try:
+            arguments = validated(op, given | dict(request.path_params))
+            await op.invoke(_service(request), me, arguments)
+        except ValidationError as exc:
+            return await _page(request, page, load, error=describe_validation(exc), status=400)
+        except HivegovError as exc:
+            return await _page(request, page, load, error=str(exc), status=exc.http_status)
+        return RedirectResponse(back, status_code=303)
 
-    async def act(s: GovernanceService, me: Agent) -> object:
-        if move == "deactivate":
-            return await s.deactivate_agent(me, agent_id)
-        return await s.activate_agent(me, agent_id)
+    act.__name__ = f"form_{op.name}"
+    return act
 
-    return await _act(request, csrf, "/agents", act, "base.html", _nothing)
+
+for _path, _name in FORMS:
+    router.add_api_route(_path, form_action(CATALOGUE[_name]), methods=["POST"])
 
 
 async def _nothing(service: GovernanceService, me: Agent) -> dict[str, Any]:

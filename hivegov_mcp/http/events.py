@@ -17,11 +17,12 @@ from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse
 
 from hivegov_mcp.domain.errors import HivegovError, InvalidInput, TooManyStreams
+from hivegov_mcp.domain.limits import MAX_AUDIT_PAGE
 from hivegov_mcp.domain.models import Agent, AuditEvent
-from hivegov_mcp.http.rest import ERRORS, PREFIX, Me, Service
+from hivegov_mcp.http.envelope import ERROR_RESPONSES
+from hivegov_mcp.http.rest import PREFIX, Me, Service
 from hivegov_mcp.runtime.feed import AuditFeed
 from hivegov_mcp.service import GovernanceService
-from hivegov_mcp.service.base import MAX_AUDIT_PAGE
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ PING_SECONDS = 15  # a comment line this often keeps proxies from closing an idl
 MAX_STREAMS_PER_AGENT = 4
 MAX_STREAMS = 200  # in this process: each reads the log while it catches up
 
-router = APIRouter(prefix=PREFIX, responses=ERRORS)
+router = APIRouter(prefix=PREFIX, responses=ERROR_RESPONSES)
 
 
 def _message(event: AuditEvent) -> dict[str, Any]:

@@ -1,38 +1,15 @@
-"""Short messages for tool arguments the SDK refused, and a check for text that is not Unicode.
-
-pydantic's own message lists every error with the rejected value and a link; a model acts
-better on one line per parameter that names it and the allowed values.
-"""
+"""A check for text that is not Unicode, and (from the catalogue) the short message for tool
+arguments the SDK refused: pydantic's own lists every error with the rejected value and a link;
+a model acts better on one line per parameter that names it and the allowed values."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
-
+from hivegov_mcp.catalogue.base import describe_validation
 from hivegov_mcp.domain.limits import lone_surrogate
 
-MAX_SHOWN = 60
-
-
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
-
-
-def describe_validation(exc: ValidationError) -> str:
-    """One clause per refused parameter: its name, what it must be, what was given."""
-    parts = []
-    for err in exc.errors()[:5]:
-        where = ".".join(str(p) for p in err["loc"]) or "arguments"
-        if err["type"] == "missing":
-            parts.append(f"{where} is required")
-        else:
-            message = str(err["msg"]).replace("Input should be", "must be")
-            parts.append(f"{where} {message} (got {_shown(err.get('input'))})")
-    more = len(exc.errors()) - 5
-    tail = f"; and {more} more" if more > 0 else ""
-    return "Invalid arguments: " + "; ".join(parts) + tail + "."
+__all__ = ["describe_validation", "surrogate_problem"]
 
 
 def _surrogate_message(where: str, text: str, at: int) -> str:

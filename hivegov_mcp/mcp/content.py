@@ -23,7 +23,7 @@ from hivegov_mcp.domain.errors import HivegovError
 from hivegov_mcp.domain.models import Agent, DiscussionSummary, ObjectionNote, Proposal
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.render import content_markdown
-from hivegov_mcp.mcp.context import SERVER_SIDE, AppState, protocol_error, run_op
+from hivegov_mcp.mcp.context import AppState, protocol_error, run_op
 from hivegov_mcp.service import GovernanceService
 
 T = TypeVar("T")
@@ -66,7 +66,7 @@ async def _static(state: AppState, op: Callable[[GovernanceService, Agent], Awai
     try:
         return await run_op(state, op)
     except HivegovError as exc:
-        if exc.code in SERVER_SIDE:
+        if not exc.caller_fault:
             raise ResourceError(str(exc)) from exc
         raise ResourceNotFoundError(str(exc)) from exc  # the caller's mistake: invalid params
 

@@ -72,11 +72,8 @@ async def call(ctx: Context[AppState], op: Callable[[GovernanceService, Agent], 
         raise ToolError(str(exc)) from exc
 
 
-# Error codes that are the server's trouble rather than the caller's mistake.
-SERVER_SIDE = frozenset({"storage_error", "store_busy", "config_error"})
-
-
 def protocol_error(exc: HivegovError) -> MCPError:
-    """A domain error as a JSON-RPC error (for prompts, completions): bad input vs. a server problem."""
-    code = INTERNAL_ERROR if exc.code in SERVER_SIDE else INVALID_PARAMS
+    """A domain error as a JSON-RPC error (for prompts, completions): the caller's mistake is
+    "invalid params", the server's trouble an internal error (the error class says which)."""
+    code = INVALID_PARAMS if exc.caller_fault else INTERNAL_ERROR
     return MCPError(code=code, message=str(exc), data={"code": exc.code})

@@ -39,6 +39,7 @@ from pydantic import AnyHttpUrl, ValidationError
 
 from hivegov_mcp import __version__
 from hivegov_mcp.app import open_service
+from hivegov_mcp.catalogue import CATALOGUE
 from hivegov_mcp.domain.errors import HivegovError, NotAuthenticated
 from hivegov_mcp.domain.permissions import may_ever
 from hivegov_mcp.domain.phases import Status
@@ -140,7 +141,7 @@ class GovernanceMCP(MCPServer[AppState]):
             agent = await acting_agent(ctx.lifespan_context)
         except HivegovError:
             return ListToolsResult(tools=tools)
-        return ListToolsResult(tools=[t for t in tools if may_ever(t.name, agent.roles)])
+        return ListToolsResult(tools=[t for t in tools if may_ever(CATALOGUE[t.name].permission, agent.roles)])
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None

@@ -18,9 +18,9 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from hivegov_mcp.domain.errors import HivegovError
 from hivegov_mcp.domain.identity import LOCAL_ADMIN
+from hivegov_mcp.domain.limits import MAX_AUDIT_PAGE
 from hivegov_mcp.domain.models import AuditEvent
 from hivegov_mcp.service import GovernanceService
-from hivegov_mcp.service.base import MAX_AUDIT_PAGE
 
 log = logging.getLogger(__name__)
 

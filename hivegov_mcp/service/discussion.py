@@ -38,9 +38,6 @@ from hivegov_mcp.service.base import (
 )
 from hivegov_mcp.store.base import NewComment, ProposalState, StoredSummary, Transaction
 
-DEFAULT_COMMENT_PAGE = 100
-MAX_COMMENT_PAGE = 500
-
 
 class DiscussionOperations(ServiceBase):
     @writes
@@ -175,11 +172,11 @@ class DiscussionOperations(ServiceBase):
 
     @reads
     async def get_discussion(
-        self, actor: Agent, proposal_id: str, *, after_id: int = 0, limit: int = DEFAULT_COMMENT_PAGE
+        self, actor: Agent, proposal_id: str, *, after_id: int = 0, limit: int = limits.DEFAULT_COMMENT_PAGE
     ) -> Discussion:
         """One page of the discussion: flat comments oldest first, each naming its parent."""
-        if not 1 <= limit <= MAX_COMMENT_PAGE:
-            raise InvalidInput("limit", f"{limit} must be between 1 and {MAX_COMMENT_PAGE}")
+        if not 1 <= limit <= limits.MAX_COMMENT_PAGE:
+            raise InvalidInput("limit", f"{limit} must be between 1 and {limits.MAX_COMMENT_PAGE}")
         if after_id < 0:
             raise InvalidInput("after_id", f"{after_id} must be 0 or more")
         async with self._read(proposal_id) as (tx, _):

@@ -35,16 +35,12 @@ from hivegov_mcp.domain.render import content_markdown, snippet
 from hivegov_mcp.service import engine
 from hivegov_mcp.service.base import (
     INITIAL_NOTE,
-    MAX_LIST,
-    MAX_SEARCH,
     ServiceBase,
     hash_content,
     reads,
     writes,
 )
 from hivegov_mcp.store.base import ProposalState, Version
-
-MAX_QUERY_TERMS = 16  # more distinct words than this add cost, not precision: the rest are ignored
 
 
 class ProposalOperations(ServiceBase):
@@ -122,11 +118,11 @@ class ProposalOperations(ServiceBase):
         status: str | None = None,
         type: str | None = None,
         author: str | None = None,
-        limit: int = 20,
+        limit: int = limits.DEFAULT_LIST,
         cursor: str | None = None,
     ) -> ProposalPage:
-        if not 1 <= limit <= MAX_LIST:
-            raise InvalidInput("limit", f"{limit} must be between 1 and {MAX_LIST}")
+        if not 1 <= limit <= limits.MAX_LIST:
+            raise InvalidInput("limit", f"{limit} must be between 1 and {limits.MAX_LIST}")
         if status is not None and status not in Status.__members__.values():
             raise InvalidInput("status", f"{status!r} is not a status; use one of {', '.join(Status)}")
         if type is not None and type not in ProposalType.__members__.values():
@@ -292,15 +288,15 @@ class ProposalOperations(ServiceBase):
             return await self._proposal_receipt(tx, state, receipt)
 
     @reads
-    async def search_proposals(self, actor: Agent, query: str, limit: int = 10) -> SearchResults:
-        if not 1 <= limit <= MAX_SEARCH:
-            raise InvalidInput("limit", f"{limit} must be between 1 and {MAX_SEARCH}")
+    async def search_proposals(self, actor: Agent, query: str, limit: int = limits.DEFAULT_SEARCH) -> SearchResults:
+        if not 1 <= limit <= limits.MAX_SEARCH:
+            raise InvalidInput("limit", f"{limit} must be between 1 and {limits.MAX_SEARCH}")
         limits.check_text("query", query, max_bytes=limits.MAX_QUERY_CHARS * 4)
         terms = list(dict.fromkeys(t.lower() for t in re.findall(r"\w+", query)))  # a repeated word adds nothing
         if not terms:
             raise InvalidInput("query", f"{query!r} has no words to search for")
         async with self._read() as (tx, _):
-            terms = terms[:MAX_QUERY_TERMS]
+            terms = terms[: limits.MAX_QUERY_TERMS]
             raw = await tx.search(terms, limit)
         hits = [
             SearchHit(

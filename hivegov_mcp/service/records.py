@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import anyio
 
+from hivegov_mcp.domain import limits
 from hivegov_mcp.domain.audit import StoredEvent, event_bytes, event_leaf
 from hivegov_mcp.domain.config import GovernanceConfig, rules_hash
 from hivegov_mcp.domain.errors import InvalidInput, LogTampered, NotFound
@@ -44,7 +45,6 @@ from hivegov_mcp.domain.permissions import Role, may_ever
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.summary import summarize
 from hivegov_mcp.service.base import (
-    MAX_AUDIT_PAGE,
     ServiceBase,
     is_system,
     reads,
@@ -58,10 +58,15 @@ VERIFY_PAGE = 5_000
 class RecordOperations(ServiceBase):
     @reads
     async def get_audit_log(
-        self, actor: Agent, *, proposal_id: str | None = None, after_seq: int = 0, limit: int = 50
+        self,
+        actor: Agent,
+        *,
+        proposal_id: str | None = None,
+        after_seq: int = 0,
+        limit: int = limits.DEFAULT_AUDIT_PAGE,
     ) -> AuditPage:
-        if not 1 <= limit <= MAX_AUDIT_PAGE:
-            raise InvalidInput("limit", f"{limit} must be between 1 and {MAX_AUDIT_PAGE}")
+        if not 1 <= limit <= limits.MAX_AUDIT_PAGE:
+            raise InvalidInput("limit", f"{limit} must be between 1 and {limits.MAX_AUDIT_PAGE}")
         if after_seq < 0:
             raise InvalidInput("after_seq", f"{after_seq} must be 0 or more")
         async with self._read(proposal_id) as (tx, _):

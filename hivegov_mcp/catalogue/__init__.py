@@ -1,0 +1,35 @@
+"""The catalogue of operations: each declared once (`base.Operation`), every door derived.
+
+MCP tools (`mcp/tools.py`), REST routes and OpenAPI (`http/rest.py`), the per-role tools/list,
+the dashboard's forms and the command line's read-or-write all read this table. Adding an
+operation is the service method, one entry in the module of its group, and its tests; the
+checks in `checks.py` run at import, so an entry that disagrees with the service or the
+permission table stops the server from starting rather than misbehaving.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from hivegov_mcp.catalogue import aftervote, agents, discussion, proposals, records, voting
+from hivegov_mcp.catalogue.base import Arguments, Kind, Operation, Route
+from hivegov_mcp.catalogue.checks import check_catalogue
+
+__all__ = ["CATALOGUE", "TOOLS", "Arguments", "Kind", "Operation", "Route", "operation"]
+
+CATALOGUE: Mapping[str, Operation] = {
+    op.name: op for group in (agents, proposals, discussion, voting, aftervote, records) for op in group.OPERATIONS
+}
+TOOLS: tuple[Operation, ...] = tuple(op for op in CATALOGUE.values() if op.tool)
+
+
+def operation(name: str) -> Operation:
+    try:
+        return CATALOGUE[name]
+    except KeyError:
+        raise KeyError(f"{name!r} is not an operation of the catalogue (hivegov_mcp/catalogue)") from None
+
+
+check_catalogue(
+    [op for group in (agents, proposals, discussion, voting, aftervote, records) for op in group.OPERATIONS]
+)

@@ -1,0 +1,93 @@
+"""After the vote: appeals and execution."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from hivegov_mcp.catalogue.base import Arguments, Kind, Operation, ProposalId, Route, inline
+from hivegov_mcp.domain.models import AppealDecision, AppealReceipt, ExecutionOutcome, ExecutionReceipt
+
+AppealDecisionArg = Annotated[AppealDecision, inline(AppealDecision)]
+OutcomeArg = Annotated[ExecutionOutcome, inline(ExecutionOutcome)]
+TAG = "after the vote"
+
+
+class FileAppeal(Arguments):
+    proposal_id: ProposalId
+    grounds: str = Field(description="Why the resolution should be reviewed (required).")
+
+
+class DecideAppeal(Arguments):
+    appeal_id: int = Field(description="The appeal (a proposal's history lists its appeals).")
+    decision: AppealDecisionArg = Field(description="uphold: the result stands; reopen: a new round.")
+    reason: str = Field(description="Why (required; recorded in the audit log).")
+
+
+class ClaimExecution(Arguments):
+    proposal_id: ProposalId
+
+
+class ReportExecution(Arguments):
+    proposal_id: ProposalId
+    outcome: OutcomeArg = Field(description="succeeded or failed.")
+    details: str = Field(description="What was done, or what went wrong.")
+    artifacts: list[str] | None = Field(None, description="Links to the work: a PR, a commit, a CI run.")
+
+
+class RollbackExecution(Arguments):
+    proposal_id: ProposalId
+    reason: str = Field(description="Why it is rolled back (required).")
+
+
+OPERATIONS = [
+    Operation(
+        name="file_appeal",
+        kind=Kind.WRITE,
+        permission="file_appeal",
+        arguments=FileAppeal,
+        result=AppealReceipt,
+        rest=Route("POST", "/proposals/{proposal_id}/appeals", "Appeal a resolution", TAG, status=201),
+        description="""Appeal an approved or rejected proposal within its appeal window (see its deadline), as
+        an eligible voter of that vote or its author. One appeal per resolution; execution waits for it.""",
+    ),
+    Operation(
+        name="decide_appeal",
+        kind=Kind.DESTRUCTIVE,
+        permission="decide_appeal",
+        arguments=DecideAppeal,
+        result=AppealReceipt,
+        rest=Route("POST", "/appeals/{appeal_id}/decision", "Decide an appeal (arbiter)", TAG),
+        description="Decide a pending appeal (arbiter). reopen starts a new discussion round and, later, a new vote.",
+    ),
+    Operation(
+        name="claim_execution",
+        kind=Kind.WRITE,
+        permission="claim_execution",
+        arguments=ClaimExecution,
+        result=ExecutionReceipt,
+        rest=Route("POST", "/executions/{proposal_id}/claim", "Claim an execution (executor)", TAG),
+        description="""Claim an approved proposal to carry it out (executor): refused while its appeal window is
+        open, an appeal is pending or a dependency is not executed. The claim is a lease: report before
+        lease_until or the proposal returns to approved. A failed attempt may be claimed again.""",
+    ),
+    Operation(
+        name="report_execution",
+        kind=Kind.WRITE,
+        permission="report_execution",
+        arguments=ReportExecution,
+        result=ExecutionReceipt,
+        rest=Route("POST", "/executions/{proposal_id}/report", "Report the claimed execution", TAG),
+        description="Report the execution you claimed: executed, or execution_failed (which may be retried).",
+    ),
+    Operation(
+        name="rollback_execution",
+        kind=Kind.DESTRUCTIVE,
+        permission="rollback_execution",
+        arguments=RollbackExecution,
+        result=ExecutionReceipt,
+        rest=Route("POST", "/executions/{proposal_id}/rollback", "Roll an execution back", TAG),
+        description="Roll back an executed (or failed) execution (executor or arbiter). This is final.",
+    ),
+]

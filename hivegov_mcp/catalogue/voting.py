@@ -1,0 +1,67 @@
+"""Voting: casting a ballot, reading the results, closing early."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from hivegov_mcp.catalogue.base import KIB, Arguments, Kind, Operation, ProposalId, Route, inline
+from hivegov_mcp.domain import limits
+from hivegov_mcp.domain.models import ResultsReceipt, VoteReceipt, VotingResults
+from hivegov_mcp.domain.tally import Decision
+
+DecisionArg = Annotated[Decision, inline(Decision)]
+TAG = "voting"
+
+
+class CastVote(Arguments):
+    proposal_id: ProposalId
+    decision: DecisionArg = Field(description="Your vote.")
+    justification: str = Field(
+        description="Your reasoning: at least the rules' min_justification_chars, at most "
+        f"{limits.MAX_JUSTIFICATION_BYTES // KIB} KiB."
+    )
+
+
+class GetVotingResults(Arguments):
+    proposal_id: ProposalId
+
+
+class CloseVoting(Arguments):
+    proposal_id: ProposalId
+    reason: str = Field(description="Why voting is closed now (required).")
+
+
+OPERATIONS = [
+    Operation(
+        name="cast_vote",
+        kind=Kind.WRITE,
+        permission="cast_vote",
+        arguments=CastVote,
+        result=VoteReceipt,
+        rest=Route("POST", "/votes/{proposal_id}", "Cast (or change) a vote", TAG),
+        description="""Vote on a proposal in voting, if you were an eligible voter when voting opened. You may
+        vote again to change your vote while voting is open; the last one counts.""",
+    ),
+    Operation(
+        name="get_voting_results",
+        kind=Kind.READ,
+        permission="read",
+        arguments=GetVotingResults,
+        result=VotingResults,
+        rest=Route("GET", "/votes/{proposal_id}", "Voting results (hidden while open by default)", TAG),
+        description="""Voting results: result, reason, quorum, consensus and tally. While voting is open (with
+        the default visibility) only who has voted is shown, not how.""",
+        agent_text=True,
+    ),
+    Operation(
+        name="close_voting",
+        kind=Kind.DESTRUCTIVE,
+        permission="close_voting",
+        arguments=CloseVoting,
+        result=ResultsReceipt,
+        rest=Route("POST", "/votes/{proposal_id}/close", "Close voting now and count (mediator)", TAG),
+        description="Close voting before its deadline and count the votes (mediator). This is final.",
+    ),
+]
