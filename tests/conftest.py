@@ -18,6 +18,7 @@ from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
+from tests.pg_helpers import MigratedSchemas
 
 # id -> roles of the standard cast used across tests
 CAST: dict[str, list[str]] = {
@@ -86,7 +87,8 @@ def pg_server() -> Iterator[str]:
 
 @pytest.fixture
 def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A fresh schema on the test server, as a URL whose search_path is that schema."""
+    """A new, empty schema on the test server (not even migrated), as a URL whose search_path is
+    that schema: for tests of what a first open or a copy does to an empty database."""
     server: str = request.getfixturevalue("pg_server")
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server, autocommit=True) as con:
@@ -97,11 +99,28 @@ def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
         con.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
+@pytest.fixture(scope="session")
+def pg_schemas(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigratedSchemas]:
+    schemas = MigratedSchemas(pg_server, tmp_path_factory.mktemp("pg-keys"))
+    yield schemas
+    schemas.close()
+
+
+@pytest.fixture
+def pg_empty_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A migrated schema with no rows, as a URL whose search_path is that schema: migrated once
+    and emptied after each test (tests/pg_helpers.py says how, and why not a new schema each time)."""
+    schemas: MigratedSchemas = request.getfixturevalue("pg_schemas")
+    schema = schemas.take()
+    yield schemas.url(schema)
+    schemas.give_back(schema)
+
+
 @pytest.fixture
 def db(store_kind: str, db_path: Path, request: pytest.FixtureRequest) -> Path | str:
-    """The database a test runs on: a SQLite file, or (both_stores) a PostgreSQL schema."""
+    """The database a test runs on: a SQLite file, or (both_stores) an empty PostgreSQL schema."""
     if store_kind == "postgresql":
-        url: str = request.getfixturevalue("pg_url")
+        url: str = request.getfixturevalue("pg_empty_url")
         return url
     return db_path
 
