@@ -57,29 +57,24 @@ CATALOGUE = {
     "get_governance_metrics",
     "get_my_agenda",
 }
-WRITES = {
-    "register_agent",
-    "set_agent_roles",
-    "deactivate_agent",
-    "activate_agent",
-    "create_proposal",
-    "revise_proposal",
-    "withdraw_proposal",
-    "start_discussion",
-    "add_comment",
-    "resolve_comment",
-    "summarize_discussion",
-    "conclude_discussion",
-    "cast_vote",
-    "close_voting",
-    "file_appeal",
-    "decide_appeal",
-    "claim_execution",
-    "report_execution",
-    "rollback_execution",
-    "record_validation",
-    "publish_summary",
-    "moderate_comment",
+# The tools that change nothing (DESIGN §7: "reads for everyone"); the test below checks each
+# against what calling it does, and that every other tool is marked as a write.
+READS = {
+    "whoami",
+    "list_agents",
+    "get_proposal",
+    "list_proposals",
+    "get_proposal_history",
+    "diff_proposal",
+    "search_proposals",
+    "get_discussion",
+    "get_voting_results",
+    "get_audit_log",
+    "verify_audit",
+    "get_audit_proof",
+    "get_governance_status",
+    "get_governance_metrics",
+    "get_my_agenda",
 }
 
 
@@ -95,7 +90,7 @@ async def test_tools_list_shows_an_agent_the_tools_its_roles_can_use_and_a_hidde
     async with connect(db_path, None, clock=clock, mode=mode) as client:
         anonymous = {t.name for t in (await client.list_tools()).tools}
 
-    reads = CATALOGUE - WRITES
+    reads = READS
     assert voter == reads | {"summarize_discussion", "add_comment", "resolve_comment", "cast_vote", "file_appeal"}
     assert admin == reads | {
         "summarize_discussion",
@@ -118,12 +113,34 @@ async def test_the_tool_catalogue_is_exactly_the_designed_one_with_schemas_and_h
     for name, tool in tools.items():
         assert tool.description and len(tool.description) > 30, name
         assert tool.output_schema is not None, name
-        assert tool.annotations is not None and tool.annotations.read_only_hint is (name not in WRITES), name
+        assert tool.annotations is not None and tool.annotations.read_only_hint is (name in READS), name
         assert tool.annotations.destructive_hint is not None and tool.annotations.idempotent_hint is not None
         for param, schema in tool.input_schema.get("properties", {}).items():
             assert schema.get("description"), f"{name}.{param} has no description"
-        if name in WRITES:
+        if name not in READS:
             assert "receipt" in tool.output_schema["properties"], name
+
+
+ARGUMENT_VALUES = {"proposal_id": "BIP-001", "seq": 1, "query": "changelogs", "from_version": 1, "to_version": 1}
+
+
+async def test_a_tool_marked_read_only_changes_nothing_and_every_other_tool_is_marked_a_write(
+    db_path: Path, service: GovernanceService, cast: Cast, clock: FakeClock
+) -> None:
+    await service.create_proposal(cast["alice"], **PROPOSAL)
+    every_role = (await service.register_agent(LOCAL_ADMIN, "all-roles", [r.value for r in Role])).token
+    async with connect(db_path, every_role, clock=clock) as client:
+        tools = (await client.list_tools()).tools
+        for tool in tools:
+            assert tool.annotations is not None
+            if not tool.annotations.read_only_hint:
+                continue
+            before = (await service.get_governance_status(LOCAL_ADMIN)).audit_events
+            required = tool.input_schema.get("required", [])
+            await client.call_tool(tool.name, {name: ARGUMENT_VALUES[name] for name in required})
+            after = (await service.get_governance_status(LOCAL_ADMIN)).audit_events
+            assert after == before, f"{tool.name} is marked read-only but wrote to the audit log"
+    assert {t.name for t in tools if t.annotations and t.annotations.read_only_hint} == READS
 
 
 async def test_server_instructions_say_other_agents_text_is_data(db_path: Path, cast: Cast, clock: FakeClock) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from hivegov_mcp.domain.clock import FakeClock
 from hivegov_mcp.domain.phases import Status
-from hivegov_mcp.mcp.server import run_ticker
+from hivegov_mcp.runtime.ticker import run_ticker
 from hivegov_mcp.service import GovernanceService
 from tests.conftest import PROPOSAL, Cast
 

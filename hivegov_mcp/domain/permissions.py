@@ -50,7 +50,7 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     # voting
     "cast_vote": frozenset({Role.VOTER}),
     "close_voting": frozenset({Role.MEDIATOR}),
-    # after the vote (DESIGN §15): the roles are granted now; the operations come with those features
+    # after the vote (DESIGN §15)
     "publish_summary": frozenset({Role.SUMMARIZER}),
     "record_validation": frozenset({Role.VALIDATOR}),
     "claim_execution": frozenset({Role.EXECUTOR}),
@@ -58,7 +58,7 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "rollback_execution": frozenset({Role.EXECUTOR, Role.ARBITER}),
     "decide_appeal": frozenset({Role.ARBITER}),
     "file_appeal": frozenset({Role.VOTER, AUTHOR}),  # an eligible voter of that vote, checked with the vote
-    "export_report": frozenset({Role.REPORTER}),
+    "read_agent_figures": frozenset({Role.REPORTER}),  # the per-agent figures of get_governance_metrics
     "moderate_comment": frozenset({Role.MEDIATOR, Role.ARBITER}),  # an unresolved objection: arbiter only
     # agents and rules
     "register_agent": frozenset({Role.ADMIN}),
@@ -69,14 +69,6 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "set_rules": frozenset({Role.ADMIN}),
     "manage_webhooks": frozenset({Role.ADMIN}),
 }
-
-# Actions in the table whose operations are not served yet (they arrive with execution,
-# appeals, validation, agent summaries and reports); listed so nobody mistakes them for live.
-NOT_YET_SERVED = frozenset(
-    {
-        "export_report",
-    }
-)
 
 # The voter role grants something no action names: eligibility, frozen when voting opens.
 _IMPLICIT = {Role.VOTER: "be counted in the eligible set frozen when voting opens"}
@@ -89,14 +81,11 @@ def grants(role: Role) -> list[str]:
 
 
 def role_grants_text() -> str:
-    """One line per role: what it grants. Actions marked * are not served yet."""
-    lines = []
-    for role in Role:
-        shown = [a + ("*" if a in NOT_YET_SERVED else "") for a in grants(role)]
-        lines.append(f"  {role.value:<11} {', '.join(shown)}")
+    """One line per role: what it grants."""
+    lines = [f"  {role.value:<11} {', '.join(grants(role))}" for role in Role]
     lines.append("  (every agent: read everything, summarize_discussion; the author of a proposal: revise,")
     lines.append("   withdraw, start_discussion and comment on it; the author of a comment or objection:")
-    lines.append("   resolve it; * = arrives with the after-the-vote features)")
+    lines.append("   resolve it)")
     return "\n".join(lines)
 
 
@@ -110,9 +99,9 @@ _AUTHORS: Mapping[str, frozenset[str]] = {
 
 def may_ever(action: str, roles: Collection[str]) -> bool:
     """Whether an agent with these roles can ever do the action (on some proposal), for listing
-    the tools it is shown. An action not in the table is a read: everyone may."""
-    needed = PERMISSIONS.get(action)
-    if needed is None or ANY in needed or any(role in needed for role in roles):
+    the tools it is shown. An action not in the table is a KeyError, never "anyone may"."""
+    needed = PERMISSIONS[action]
+    if ANY in needed or any(role in needed for role in roles):
         return True
     authors = _AUTHORS.get(action, frozenset({Role.PROPOSER}))
     return AUTHOR in needed and any(role in authors for role in roles)

@@ -130,8 +130,8 @@ DEADLINE_ACTIONS: Mapping[Status, Action] = {
 RESULTS_READABLE: frozenset[Status] = frozenset(
     {_S.VOTING, _S.APPROVED, _S.REJECTED, _S.EXECUTING, _S.EXECUTED, _S.EXECUTION_FAILED, _S.ROLLED_BACK}
 )
-# Open for work (listed as MCP resources): not yet resolved.
-OPEN: frozenset[Status] = frozenset({_S.DRAFT, _S.DISCUSSION, _S.REVISION, _S.VOTING})
+# Open for work (listed as MCP resources, in this order): not yet resolved.
+OPEN: tuple[Status, ...] = (_S.DRAFT, _S.DISCUSSION, _S.REVISION, _S.VOTING)
 
 
 def allowed_from(action: Action) -> tuple[Status, ...]:

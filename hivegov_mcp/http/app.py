@@ -28,8 +28,9 @@ from hivegov_mcp.http import dashboard, events, rest
 from hivegov_mcp.http.docs import DOCS_PAGE
 from hivegov_mcp.http.envelope import error_response, install_errors
 from hivegov_mcp.mcp.notify import ChangeNotifier
-from hivegov_mcp.mcp.server import FEED_SECONDS, ServerOptions, build_server, run_ticker
+from hivegov_mcp.mcp.server import FEED_SECONDS, ServerOptions, build_server
 from hivegov_mcp.runtime.feed import AuditFeed
+from hivegov_mcp.runtime.ticker import run_ticker
 from hivegov_mcp.runtime.webhooks import WebhookDispatcher
 from hivegov_mcp.service import GovernanceService
 

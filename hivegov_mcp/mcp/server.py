@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from functools import partial
@@ -42,7 +42,7 @@ from hivegov_mcp.app import open_service
 from hivegov_mcp.catalogue import CATALOGUE
 from hivegov_mcp.domain.errors import HivegovError, NotAuthenticated
 from hivegov_mcp.domain.permissions import may_ever
-from hivegov_mcp.domain.phases import Status
+from hivegov_mcp.domain.phases import OPEN
 from hivegov_mcp.mcp.arguments import describe_validation, surrogate_problem
 from hivegov_mcp.mcp.content import register_content
 from hivegov_mcp.mcp.context import AppState, acting_agent, request_agent
@@ -51,13 +51,13 @@ from hivegov_mcp.mcp.schemas import lighten_output_schemas
 from hivegov_mcp.mcp.stdio import run_screened_stdio
 from hivegov_mcp.mcp.tools import register_tools
 from hivegov_mcp.runtime.feed import AuditFeed
+from hivegov_mcp.runtime.ticker import run_ticker
 from hivegov_mcp.runtime.webhooks import WebhookDispatcher
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
 
 log = logging.getLogger(__name__)
 
-OPEN_STATUSES = (Status.DRAFT, Status.DISCUSSION, Status.REVISION, Status.VOTING)
 OPEN_LISTED = 50  # per open status, in resources/list
 FEED_SECONDS = 0.25  # how often a server looks for new audit events (its own and other processes')
 
@@ -99,29 +99,6 @@ class AgentTokenVerifier(TokenVerifier):
         except NotAuthenticated:
             return None
         return AccessToken(token=token, client_id=agent.id, subject=agent.id, scopes=[], resource=self.resource_url)
-
-
-async def run_ticker(
-    service: GovernanceService,
-    wait: Callable[[], Awaitable[object]],
-    on_tick: Callable[[list[str]], Awaitable[None]] | None = None,
-) -> None:
-    """Process due deadlines after each `wait()`. Reads and writes apply deadlines too, so the
-    ticker only makes sure a proposal nobody touches still moves on time."""
-    while True:
-        await wait()
-        try:
-            processed = await service.apply_due_deadlines()
-        except HivegovError as exc:  # busy or unwritable for now: say so and keep ticking
-            log.warning("deadline ticker: %s", exc)
-            continue
-        except Exception:  # top level of a background task: log and keep ticking
-            log.exception("deadline ticker failed; retrying")
-            continue
-        if processed:
-            log.info("deadlines processed: %s", ", ".join(processed))
-        if on_tick is not None:
-            await on_tick(processed)
 
 
 class GovernanceMCP(MCPServer[AppState]):
@@ -191,7 +168,7 @@ class GovernanceMCP(MCPServer[AppState]):
         try:
             state = ctx.lifespan_context
             agent = await acting_agent(state)
-            for status in OPEN_STATUSES:
+            for status in OPEN:
                 page = await state.service.list_proposals(agent, status=status.value, limit=OPEN_LISTED)
                 resources.extend(
                     Resource(

@@ -1,1 +1,2 @@
-"""Tasks a server runs beside its requests: the audit feed and the webhook deliveries."""
+"""Tasks a server runs beside its requests: the audit feed, the deadline ticker and the webhook
+deliveries."""

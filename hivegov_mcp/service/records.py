@@ -1,4 +1,5 @@
-"""The audit log, its verification, the governance status and reads for resources."""
+"""The audit log and its proofs and checkpoints, the governance status and metrics, the agenda,
+and reads for resources. (`verify.py` verifies the log.)"""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ from hivegov_mcp.domain.models import (
     Proposal,
     SignedCheckpoint,
 )
-from hivegov_mcp.domain.permissions import Role, may_ever
+from hivegov_mcp.domain.permissions import may, may_ever
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.summary import summarize
 from hivegov_mcp.service.base import (
@@ -181,7 +182,7 @@ class MetricsOperations(ServiceBase):
             PhaseTime(status=Status(status), median_minutes=median, p90_minutes=p90, stays=n)
             for status, (median, p90, n) in measured.phase_minutes.items()
         ]
-        sees_agents = is_system(actor) or Role.REPORTER in actor.roles
+        sees_agents = is_system(actor) or may("read_agent_figures", actor.roles)
         agents = [
             AgentStats(
                 agent_id=agent_id,
