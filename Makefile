@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck pytest schemas bench screenshots clean
+.PHONY: install system-deps demo test lint typecheck pytest schemas bench screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Debian's Chromium and PostgreSQL for the tests, installed with apt-get when missing.
+system-deps:
+	devtools/system-deps
 
 demo: $(STAMP)
 	$(BIN)/hivegov-mcp demo
@@ -27,7 +31,7 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-test: lint typecheck pytest
+test: system-deps lint typecheck pytest
 
 schemas: $(STAMP)
 	$(BIN)/python -m devtools.schemas_export schemas

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from hivegov_mcp.catalogue.base import Arguments, Kind, Operation, ProposalId, Route, inline
+from hivegov_mcp.catalogue.base import Arguments, Kind, OneProposal, Operation, ProposalId, Route, inline
 from hivegov_mcp.domain.models import AppealDecision, AppealReceipt, ExecutionOutcome, ExecutionReceipt
 
 AppealDecisionArg = Annotated[AppealDecision, inline(AppealDecision)]
@@ -23,10 +23,6 @@ class DecideAppeal(Arguments):
     appeal_id: int = Field(description="The appeal (a proposal's history lists its appeals).")
     decision: AppealDecisionArg = Field(description="uphold: the result stands; reopen: a new round.")
     reason: str = Field(description="Why (required; recorded in the audit log).")
-
-
-class ClaimExecution(Arguments):
-    proposal_id: ProposalId
 
 
 class ReportExecution(Arguments):
@@ -65,7 +61,7 @@ OPERATIONS = [
         name="claim_execution",
         kind=Kind.WRITE,
         permission="claim_execution",
-        arguments=ClaimExecution,
+        arguments=OneProposal,
         result=ExecutionReceipt,
         rest=Route("POST", "/executions/{proposal_id}/claim", "Claim an execution (executor)", TAG),
         description="""Claim an approved proposal to carry it out (executor): refused while its appeal window is

@@ -6,16 +6,12 @@ from typing import Annotated
 
 from pydantic import Field
 
-from hivegov_mcp.catalogue.base import Arguments, Kind, Operation, Route, inline
+from hivegov_mcp.catalogue.base import Arguments, Kind, NoArguments, Operation, Route, inline
 from hivegov_mcp.domain.models import Agent, AgentList, AgentReceipt, RegisteredAgent
 from hivegov_mcp.domain.permissions import Role
 
 RoleArg = Annotated[Role, inline(Role)]
 TAG = "agents"
-
-
-class NoArguments(Arguments):
-    pass
 
 
 class ListAgents(Arguments):

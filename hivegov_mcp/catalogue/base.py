@@ -150,3 +150,13 @@ def describe_validation(exc: ValidationError, *, shown: int = 60) -> str:
 
 ProposalId = Annotated[str, Field(description="Proposal id, e.g. BIP-001.")]
 KIB = 1024
+
+
+class NoArguments(Arguments):
+    """An operation that takes nothing but the acting agent."""
+
+
+class OneProposal(Arguments):
+    """An operation on one proposal that takes nothing else."""
+
+    proposal_id: ProposalId

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from hivegov_mcp.catalogue.base import KIB, Arguments, Kind, Operation, ProposalId, Route, inline
+from hivegov_mcp.catalogue.base import KIB, Arguments, Kind, OneProposal, Operation, ProposalId, Route, inline
 from hivegov_mcp.domain import limits
 from hivegov_mcp.domain.models import (
     CommentReceipt,
@@ -61,10 +61,6 @@ class GetDiscussion(Arguments):
         ge=1,
         le=limits.MAX_COMMENT_PAGE,
     )
-
-
-class SummarizeDiscussion(Arguments):
-    proposal_id: ProposalId
 
 
 class ConcludeDiscussion(Arguments):
@@ -140,7 +136,7 @@ OPERATIONS = [
         name="summarize_discussion",
         kind=Kind.IDEMPOTENT,
         permission="summarize_discussion",
-        arguments=SummarizeDiscussion,
+        arguments=OneProposal,
         result=SummaryReceipt,
         rest=Route("POST", "/discussions/{proposal_id}/summary", "Summarize the discussion", TAG),
         description="""A deterministic summary of the discussion (participants, counts, objections, suggestions,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from hivegov_mcp.catalogue.base import KIB, Arguments, Kind, Operation, ProposalId, Route, inline
+from hivegov_mcp.catalogue.base import KIB, Arguments, Kind, OneProposal, Operation, ProposalId, Route, inline
 from hivegov_mcp.domain import limits
 from hivegov_mcp.domain.config import ProposalType
 from hivegov_mcp.domain.models import (
@@ -58,10 +58,6 @@ class ReviseProposal(Arguments):
     specification: str | None = Field(None, description="New specification; unchanged when omitted.")
     implementation: str | None = Field(None, description="New implementation; unchanged if omitted.")
     dependencies: list[str] | None = Field(None, description="New dependency ids; unchanged if omitted.")
-
-
-class OneProposal(Arguments):
-    proposal_id: ProposalId
 
 
 class DiffProposal(Arguments):

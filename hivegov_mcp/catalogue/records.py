@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from hivegov_mcp.catalogue.base import Arguments, Kind, Operation, Route
+from hivegov_mcp.catalogue.base import Arguments, Kind, NoArguments, Operation, Route
 from hivegov_mcp.domain import limits
 from hivegov_mcp.domain.models import (
     Agenda,
@@ -24,10 +24,6 @@ from hivegov_mcp.domain.models import (
 )
 
 TAG = "records"
-
-
-class NoArguments(Arguments):
-    pass
 
 
 class GetAuditLog(Arguments):

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from hivegov_mcp.catalogue.base import KIB, Arguments, Kind, Operation, ProposalId, Route, inline
+from hivegov_mcp.catalogue.base import KIB, Arguments, Kind, OneProposal, Operation, ProposalId, Route, inline
 from hivegov_mcp.domain import limits
 from hivegov_mcp.domain.models import ResultsReceipt, VoteReceipt, VotingResults
 from hivegov_mcp.domain.tally import Decision
@@ -22,10 +22,6 @@ class CastVote(Arguments):
         description="Your reasoning: at least the rules' min_justification_chars, at most "
         f"{limits.MAX_JUSTIFICATION_BYTES // KIB} KiB."
     )
-
-
-class GetVotingResults(Arguments):
-    proposal_id: ProposalId
 
 
 class CloseVoting(Arguments):
@@ -48,7 +44,7 @@ OPERATIONS = [
         name="get_voting_results",
         kind=Kind.READ,
         permission="read",
-        arguments=GetVotingResults,
+        arguments=OneProposal,
         result=VotingResults,
         rest=Route("GET", "/votes/{proposal_id}", "Voting results (hidden while open by default)", TAG),
         description="""Voting results: result, reason, quorum, consensus and tally. While voting is open (with
