@@ -118,12 +118,6 @@ def validated(operation: Operation, raw: Mapping[str, Any]) -> dict[str, Any]:
     return {name: getattr(model, name) for name in type(model).model_fields}
 
 
-def field_annotation(info: FieldInfo) -> Any:
-    """A field's type with its constraints, as `Annotated[...]` (for a door that rebuilds a
-    parameter from the model)."""
-    return info.rebuild_annotation()
-
-
 def parameter_default(info: FieldInfo) -> Any:
     """The field's default, or `inspect.Parameter.empty` when the argument is required."""
     return inspect.Parameter.empty if info.is_required() else info.get_default(call_default_factory=True)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 from pydantic.fields import FieldInfo
 
 from hivegov_mcp.catalogue import CATALOGUE, Operation, Route
+from hivegov_mcp.catalogue.base import parameter_default
 from hivegov_mcp.domain.errors import NotAuthenticated
 from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.http.envelope import ERROR_RESPONSES
@@ -46,7 +47,7 @@ async def acting_agent(
 Me = Annotated[Agent, Depends(acting_agent)]
 
 
-class Body_(BaseModel):
+class RequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a misspelt optional field is refused, not dropped
 
 
@@ -65,7 +66,7 @@ def _body_model(op: Operation, names: list[str]) -> type[BaseModel]:
         name: (op.arguments.model_fields[name].annotation, op.arguments.model_fields[name]) for name in names
     }
     title = "".join(part.capitalize() for part in op.name.split("_"))
-    model: type[BaseModel] = create_model(f"{title}Body", __base__=Body_, **fields)
+    model: type[BaseModel] = create_model(f"{title}Body", __base__=RequestBody, **fields)
     return model
 
 
@@ -88,7 +89,7 @@ def endpoint(op: Operation, route: Route) -> Any:
         for name in rest:
             info = fields[name]
             query = Query(description=info.description, alias=route.names.get(name), **_constraints(info))
-            default = inspect.Parameter.empty if info.is_required() else info.get_default(call_default_factory=True)
+            default = parameter_default(info)
             param(name, Annotated[info.annotation, query], default)
     elif rest:
         body_names = rest

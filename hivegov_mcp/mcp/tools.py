@@ -14,6 +14,7 @@ from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from hivegov_mcp.catalogue import TOOLS, Kind, Operation
+from hivegov_mcp.catalogue.base import parameter_default
 from hivegov_mcp.mcp.context import AppState, call
 
 ANNOTATIONS = {
@@ -40,7 +41,7 @@ def tool_function(op: Operation) -> Any:
         annotation: Any = Annotated.__class_getitem__(  # type: ignore[attr-defined]
             (info.annotation, *info.metadata, Field(description=info.description))
         )
-        default = inspect.Parameter.empty if info.is_required() else info.get_default(call_default_factory=True)
+        default = parameter_default(info)
         parameters.append(
             inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
         )
