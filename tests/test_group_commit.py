@@ -10,9 +10,11 @@ import signal
 import sqlite3
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 import pytest
 from anyio.streams.text import TextReceiveStream
 
@@ -50,23 +52,25 @@ anyio.run(main, sys.argv[1], sys.argv[2], sys.argv[3].split(","))
 """
 
 
-async def test_concurrent_writes_share_batches_and_a_failing_one_fails_alone(
-    service: GovernanceService, cast: Cast
+async def _until(condition: Callable[[], bool]) -> None:
+    with anyio.fail_after(10):
+        while not condition():
+            await anyio.lowlevel.checkpoint()
+
+
+async def test_writes_queued_behind_a_batch_are_committed_together_once_and_a_failing_one_fails_alone(
+    service: GovernanceService, cast: Cast, db_path: Path
 ) -> None:
+    """The first vote's batch waits for another process's write lock; the votes queued meanwhile
+    are written by the next batch: one transaction, one COMMIT (one fsync) for all of them."""
     store = service.store
     assert isinstance(store, SQLiteStore)
-    batches: list[int] = []
-    original = store._run_batch
-
-    def counting(batch: list[object]) -> None:
-        batches.append(len(batch))
-        original(batch)  # type: ignore[arg-type]
-
-    store._run_batch = counting  # type: ignore[method-assign,assignment]
+    group = store.group_commit
     pid = (await service.create_proposal(cast["alice"], **PROPOSAL)).id
     await service.start_discussion(cast["alice"], pid)
     await service.conclude_discussion(cast["carol"], pid, "approved-for-voting", "Ready.")
     outcomes: dict[str, object] = {}
+    commits: list[str] = []
 
     async def vote(name: str) -> None:
         try:
@@ -74,16 +78,27 @@ async def test_concurrent_writes_share_batches_and_a_failing_one_fails_alone(
         except NotEligible as exc:
             outcomes[name] = exc
 
-    batches.clear()
-    async with anyio.create_task_group() as tg:
-        for name in ("bob", "alice", "carol", "bob"):  # alice is no voter: her vote fails
-            tg.start_soon(vote, name)
-    assert max(batches) > 1  # queued together while the first batch ran
-    assert isinstance(outcomes["alice"], NotEligible)
-    seqs = [v for k, v in outcomes.items() if k != "alice"]
-    assert all(isinstance(s, int) for s in seqs)
+    store.statement_hook = lambda sql: commits.append(sql) if sql == "COMMIT" else None
+    blocker = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(vote, "bob")
+            await _until(lambda: group.writing == 1)  # bob's batch, waiting for the lock
+            for name in ("alice", "carol", "dave"):  # alice is no voter: hers fails
+                tg.start_soon(vote, name)
+            await _until(lambda: group.queued == 3)
+            blocker.execute("ROLLBACK")
+    finally:
+        store.statement_hook = None
+        blocker.close()
+
+    assert commits == ["COMMIT", "COMMIT"]  # bob's batch, then the three queued behind it
+    assert isinstance(outcomes.pop("alice"), NotEligible)
+    seqs = {voter: seq for voter, seq in outcomes.items() if isinstance(seq, int)}
+    assert sorted(seqs.values()) == [seqs["bob"], seqs["bob"] + 1, seqs["bob"] + 2]  # one after the other
     results = await service.get_voting_results(cast["bob"], pid)
-    assert set(results.voted) == {"bob", "carol"} and results.votes_cast == 2
+    assert set(results.voted) == {"bob", "carol", "dave"} and results.votes_cast == 3
     assert (await service.verify_audit()).ok
 
 

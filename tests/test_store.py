@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -17,13 +18,14 @@ import pytest
 from hivegov_mcp.app import open_service
 from hivegov_mcp.domain.clock import FakeClock
 from hivegov_mcp.domain.config import GovernanceConfig
-from hivegov_mcp.domain.errors import InvalidInput, TransitionNotAllowed
+from hivegov_mcp.domain.errors import InvalidInput, StoreBusy, TransitionNotAllowed
 from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
-from hivegov_mcp.store.migrations import MIGRATIONS
+from hivegov_mcp.store import search
 from hivegov_mcp.store.sqlite import SQLiteStore
+from hivegov_mcp.store.sqlite.migrations import MIGRATIONS
 from tests.conftest import PROPOSAL, Cast
 
 pytestmark = pytest.mark.anyio
@@ -104,21 +106,33 @@ async def test_the_store_connection_is_durable_and_checks_foreign_keys(
 ) -> None:
     store = sqlite_store(service)
 
-    rows = await store.run(lambda c: c.execute_fetchall(f"PRAGMA {pragma}"))
+    rows = await store.run(lambda c: c.execute(f"PRAGMA {pragma}").fetchall())
 
-    assert next(iter(rows))[0] == expected
+    assert rows[0][0] == expected
 
 
-async def test_the_writer_polls_for_the_write_lock_itself_and_the_reader_waits_as_sqlite_does(
-    service: GovernanceService,
-) -> None:
-    """SQLite's busy handler backs off to 100 ms sleeps; the writer polls every millisecond or so
-    up to the same 30 s instead, so no process waits seconds while others take turns."""
-    store = sqlite_store(service)
-    assert store.busy_timeout_ms == 30_000
-    async with store.reader.statements() as tx:
-        rows = await tx._all("PRAGMA busy_timeout")
-    assert rows[0][0] == 30_000
+async def test_the_writer_polls_for_another_process_s_write_lock_until_the_busy_timeout(db_path: Path) -> None:
+    """SQLite's busy handler backs off to 100 ms sleeps, so under contention a process could
+    wait seconds while others take the lock in turn. The writer tries again itself every
+    millisecond or so instead, up to the same busy timeout, then gives up with StoreBusy."""
+    tries: list[str] = []
+    async with open_service(Settings(db=db_path, clock=FakeClock(), busy_timeout_ms=300)) as service:
+        store = sqlite_store(service)
+        store.statement_hook = tries.append
+        with raw(db_path) as blocker:
+            blocker.execute("BEGIN IMMEDIATE")
+            started = time.monotonic()
+            with pytest.raises(StoreBusy, match="Nothing was written"):
+                await service.register_agent(LOCAL_ADMIN, "alice", ["voter"])
+            waited = time.monotonic() - started
+            blocker.execute("ROLLBACK")
+        store.statement_hook = None
+        registered = await service.register_agent(LOCAL_ADMIN, "alice", ["voter"])
+
+    assert waited >= 0.3  # the whole busy timeout,
+    assert tries.count("BEGIN IMMEDIATE") >= 30  # trying again and again (SQLite's handler: one try, waited in)
+    assert tries.count("BEGIN IMMEDIATE") == len(tries)  # and nothing else: the operation never started
+    assert registered.receipt.seq == 2  # after the rules; nothing of the refused write was kept
 
 
 # -- the append-only audit log ---------------------------------------------------------------------
@@ -326,13 +340,11 @@ async def test_tokens_are_stored_only_as_their_sha256(service: GovernanceService
 async def test_a_search_ranks_each_kind_among_its_newest_matches(
     service: GovernanceService, cast: Cast, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hivegov_mcp.store import sqlite
-
     texts = ["alpha alpha alpha alpha", "alpha beta", "alpha gamma", "alpha delta"]
     for n, text in enumerate(texts):
         await service.create_proposal(cast["alice"], **{**PROPOSAL, "title": f"P{n}", "specification": text})
     everything = await service.search_proposals(cast["bob"], "alpha")
-    monkeypatch.setattr(sqlite, "RANK_WINDOW", 2)
+    monkeypatch.setattr(search, "RANK_WINDOW", 2)
     newest = await service.search_proposals(cast["bob"], "alpha")
 
     assert everything.hits[0].title == "P0"  # the densest match ranks first when all are ranked
@@ -343,12 +355,10 @@ async def test_a_search_ranks_each_kind_among_its_newest_matches(
 async def test_a_common_word_filters_without_ranking_and_a_long_query_matches_any_word_ranked_by_rare_ones(
     service: GovernanceService, cast: Cast, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hivegov_mcp.store import sqlite
-
     texts = ["alpha zebra zebra zebra", "alpha beta", "alpha gamma quokka", "alpha delta"]
     for n, text in enumerate(texts):
         await service.create_proposal(cast["alice"], **{**PROPOSAL, "title": f"P{n}", "specification": text})
-    monkeypatch.setattr(sqlite, "COMMON_ROWS", 3)  # alpha (in 4 rows) is a common word now
+    monkeypatch.setattr(search, "COMMON_ROWS", 3)  # alpha (in 4 rows) is a common word now
     common = await service.search_proposals(cast["bob"], "alpha")
     both = await service.search_proposals(cast["bob"], "alpha zebra")
     long = await service.search_proposals(cast["bob"], "zebra quokka beta nothing")

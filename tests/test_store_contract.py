@@ -6,8 +6,8 @@ PostgreSQL, the change feed woken by NOTIFY rather than by polling."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,8 @@ from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
-from hivegov_mcp.store.postgres import PostgresStore, redacted
+from hivegov_mcp.store.postgres import WRITE_LOCK, PostgresStore, redacted
+from hivegov_mcp.store.sqlite import SQLiteStore
 from tests.conftest import PROPOSAL, Cast
 
 pytestmark = [pytest.mark.anyio, pytest.mark.both_stores]
@@ -260,21 +261,37 @@ async def test_postgres_takes_any_schema_name_and_keeps_passwords_out_of_message
     assert redacted("postgresql://u:p@h1:5432,h2:5433/db") == "postgresql://u@h1:5432,h2:5433/db"
 
 
-async def test_concurrent_writes_share_a_batch_and_a_failing_one_fails_alone(
-    service: GovernanceService, cast: Cast
+@contextmanager
+def _write_lock_held(db: Path | str) -> Iterator[Callable[[], object]]:
+    """Another process (SQLite) or instance (PostgreSQL) holds the write lock until released."""
+    if isinstance(db, Path):
+        con = sqlite3.connect(db, isolation_level=None)
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            yield partial(con.execute, "ROLLBACK")
+        finally:
+            con.close()
+        return
+    with psycopg.connect(db, autocommit=True) as pg:
+        pg.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK,))
+        yield partial(pg.execute, "SELECT pg_advisory_unlock(%s)", (WRITE_LOCK,))
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    with anyio.fail_after(10):
+        while not condition():
+            await anyio.lowlevel.checkpoint()
+
+
+async def test_writes_queued_behind_a_batch_form_the_next_one_and_a_failing_one_fails_alone(
+    service: GovernanceService, cast: Cast, db: Path | str
 ) -> None:
-    """Group commit on either store: writes queued while a batch runs are committed together,
-    each in its savepoint, so one refused write leaves the others of its batch written."""
+    """Group commit on either store: the first vote's batch waits for the write lock; the votes
+    queued meanwhile form the next batch, each in its savepoint, so the refused one leaves the
+    others of its batch written."""
     store = service.store
-    sizes: list[int] = []
-    name = "_write_batch" if isinstance(store, PostgresStore) else "_run_batch"
-    original = getattr(store, name)
-
-    def counted(batch: list[object]) -> object:
-        sizes.append(len(batch))
-        return original(batch)
-
-    setattr(store, name, counted)
+    assert isinstance(store, SQLiteStore | PostgresStore)
+    group = store.group_commit
     pid = await _in_voting(service, cast)
     outcomes: dict[str, object] = {}
 
@@ -284,14 +301,20 @@ async def test_concurrent_writes_share_a_batch_and_a_failing_one_fails_alone(
         except NotEligible as exc:
             outcomes[voter] = exc
 
-    sizes.clear()
-    async with anyio.create_task_group() as tg:
-        for voter in ("bob", "alice", "carol", "dave"):  # alice is no voter: hers fails
-            tg.start_soon(vote, voter)
+    before = group.batches
+    with _write_lock_held(db) as release:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(vote, "bob")
+            await _until(lambda: group.writing == 1)  # bob's batch, waiting for the lock
+            for voter in ("alice", "carol", "dave"):  # alice is no voter: hers fails
+                tg.start_soon(vote, voter)
+            await _until(lambda: group.queued == 3)
+            release()
     results = await service.get_voting_results(cast["bob"], pid)
 
-    assert max(sizes) > 1  # queued together while the first batch ran
+    assert group.batches - before == 2  # bob's, then the three queued behind it together
     assert isinstance(outcomes.pop("alice"), NotEligible)
-    assert all(isinstance(s, int) for s in outcomes.values())
+    seqs = {voter: seq for voter, seq in outcomes.items() if isinstance(seq, int)}
+    assert sorted(seqs.values()) == [seqs["bob"], seqs["bob"] + 1, seqs["bob"] + 2]  # one after the other
     assert set(results.voted) == {"bob", "carol", "dave"}
     assert (await service.verify_audit()).ok

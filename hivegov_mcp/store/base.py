@@ -2,14 +2,26 @@
 
 A store hands out transactions: `read()` for a consistent snapshot, `write()` for the one
 write path (serialized across processes, committed whole or not at all). Every query lives
-on the transaction object.
+on the transaction object, whose contract is one Protocol per aggregate below; `Transaction`
+is their union. Both stores implement them with the same SQL (`hivegov_mcp.store.sql`, one
+module per aggregate, written against each engine's dialect).
+
+Writing an operation (a method the service marks `@writes`, run by `Store.submit`): it may
+await the statements of its own transaction and nothing else — no sleep, lock, network call
+or other task. On SQLite the whole operation runs on the database's thread, driven by one
+`send`, so anything else would suspend it where no event loop can resume it; on PostgreSQL it
+would hold every instance's write lock while it waits. `hivegov_mcp.store.group_commit.GroupCommit`
+states the rule in full, with how operations are batched, cancelled and failed.
+
+    Store ─ read(), lookup(), run_read()   snapshots (a read operation: the read budget)
+          ─ submit(op) → GroupCommit      queued, batched: one transaction, a savepoint each
+          ─ write()                        inside an operation: a savepoint of its own
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -22,7 +34,6 @@ from hivegov_mcp.domain.models import (
     Comment,
     ExecutionAttempt,
     HiddenComment,
-    ProposalContent,
     PublishedSummary,
     Receipt,
     RoundInfo,
@@ -31,125 +42,62 @@ from hivegov_mcp.domain.models import (
 )
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.tally import Tally
+from hivegov_mcp.store.values import (
+    AgendaRow,
+    NewComment,
+    ProposalState,
+    RawHit,
+    StoredCheckpoint,
+    StoredRules,
+    StoredSummary,
+    StoredVote,
+    Version,
+    VoterStanding,
+)
+
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "READ_BUDGET_S",
+    "AfterVoteQueries",
+    "AgendaQueries",
+    "AgendaRow",
+    "AgentQueries",
+    "AuditQueries",
+    "DiscussionQueries",
+    "NewComment",
+    "ProposalQueries",
+    "ProposalState",
+    "RawHit",
+    "RulesQueries",
+    "SearchQueries",
+    "Store",
+    "StoredCheckpoint",
+    "StoredRules",
+    "StoredSummary",
+    "StoredVote",
+    "Transaction",
+    "Version",
+    "VoterStanding",
+    "VotingQueries",
+    "WebhookQueries",
+]
 
 T = TypeVar("T")
+BUSY_TIMEOUT_MS = 30_000  # how long a write waits for another process's (or instance's) write lock: then StoreBusy
+READ_BUDGET_S = 2.0  # a read operation's statements are stopped past this: ReadTooCostly
 
 
-@dataclass(frozen=True)
-class ProposalState:
-    """The mutable state of a proposal (its content lives in versions)."""
+class RulesQueries(Protocol):
+    """The rules, every version kept (hivegov_mcp.store.sql.agents)."""
 
-    id: str
-    number: int
-    type: str
-    status: Status
-    author: str
-    version: int
-    round: int
-    revision_rounds: int
-    deadline: datetime | None
-    outcome: str | None
-    outcome_reason: str | None
-    voting_opened_at: datetime | None
-    voting_closed_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    rules_version: int | None = None  # frozen when voting opens
-
-
-@dataclass(frozen=True)
-class Version:
-    proposal_id: str
-    version: int
-    content: ProposalContent
-    change_note: str
-    content_hash: str
-    author: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class NewComment:
-    proposal_id: str
-    round: int
-    author: str
-    type: str
-    content: str
-    parent_id: int | None
-    references: Sequence[int]
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class StoredRules:
-    version: int
-    toml: str
-    hash: str
-    created_at: datetime
-    actor: str
-
-
-@dataclass(frozen=True)
-class StoredSummary:
-    text: str  # canonical JSON of the summary
-    seq: int  # the audit event that stored it
-    hash: str
-
-
-@dataclass(frozen=True)
-class StoredVote:
-    agent_id: str
-    decision: str
-    justification: str
-    salt: str | None  # None: cast before ballots were salted
-
-
-@dataclass(frozen=True)
-class StoredCheckpoint:
-    size: int
-    root: bytes
-    note: str  # the signed note
-    signed_at: datetime
-
-
-@dataclass(frozen=True)
-class VoterStanding:
-    """Where one agent stands in an open vote, read in one statement when it casts a ballot."""
-
-    eligible: bool
-    voted_before: bool  # this ballot replaces an earlier one
-    eligible_count: int  # the counts only when asked for (early close), else 0
-    voted_count: int  # eligible voters with a ballot, before this one
-
-
-@dataclass(frozen=True)
-class AgendaRow:
-    kind: str  # vote, objection, revise, discussion, claim, appeal
-    proposal_id: str
-    title: str
-    status: Status
-    deadline: datetime | None
-    ref_id: int | None
-
-
-@dataclass(frozen=True)
-class RawHit:
-    proposal_id: str
-    kind: str
-    comment_id: int | None
-    texts: tuple[str, str]  # the indexed title and body, for the snippet
-    score: float
-    title: str  # the proposal's latest title
-    status: Status
-
-
-class Transaction(Protocol):
-    # rules
     async def current_rules(self) -> StoredRules | None: ...
     async def rules_version(self, version: int) -> StoredRules | None: ...
     async def insert_rules(self, rules: StoredRules) -> None: ...
 
-    # agents
+
+class AgentQueries(Protocol):
+    """Agents, and how much each wrote lately (the write limit) (hivegov_mcp.store.sql.agents)."""
+
     async def insert_agent(self, agent: Agent, token_hash: str) -> None: ...
     async def get_agent(self, agent_id: str) -> Agent | None: ...
     async def agent_by_token_hash(self, token_hash: str) -> Agent | None: ...
@@ -167,7 +115,11 @@ class Transaction(Protocol):
         """How many audit events `actor` appended after `since`, and when the oldest of them was."""
         ...
 
-    # proposals
+
+class ProposalQueries(Protocol):
+    """Proposals, their versions (inserting one also indexes it for search) and their discussion
+    rounds (hivegov_mcp.store.sql.proposals)."""
+
     async def next_proposal_number(self) -> int: ...
     async def insert_proposal(self, state: ProposalState) -> None: ...
     async def get_proposal(self, proposal_id: str) -> ProposalState | None: ...
@@ -185,20 +137,18 @@ class Transaction(Protocol):
     async def due_proposals(self, now: datetime, statuses: Sequence[Status]) -> list[str]: ...
     async def count_by_status(self) -> dict[str, int]: ...
     async def next_deadlines(self, limit: int) -> list[ProposalState]: ...
-
-    # versions (inserting one also indexes it for search)
     async def insert_version(self, version: Version) -> None: ...
     async def get_version(self, proposal_id: str, version: int) -> Version | None: ...
     async def list_versions(self, proposal_id: str) -> list[Version]: ...
-
-    # rounds
     async def insert_round(self, proposal_id: str, round_: int, started_at: datetime, deadline: datetime) -> None: ...
     async def conclude_round(self, proposal_id: str, round_: int, at: datetime, outcome: str) -> None: ...
-    async def store_summary(self, proposal_id: str, round_: int, summary: StoredSummary) -> None: ...
-    async def get_summary(self, proposal_id: str, round_: int) -> StoredSummary | None: ...
     async def list_rounds(self, proposal_id: str) -> list[RoundInfo]: ...
 
-    # comments (inserting one also indexes it for search)
+
+class DiscussionQueries(Protocol):
+    """Comments (inserting one also indexes it for search), the stored summary of each round, and
+    moderation (hivegov_mcp.store.sql.discussion)."""
+
     async def insert_comment(self, comment: NewComment) -> int: ...
     async def get_comment(self, comment_id: int) -> Comment | None: ...
     async def list_comments(
@@ -209,8 +159,19 @@ class Transaction(Protocol):
     async def unresolved_objections(self, proposal_id: str) -> list[int]: ...
     async def count_comments(self, proposal_id: str, round_: int, author: str) -> int: ...
     async def resolve_comment(self, comment_id: int, by: str, note: str, at: datetime) -> None: ...
+    async def store_summary(self, proposal_id: str, round_: int, summary: StoredSummary) -> None: ...
+    async def get_summary(self, proposal_id: str, round_: int) -> StoredSummary | None: ...
+    async def set_hidden(self, comment_id: int, by: str | None, reason: str | None, at: datetime | None) -> None:
+        """Hide a comment (from views, summaries and search) or, with None, restore it."""
+        ...
 
-    # voting
+    async def hidden_comments(self, proposal_id: str, author: str) -> list[HiddenComment]: ...
+    async def is_hidden(self, comment_id: int) -> bool: ...
+
+
+class VotingQueries(Protocol):
+    """The electorate frozen when a vote opens, the ballots, the tally (hivegov_mcp.store.sql.voting)."""
+
     async def freeze_eligible(self, proposal_id: str, eligible: Mapping[str, int]) -> None: ...
     async def eligible(self, proposal_id: str) -> dict[str, int]: ...
     async def vote_rows(self, proposal_id: str) -> list[StoredVote]:
@@ -226,7 +187,13 @@ class Transaction(Protocol):
         """Remove a vote's electorate, ballots and tally (its closing event keeps them), for a new vote."""
         ...
 
-    # after the vote
+    async def store_tally(self, proposal_id: str, tally: Tally, rules_version: int) -> None: ...
+    async def get_tally(self, proposal_id: str) -> Tally | None: ...
+
+
+class AfterVoteQueries(Protocol):
+    """Appeals, executions, validations and published summaries (hivegov_mcp.store.sql.aftervote)."""
+
     async def insert_appeal(
         self, proposal_id: str, resolved_at: datetime, appellant: str, grounds: str, at: datetime
     ) -> int: ...
@@ -237,6 +204,9 @@ class Transaction(Protocol):
     async def insert_execution(
         self, proposal_id: str, attempt: int, executor: str, at: datetime, lease_until: datetime
     ) -> None: ...
+    async def end_execution(
+        self, proposal_id: str, attempt: int, outcome: str, details: str | None, artifacts: Sequence[str], at: datetime
+    ) -> None: ...
     async def executions(self, proposal_id: str) -> list[ExecutionAttempt]: ...
     async def insert_validation(
         self, proposal_id: str, version: int, validator: str, result: str, findings: str, at: datetime
@@ -244,18 +214,41 @@ class Transaction(Protocol):
     async def validations(self, proposal_id: str) -> list[Validation]: ...
     async def insert_published_summary(self, proposal_id: str, summary: PublishedSummary) -> None: ...
     async def published_summaries(self, proposal_id: str) -> list[PublishedSummary]: ...
-    async def set_hidden(self, comment_id: int, by: str | None, reason: str | None, at: datetime | None) -> None:
-        """Hide a comment (from views, summaries and search) or, with None, restore it."""
-        ...
 
-    async def hidden_comments(self, proposal_id: str, author: str) -> list[HiddenComment]: ...
-    async def is_hidden(self, comment_id: int) -> bool: ...
+
+class AgendaQueries(Protocol):
+    """What may need an agent, across the aggregates (hivegov_mcp.store.sql.agenda)."""
+
     async def agenda(self, agent_id: str, now: datetime, soon: datetime) -> list[AgendaRow]:
         """What may need the agent: unvoted ballots, its objections on revised proposals, its
         proposals in revision, discussions closing before `soon`, claimable executions, pending appeals."""
         ...
 
-    # webhooks
+
+class AuditQueries(Protocol):
+    """The audit log, its Merkle tree (DESIGN §16), the signed checkpoints and the log's
+    append-only guards (hivegov_mcp.store.sql.audit)."""
+
+    async def append_audit(
+        self, *, at: datetime, actor: str, action: str, subject: str, payload: Mapping[str, object]
+    ) -> Receipt: ...
+    async def audit_events(self, *, subject: str | None, after_seq: int, limit: int | None) -> list[StoredEvent]: ...
+    async def audit_head(self) -> tuple[int, str | None]: ...
+    async def first_subject_without_row(self, action: str) -> tuple[int, str] | None:
+        """The first create_proposal or register_agent event whose row is gone: (seq, the row's id)."""
+        ...
+
+    async def tree_nodes(self, nodes: Sequence[Node]) -> list[bytes | None]: ...
+    async def tree_size(self) -> int: ...
+    async def tree_leaves(self, first: int, limit: int) -> dict[int, bytes]: ...
+    async def checkpoint(self, size: int | None = None) -> StoredCheckpoint | None: ...
+    async def insert_checkpoint(self, checkpoint: StoredCheckpoint) -> None: ...
+    async def missing_guards(self) -> list[str]: ...
+
+
+class WebhookQueries(Protocol):
+    """Webhooks and their deliveries (hivegov_mcp.store.sql.webhooks)."""
+
     async def insert_webhook(self, url: str, secret: str, at: datetime, by: str, from_seq: int) -> int: ...
     async def webhooks(self) -> list[tuple[Webhook, str]]:
         """Active webhooks with their secrets."""
@@ -271,32 +264,28 @@ class Transaction(Protocol):
     async def finish_delivery(
         self, webhook_id: int, seq: int, attempt: int, status_code: int | None, error: str | None
     ) -> None: ...
-    async def end_execution(
-        self, proposal_id: str, attempt: int, outcome: str, details: str | None, artifacts: Sequence[str], at: datetime
-    ) -> None: ...
-    async def store_tally(self, proposal_id: str, tally: Tally, rules_version: int) -> None: ...
-    async def get_tally(self, proposal_id: str) -> Tally | None: ...
 
-    # audit
-    async def append_audit(
-        self, *, at: datetime, actor: str, action: str, subject: str, payload: Mapping[str, object]
-    ) -> Receipt: ...
-    async def audit_events(self, *, subject: str | None, after_seq: int, limit: int | None) -> list[StoredEvent]: ...
-    async def audit_head(self) -> tuple[int, str | None]: ...
-    async def first_subject_without_row(self, action: str) -> tuple[int, str] | None:
-        """The first create_proposal or register_agent event whose row is gone: (seq, the row's id)."""
-        ...
 
-    # the Merkle tree and checkpoints (DESIGN §16)
-    async def tree_nodes(self, nodes: Sequence[Node]) -> list[bytes | None]: ...
-    async def tree_size(self) -> int: ...
-    async def tree_leaves(self, first: int, limit: int) -> dict[int, bytes]: ...
-    async def checkpoint(self, size: int | None = None) -> StoredCheckpoint | None: ...
-    async def insert_checkpoint(self, checkpoint: StoredCheckpoint) -> None: ...
-    async def missing_guards(self) -> list[str]: ...
+class SearchQueries(Protocol):
+    """Full-text search, each engine its own (store/sqlite/search.py, store/postgres/search.py)."""
 
-    # search
     async def search(self, terms: Sequence[str], limit: int) -> list[RawHit]: ...
+
+
+class Transaction(
+    RulesQueries,
+    AgentQueries,
+    ProposalQueries,
+    DiscussionQueries,
+    VotingQueries,
+    AfterVoteQueries,
+    AgendaQueries,
+    AuditQueries,
+    WebhookQueries,
+    SearchQueries,
+    Protocol,
+):
+    """Every query of the store, on one transaction."""
 
 
 class Store(Protocol):
@@ -308,7 +297,7 @@ class Store(Protocol):
         ...
 
     def write(self) -> AbstractAsyncContextManager[Transaction]:
-        """Only inside a write operation run by `submit`."""
+        """Only inside a write operation run by `submit`: a savepoint of its own."""
         ...
 
     async def run_read(self, op: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -321,7 +310,8 @@ class Store(Protocol):
         ...
 
     async def submit(self, op: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        """Run a write operation (group commit): its result once it is committed."""
+        """Run a write operation (group commit): its result once it is committed. What `op` may
+        await: its own transaction's statements only (see GroupCommit)."""
         ...
 
     async def wait_for_change(self, seconds: float) -> None:

@@ -14,8 +14,9 @@ from typing import Any
 import psycopg
 
 from hivegov_mcp.domain.errors import Conflict, StorageError
-from hivegov_mcp.store.pg_migrations import IDENTITY_TABLES
-from hivegov_mcp.store.postgres import WRITE_LOCK, redacted
+from hivegov_mcp.store.postgres.connection import redacted
+from hivegov_mcp.store.postgres.migrations import IDENTITY_TABLES
+from hivegov_mcp.store.postgres.store import WRITE_LOCK
 
 # Parents before children (foreign keys); the search index last. schema_migrations is the
 # target's own (it was migrated when the service opened it).

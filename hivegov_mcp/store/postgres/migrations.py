@@ -1,8 +1,9 @@
-"""The migrations of `migrations.py` in PostgreSQL's dialect: the same numbers and names,
-recorded the same way in `schema_migrations`, giving the same tables and columns.
+"""The migrations of the SQLite store (store/sqlite/migrations.py) in PostgreSQL's dialect:
+the same numbers and names, recorded the same way in `schema_migrations`, giving the same
+tables and columns.
 
 Times stay ISO 8601 text (UTC, microseconds: text order is time order) and flags stay 0/1
-integers, so both stores run the same queries. Steps that only moved data of older SQLite
+integers, so both stores run the same queries (store/sql/). Steps that only moved data of older SQLite
 databases (tallies recovered from the log, the search index rebuilt) have nothing to move
 here: every PostgreSQL database starts at this code. Full-text search is a tsvector column
 (title weighted above body) with a GIN index.
