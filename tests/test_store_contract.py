@@ -21,6 +21,7 @@ import pytest
 from hivegov_mcp.app import open_service
 from hivegov_mcp.cli import main
 from hivegov_mcp.domain.clock import FakeClock
+from hivegov_mcp.domain.config import parse_config
 from hivegov_mcp.domain.errors import InvalidInput, NotEligible, RateLimited, TransitionNotAllowed
 from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.domain.models import Agent
@@ -33,6 +34,7 @@ from tests.conftest import PROPOSAL, Cast
 pytestmark = [pytest.mark.anyio, pytest.mark.both_stores]
 
 WHY = "I weighed the specification against the motivation and it holds up."
+ONE_A_MINUTE = parse_config("[governance]\nwrites_per_agent_per_minute = 1\n")
 
 
 @asynccontextmanager
@@ -191,6 +193,58 @@ def test_an_unreachable_postgresql_is_one_clear_message_without_its_password(
 
     assert code == 2 and "postgresql://hivegov@127.0.0.1:1/nowhere can't be used: no connection" in err, err
     assert "s3cret" not in err and "Traceback" not in err
+
+
+async def test_a_rules_change_holds_for_the_writes_batched_after_it(
+    service: GovernanceService, cast: Cast, db: Path | str
+) -> None:
+    """Operations of one batch share its transaction, yet each reads what the ones before it
+    wrote: a write limit set by one holds for the next."""
+    store = service.store
+    assert isinstance(store, SQLiteStore | PostgresStore)
+    group = store.group_commit
+    created: list[object] = []
+
+    async def create() -> None:
+        try:
+            created.append((await service.create_proposal(cast["alice"], **PROPOSAL)).id)
+        except RateLimited as exc:
+            created.append(exc)
+
+    before = group.batches
+    with _write_lock_held(db) as release:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(partial(service.register_agent, LOCAL_ADMIN, "newcomer", ["voter"]))
+            await _until(lambda: group.writing == 1)  # its batch, waiting for the lock
+            tg.start_soon(partial(service.set_rules, cast["root"], ONE_A_MINUTE, source="test"))
+            await _until(lambda: group.queued == 1)
+            tg.start_soon(create)
+            await _until(lambda: group.queued == 2)
+            tg.start_soon(create)
+            await _until(lambda: group.queued == 3)
+            release()
+
+    assert group.batches - before == 2  # the rules and both creates in one batch
+    assert created[0] == "BIP-001" and isinstance(created[1], RateLimited)
+
+
+async def test_a_refused_write_keeps_the_passed_deadline_it_applied_first(
+    service: GovernanceService, cast: Cast, clock: FakeClock
+) -> None:
+    """An operation's completed write() blocks stand when it then fails: the deadline's move,
+    applied before the comment is refused, is committed on either store."""
+    pid = (await service.create_proposal(cast["alice"], **PROPOSAL)).id
+    await service.start_discussion(cast["alice"], pid)
+    clock.advance(minutes=61)
+
+    with pytest.raises(TransitionNotAllowed):
+        await service.add_comment(cast["bob"], pid, "Just in time?")
+    async with service.store.read() as tx:  # as stored: no deadline applied on the way
+        state = await tx.get_proposal(pid)
+        events = await tx.audit_events(subject=pid, after_seq=0, limit=None)
+
+    assert state is not None and state.status.value == "voting"
+    assert events[-1].action == "discussion_deadline"
 
 
 async def test_a_write_cancelled_at_any_point_leaves_all_of_it_or_nothing(

@@ -158,16 +158,23 @@ class GroupCommit:
                     await self._write_batch(batch)
                 except BaseException as exc:  # no batch could be opened: the connection is gone
                     self._fail(batch, exc)
-                    if not isinstance(exc, Exception):
+                    if not isinstance(exc, Exception):  # the event loop is closing: nothing more is written
+                        batch += self._queue
+                        self._queue.clear()
+                        self._fail(batch, exc)
                         raise
                 finally:
                     self.batches += 1
                     self.writing = 0
-                    for job in batch:
-                        job.done = True
-                        job.signal.set()
+                    self._done(batch)
         finally:
             self._task = None
+
+    @staticmethod
+    def _done(jobs: Iterable[Job]) -> None:
+        for job in jobs:
+            job.done = True
+            job.signal.set()
 
     async def write(self, jobs: list[Job], batch: Batch) -> None:
         """Write the jobs: a transaction, each operation in its savepoint, one COMMIT. Operations
@@ -260,7 +267,7 @@ class GroupCommit:
         try:
             await batch.execute(f"SAVEPOINT {name}")
             try:
-                yield operation.tx
+                yield operation.tx.fresh()  # a transaction object per block (the service caches by it)
             except BaseException:
                 await self._undo(batch, name)
                 raise

@@ -22,7 +22,7 @@ T = TypeVar("T")
 class Operation:
     kind: Literal["read", "write"]
     store: object  # the store running it (another store's read() opens its own transaction)
-    tx: Any  # the engine's transaction object, which the operation's statements go through
+    tx: Any  # the engine's transaction; each read(), lookup() or write() in it gets a new one (`tx.fresh()`)
     batch: Any = None  # a write's: the group commit's batch (hivegov_mcp.store.group_commit.Batch)
     savepoints: int = 0  # `write()` blocks open in it now (each a savepoint, named by its depth)
 

@@ -213,14 +213,14 @@ class PostgresStore:
     def read(self) -> AbstractAsyncContextManager[PostgresTransaction]:
         operation = current(self)
         if operation is not None:
-            return _within(operation.tx)
+            return _within(operation.tx.fresh())
         return self._snapshot()
 
     def lookup(self) -> AbstractAsyncContextManager[PostgresTransaction]:
         """For a read of one statement (a token's agent, say): no transaction round trips."""
         operation = current(self)
         if operation is not None:
-            return _within(operation.tx)
+            return _within(operation.tx.fresh())
         return self._autocommit()
 
     @property

@@ -35,6 +35,10 @@ class PostgresTransaction(Queries, TextSearch):
         self._owner = owner
         self.conn = conn
 
+    def fresh(self) -> PostgresTransaction:
+        """Another transaction object on the same connection (and transaction)."""
+        return PostgresTransaction(self._owner, self.conn)
+
     def _path(self) -> str:
         return self._owner.path
 
@@ -53,7 +57,7 @@ class PostgresTransaction(Queries, TextSearch):
 
     async def _run(self, sql: str, params: Params = ()) -> None:
         try:
-            await self.conn.execute(sql, params)
+            await self.conn.execute(sql, params or None)  # (no parameters: the statement as it is)
         except psycopg.Error as exc:
             raise self._store_error(exc) from None
 

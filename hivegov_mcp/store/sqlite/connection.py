@@ -115,8 +115,13 @@ class Connection:
         """`fn(connection)` on the connection's thread, SQLite's errors as the store's."""
 
         def run() -> T:
-            with sqlite_errors(self.owner.path):
+            try:  # (inline rather than `sqlite_errors`: this runs for every call)
                 return fn(self.db)
+            except (sqlite3.Error, UnicodeEncodeError) as exc:
+                error = translate(self.owner.path, exc)
+                if error is exc:
+                    raise
+                raise error from (exc if isinstance(exc, sqlite3.Error) else None)
 
         return await self._thread.call(run)
 

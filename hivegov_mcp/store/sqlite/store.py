@@ -228,14 +228,14 @@ class SQLiteStore:
         operation's own transaction)."""
         operation = current(self)
         if operation is not None:
-            return _within(operation.tx)
+            return _within(operation.tx.fresh())
         return transaction(self.reader, "BEGIN")
 
     def lookup(self) -> AbstractAsyncContextManager[SQLiteTransaction | DirectTransaction]:
         """For a read of one statement: no transaction round trips, on the reader connection."""
         operation = current(self)
         if operation is not None:
-            return _within(operation.tx)
+            return _within(operation.tx.fresh())
         return statements(self.reader)
 
     async def run_read(self, op: Callable[[], Coroutine[Any, Any, T]]) -> T:

@@ -65,6 +65,10 @@ class DirectTransaction(SQLiteQueries):
         self._owner = owner
         self._db = db
 
+    def fresh(self) -> DirectTransaction:
+        """Another transaction object on the same connection (and transaction)."""
+        return DirectTransaction(self._owner, self._db)
+
     def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
         return execute(self._owner, self._db, sql, params)
 
