@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from hivegov_mcp.domain.errors import Conflict, StorageError
 from hivegov_mcp.store.postgres.connection import redacted
@@ -67,21 +68,25 @@ def copy_governance(source: Path, target: str) -> dict[str, int]:
                 )
             for table in (*TABLES, "search_index"):
                 columns = SEARCH if table == "search_index" else _columns(con, table)
-                names = ", ".join(columns)
-                marks = ", ".join(["%s"] * len(columns))
                 order = "level, idx" if table == "audit_tree" else "rowid"  # (the one table WITHOUT ROWID)
+                insert = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+                    sql.Identifier(table),
+                    sql.SQL(", ").join(map(sql.Identifier, columns)),
+                    sql.SQL(", ").join(sql.Placeholder() * len(columns)),
+                )
                 counts[table] = 0
                 with pg.cursor() as cur:
-                    for batch in _rows(con, f"SELECT {names} FROM {table} ORDER BY {order}"):
+                    for batch in _rows(con, f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}"):
                         cur.executemany(
-                            f"INSERT INTO {table} ({names}) VALUES ({marks})",
+                            insert,
                             [tuple(_decode(table, c, v) for c, v in zip(columns, r, strict=True)) for r in batch],
                         )
                         counts[table] += len(batch)
             for table in IDENTITY_TABLES:  # the next id the database assigns follows the copied ones
                 pg.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 0) + 1, false) "
-                    f"FROM {table}"
+                    sql.SQL(
+                        "SELECT setval(pg_get_serial_sequence({}, 'id'), COALESCE(MAX(id), 0) + 1, false) FROM {}"
+                    ).format(sql.Literal(table), sql.Identifier(table))
                 )
     except sqlite3.Error as exc:
         raise StorageError(str(source), str(exc)) from None
