@@ -6,12 +6,13 @@ on the transaction object, whose contract is one Protocol per aggregate below; `
 is their union. Both stores implement them with the same SQL (`hivegov_mcp.store.sql`, one
 module per aggregate, written against each engine's dialect).
 
-Writing an operation (a method the service marks `@writes`, run by `Store.submit`): it may
-await the statements of its own transaction and nothing else — no sleep, lock, network call
-or other task. On SQLite the whole operation runs on the database's thread, driven by one
-`send`, so anything else would suspend it where no event loop can resume it; on PostgreSQL it
-would hold every instance's write lock while it waits. `hivegov_mcp.store.group_commit.GroupCommit`
-states the rule in full, with how operations are batched, cancelled and failed.
+Writing an operation (a method the service marks `@writes`, run by `Store.submit`, or
+`@reads`, run by `Store.run_read`): it may await the statements of its own transaction and
+nothing else — no sleep, lock, network call or other task. On SQLite the whole operation runs
+on the database's thread, driven by one `send`, so anything else would suspend it where no
+event loop can resume it; on PostgreSQL a write would hold every instance's write lock while
+it waits. `hivegov_mcp.store.group_commit.GroupCommit` states the rule in full, with how
+operations are batched, cancelled and failed.
 
     Store ─ read(), lookup(), run_read()   snapshots (a read operation: the read budget)
           ─ submit(op) → GroupCommit      queued, batched: one transaction, a savepoint each

@@ -20,6 +20,9 @@ no lock, no network call, no other task, no `store.submit` of another store. Why
 * On PostgreSQL the operation runs as a task on the event loop, so such an await would work;
   but it would hold the write lock of every instance while it waits. The rule is the same.
 
+A read operation (`@reads`, run by `Store.run_read`) follows the same rule, for the same
+reason: on SQLite it runs whole on the reader's thread, in one snapshot.
+
 A failure is the operation's own: one that raises gets its error, its failed `write()` block
 rolled back; its `write()` blocks that completed stand (the service applies a passed deadline
 in one, then may refuse the request), unless a failed statement aborted the whole transaction
