@@ -12,7 +12,7 @@ from hivegov_mcp.domain.clock import Clock, SystemClock
 from hivegov_mcp.domain.config import GovernanceConfig, parse_config
 from hivegov_mcp.domain.errors import ConfigError
 from hivegov_mcp.service.checkpoint import key_path
-from hivegov_mcp.store.sqlite import BUSY_TIMEOUT_MS
+from hivegov_mcp.store.base import BUSY_TIMEOUT_MS
 
 ENV_DB = "HIVEGOV_DB"
 ENV_CONFIG = "HIVEGOV_CONFIG"
@@ -112,6 +112,7 @@ def log_level(value: str | None) -> str:
 
 def configure_logging(level: str) -> None:
     """The server's own log at `level`, to stderr; libraries stay at WARNING, so their debug output
-    (aiosqlite prints every statement with its parameters: token hashes, comment text) never shows."""
+    (psycopg and the HTTP stack at DEBUG print statements, parameters and headers: token hashes,
+    comment text) never shows."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("hivegov_mcp").setLevel(level)

@@ -18,7 +18,7 @@ from hivegov_mcp.domain.models import (
     SearchResults,
 )
 from hivegov_mcp.domain.phases import Status
-from hivegov_mcp.store.sqlite import AND_TERMS, RANK_WINDOW  # TODO(store split): store.search
+from hivegov_mcp.store.search import AND_TERMS, RANK_WINDOW
 
 TypeArg = Annotated[ProposalType, inline(ProposalType)]
 StatusArg = Annotated[Status, inline(Status)]

@@ -9,8 +9,6 @@ migrations.py   the schema, numbered, applied on open
 
 from __future__ import annotations
 
-from hivegov_mcp.store.base import BUSY_TIMEOUT_MS
-from hivegov_mcp.store.search import AND_TERMS, RANK_WINDOW  # (their place is hivegov_mcp.store.search)
 from hivegov_mcp.store.sqlite.store import SQLiteStore
 
-__all__ = ["AND_TERMS", "BUSY_TIMEOUT_MS", "RANK_WINDOW", "SQLiteStore"]
+__all__ = ["SQLiteStore"]
