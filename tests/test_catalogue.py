@@ -12,6 +12,7 @@ from pydantic import Field
 from hivegov_mcp.catalogue import CATALOGUE, TOOLS, Kind, Route
 from hivegov_mcp.catalogue.base import Arguments
 from hivegov_mcp.catalogue.checks import CatalogueError, check_catalogue
+from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.domain.permissions import may_ever
 from hivegov_mcp.http.app import build_http_app
 from hivegov_mcp.service import GovernanceService
@@ -22,6 +23,12 @@ pytestmark = pytest.mark.anyio
 class VoteWithATypo(Arguments):
     proposal_id: str = Field(description="Proposal id.")
     decison: str = Field(description="Misspelt.")
+    justification: str = Field(description="Why.")
+
+
+class VoteWithAWrongType(Arguments):
+    proposal_id: str = Field(description="Proposal id.")
+    decision: int = Field(description="A number, where the service takes a string.")
     justification: str = Field(description="Why.")
 
 
@@ -36,6 +43,12 @@ def test_the_real_catalogue_passes_its_checks() -> None:
         ({"permission": "vote"}, "permission 'vote' is not in the permission table"),
         ({"method": "cast_ballot"}, "GovernanceService has no async method 'cast_ballot'"),
         ({"arguments": VoteWithATypo}, "differ from the service method's"),
+        (
+            {"arguments": VoteWithAWrongType},
+            "argument decision is declared integer here but the service method takes string",
+        ),
+        ({"result": Agent}, "the result model Agent is not what the service method returns"),
+        ({"permission": "close_voting"}, "the service method never checks the permission 'close_voting'"),
         ({"kind": Kind.READ}, "declared read but the service method is @writes"),
         ({"rest": Route("GET", "/votes/{proposal_id}", "Vote", "voting")}, "reads are GET, writes are not"),
         ({"rest": Route("POST", "/votes/{ballot_id}", "Vote", "voting")}, "path argument {ballot_id}"),

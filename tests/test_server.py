@@ -137,6 +137,8 @@ async def test_a_tool_marked_read_only_changes_nothing_and_every_other_tool_is_m
                 continue
             before = (await service.get_governance_status(LOCAL_ADMIN)).audit_events
             required = tool.input_schema.get("required", [])
+            missing = [name for name in required if name not in ARGUMENT_VALUES]
+            assert not missing, f"add a sample value of {missing} (an argument of {tool.name}) to ARGUMENT_VALUES"
             await client.call_tool(tool.name, {name: ARGUMENT_VALUES[name] for name in required})
             after = (await service.get_governance_status(LOCAL_ADMIN)).audit_events
             assert after == before, f"{tool.name} is marked read-only but wrote to the audit log"

@@ -138,7 +138,7 @@ class GovernanceMCP(MCPServer[AppState]):
             return result
         except ToolError as exc:
             cause = exc.__cause__
-            if isinstance(cause, ValidationError):
+            if isinstance(cause, ValidationError) and cause.title == f"{name}Arguments":  # the input, not the result
                 outcome = "invalid_arguments"
                 raise ToolError(f"Error executing tool {name}: {describe_validation(cause)}") from cause
             domain = cause.__cause__ if cause is not None else None
