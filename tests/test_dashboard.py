@@ -142,3 +142,31 @@ async def test_sign_in_needs_a_nonce_the_server_served_and_one_agent_can_t_sign_
     assert still.status_code == 200 and "signed in as" in still.text
     assert frob.status_code == 404
     assert odd_host.status_code == 421
+
+
+async def test_the_comment_and_resolve_forms_act_through_the_service_and_show_a_refusal_inline(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    async with serve(db_path, clock=clock) as served:
+        async with httpx2.AsyncClient(base_url=served.base, headers=bearer(tokens["alice"])) as api:
+            created = await api.post("/api/governance/proposals", json=PROPOSAL)
+            assert created.status_code == 201, created.text
+            assert (await api.post("/api/governance/discussions/BIP-001")).status_code == 200
+        async with httpx2.AsyncClient(base_url=served.base) as bob:
+            await _login(bob, tokens["bob"])
+            page = await bob.get("/proposals/BIP-001")
+            csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+            objected = await bob.post(
+                "/proposals/BIP-001/comment", data={"csrf": csrf, "content": "Name the scopes.", "type": "objection"}
+            )
+            unexplained = await bob.post("/proposals/BIP-001/resolve", data={"csrf": csrf, "comment_id": "1"})
+            resolved = await bob.post(
+                "/proposals/BIP-001/resolve", data={"csrf": csrf, "comment_id": "1", "note": "Scopes named in v2."}
+            )
+        async with httpx2.AsyncClient(base_url=served.base, headers=bearer(tokens["bob"])) as api:
+            discussion = (await api.get("/api/governance/discussions/BIP-001")).json()
+    assert objected.status_code == 303 and objected.headers["location"] == "/proposals/BIP-001"
+    assert unexplained.status_code == 400 and "note is required" in unexplained.text
+    assert resolved.status_code == 303 and resolved.headers["location"] == "/proposals/BIP-001"
+    assert discussion["unresolved_objections"] == []
+    assert [c["resolved_by"] for c in discussion["comments"]] == ["bob"]

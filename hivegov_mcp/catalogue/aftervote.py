@@ -1,4 +1,4 @@
-"""After the vote: appeals and execution."""
+"""Review and after the vote: validations, published summaries, moderation, appeals, execution."""
 
 from __future__ import annotations
 
@@ -7,11 +7,43 @@ from typing import Annotated
 from pydantic import Field
 
 from hivegov_mcp.catalogue.base import Arguments, Kind, OneProposal, Operation, ProposalId, Route, inline
-from hivegov_mcp.domain.models import AppealDecision, AppealReceipt, ExecutionOutcome, ExecutionReceipt
+from hivegov_mcp.catalogue.discussion import ResolutionArg
+from hivegov_mcp.domain.models import (
+    AppealDecision,
+    AppealReceipt,
+    ExecutionOutcome,
+    ExecutionReceipt,
+    ModerationAction,
+    ModerationReceipt,
+    PublishedSummaryReceipt,
+    ValidationReceipt,
+    ValidationResult,
+)
 
 AppealDecisionArg = Annotated[AppealDecision, inline(AppealDecision)]
 OutcomeArg = Annotated[ExecutionOutcome, inline(ExecutionOutcome)]
+ValidationArg = Annotated[ValidationResult, inline(ValidationResult)]
+ModerationArg = Annotated[ModerationAction, inline(ModerationAction)]
 TAG = "after the vote"
+REVIEW = "discussion"  # the REST tag of validations, published summaries and moderation
+
+
+class RecordValidation(Arguments):
+    proposal_id: ProposalId
+    result: ValidationArg = Field(description="pass or fail, for the current version.")
+    findings: str = Field(description="What you checked and found.")
+
+
+class PublishSummary(Arguments):
+    proposal_id: ProposalId
+    text: str = Field(description="Your summary of the current round (Markdown).")
+    recommendation: ResolutionArg = Field(description="approved-for-voting, requires-revision or blocked.")
+
+
+class ModerateComment(Arguments):
+    comment_id: int = Field(description="The comment.")
+    action: ModerationArg = Field(description="hide or restore.")
+    reason: str = Field(description="Why (required; its author sees it).")
 
 
 class FileAppeal(Arguments):
@@ -38,6 +70,36 @@ class RollbackExecution(Arguments):
 
 
 OPERATIONS = [
+    Operation(
+        name="record_validation",
+        kind=Kind.WRITE,
+        permission="record_validation",
+        arguments=RecordValidation,
+        result=ValidationReceipt,
+        rest=Route("POST", "/proposals/{proposal_id}/validations", "Validate", REVIEW, status=201),
+        description="""Record a validation of the proposal's current version (validator). A fail blocks voting
+        until a later pass; with the rules' require_validation, voting also needs a pass.""",
+    ),
+    Operation(
+        name="publish_summary",
+        kind=Kind.WRITE,
+        permission="publish_summary",
+        arguments=PublishSummary,
+        result=PublishedSummaryReceipt,
+        rest=Route("POST", "/discussions/{proposal_id}/published-summaries", "Publish a summary", REVIEW, status=201),
+        description="""Publish a summary of the current discussion round (summarizer), stored beside the
+        deterministic digest; the summarize_round prompt gathers what to write it from.""",
+    ),
+    Operation(
+        name="moderate_comment",
+        kind=Kind.IDEMPOTENT,
+        permission="moderate_comment",
+        arguments=ModerateComment,
+        result=ModerationReceipt,
+        rest=Route("POST", "/comments/{comment_id}/moderation", "Hide or restore a comment", REVIEW),
+        description="""Hide a comment from views, summaries and search, or restore it (mediator; an unresolved
+        objection only by an arbiter). It stays in the audit log.""",
+    ),
     Operation(
         name="file_appeal",
         kind=Kind.WRITE,

@@ -13,12 +13,9 @@ from hivegov_mcp.domain.models import (
     CommentType,
     Discussion,
     ModerationAction,
-    ModerationReceipt,
     ProposalReceipt,
-    PublishedSummaryReceipt,
     Resolution,
     SummaryReceipt,
-    ValidationReceipt,
     ValidationResult,
 )
 
@@ -70,24 +67,6 @@ class ConcludeDiscussion(Arguments):
     )
     reason: str = Field(description="Why (required; recorded in the audit log).")
     override: bool = Field(False, description="Arbiters only: open voting despite unresolved objections.")
-
-
-class RecordValidation(Arguments):
-    proposal_id: ProposalId
-    result: ValidationArg = Field(description="pass or fail, for the current version.")
-    findings: str = Field(description="What you checked and found.")
-
-
-class PublishSummary(Arguments):
-    proposal_id: ProposalId
-    text: str = Field(description="Your summary of the current round (Markdown).")
-    recommendation: ResolutionArg = Field(description="approved-for-voting, requires-revision or blocked.")
-
-
-class ModerateComment(Arguments):
-    comment_id: int = Field(description="The comment.")
-    action: ModerationArg = Field(description="hide or restore.")
-    reason: str = Field(description="Why (required; its author sees it).")
 
 
 OPERATIONS = [
@@ -153,35 +132,5 @@ OPERATIONS = [
         rest=Route("POST", "/discussions/{proposal_id}/conclude", "End a round (mediator)", TAG),
         description="""End a discussion round (mediator). approved-for-voting is refused while objections are
         unresolved unless an arbiter sets override=true. Voters are frozen when voting opens.""",
-    ),
-    Operation(
-        name="record_validation",
-        kind=Kind.WRITE,
-        permission="record_validation",
-        arguments=RecordValidation,
-        result=ValidationReceipt,
-        rest=Route("POST", "/proposals/{proposal_id}/validations", "Validate", TAG, status=201),
-        description="""Record a validation of the proposal's current version (validator). A fail blocks voting
-        until a later pass; with the rules' require_validation, voting also needs a pass.""",
-    ),
-    Operation(
-        name="publish_summary",
-        kind=Kind.WRITE,
-        permission="publish_summary",
-        arguments=PublishSummary,
-        result=PublishedSummaryReceipt,
-        rest=Route("POST", "/discussions/{proposal_id}/published-summaries", "Publish a summary", TAG, status=201),
-        description="""Publish a summary of the current discussion round (summarizer), stored beside the
-        deterministic digest; the summarize_round prompt gathers what to write it from.""",
-    ),
-    Operation(
-        name="moderate_comment",
-        kind=Kind.IDEMPOTENT,
-        permission="moderate_comment",
-        arguments=ModerateComment,
-        result=ModerationReceipt,
-        rest=Route("POST", "/comments/{comment_id}/moderation", "Hide or restore a comment", TAG),
-        description="""Hide a comment from views, summaries and search, or restore it (mediator; an unresolved
-        objection only by an arbiter). It stays in the audit log.""",
     ),
 ]

@@ -286,9 +286,11 @@ def form_action(op: Operation) -> Callable[[Request], Awaitable[Response]]:
         if not secrets.compare_digest(expected, str(form.get("csrf", ""))):
             return render("base.html", 403, me=me, csrf=expected, error="Missing or wrong CSRF token: reload the page.")
         back, page, load = _after(request)
-        given = {name: form[name] for name in op.arguments.model_fields if name in form}
+        taken = op.arguments.model_fields
+        given = {name: form[name] for name in taken if name in form}
+        given |= {name: value for name, value in request.path_params.items() if name in taken}
         try:
-            arguments = validated(op, given | dict(request.path_params))
+            arguments = validated(op, given)
             await op.invoke(_service(request), me, arguments)
         except ValidationError as exc:
             return await _page(request, page, load, error=describe_validation(exc), status=400)
