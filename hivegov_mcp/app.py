@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
+from hivegov_mcp.domain.errors import StorageError
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.service.checkpoint import Signer
 from hivegov_mcp.settings import Settings
@@ -19,14 +21,17 @@ from hivegov_mcp.store.sqlite import SQLiteStore
 
 @asynccontextmanager
 async def open_service(
-    settings: Settings, *, check_rules: bool = True, store_rules: bool = True
+    settings: Settings, *, check_rules: bool = True, store_rules: bool = True, create: bool = True
 ) -> AsyncIterator[GovernanceService]:
     """The service on the settings' database, closed on exit.
 
     A database without rules stores the settings' rules (or the defaults) as rules version 1,
     unless `store_rules` is off (commands that only read). A database with rules refuses
     settings whose rules differ (RulesMismatch names both hashes), unless `check_rules` is off
-    (the `rules` commands, which show or replace them)."""
+    (the `rules` commands, which show or replace them). Without `create`, a SQLite file that does
+    not exist yet is refused rather than made (a mistyped --db must not start a new governance)."""
+    if not create and not is_postgres_url(settings.db):
+        refuse_missing_database(Path(settings.db))
     store: Store
     if is_postgres_url(settings.db):
         store = await PostgresStore.open(str(settings.db), busy_timeout_ms=settings.busy_timeout_ms)
@@ -39,3 +44,13 @@ async def open_service(
         yield service
     finally:
         await store.close()
+
+
+def refuse_missing_database(path: Path) -> None:
+    """StorageError when `path` holds no database yet (missing or empty), naming what creates one."""
+    if not path.is_file() or path.stat().st_size == 0:
+        raise StorageError(
+            str(path),
+            "there is no database in that file; check --db (or HIVEGOV_DB), or create it and its first agent "
+            f"with `hivegov-mcp --db {path} agent add ID --role …`",
+        )
