@@ -170,3 +170,46 @@ async def test_the_comment_and_resolve_forms_act_through_the_service_and_show_a_
     assert resolved.status_code == 303 and resolved.headers["location"] == "/proposals/BIP-001"
     assert discussion["unresolved_objections"] == []
     assert [c["resolved_by"] for c in discussion["comments"]] == ["bob"]
+
+
+async def test_a_session_ends_on_the_server_at_sign_out_after_idling_and_after_its_absolute_lifetime(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    async def signed_in(http: httpx2.AsyncClient) -> bool:
+        page = await http.get("/")
+        return page.status_code == 200 and "signed in as" in page.text
+
+    async with serve(db_path, clock=clock) as served:
+        # Sign-out without its CSRF field: the session ends on the server, not only in this browser.
+        async with httpx2.AsyncClient(base_url=served.base) as carol:
+            await _login(carol, tokens["carol"])
+            sid = carol.cookies["hivegov_session"]
+            out = await carol.post("/logout")
+        async with httpx2.AsyncClient(base_url=served.base, cookies={"hivegov_session": sid}) as replay:
+            after_logout = await signed_in(replay)
+
+        # Idle: used every 29 minutes it lives; 30 minutes unused ends it.
+        async with httpx2.AsyncClient(base_url=served.base) as bob:
+            await _login(bob, tokens["bob"])
+            kept = []
+            for _ in range(3):
+                clock.advance(minutes=29)
+                kept.append(await signed_in(bob))
+            clock.advance(minutes=30)
+            after_idle = await signed_in(bob)
+
+        # Absolute: a session used every 20 minutes still ends 12 hours after sign-in.
+        async with httpx2.AsyncClient(base_url=served.base) as dave:
+            login = await _login(dave, tokens["dave"])
+            busy = []
+            for _ in range(35):  # 11 h 40 min
+                clock.advance(minutes=20)
+                busy.append(await signed_in(dave))
+            clock.advance(minutes=20)
+            after_twelve_hours = await signed_in(dave)
+
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    assert after_logout is False
+    assert kept == [True, True, True] and after_idle is False
+    assert all(busy) and after_twelve_hours is False
+    assert "Max-Age=43200" in login.headers["set-cookie"]

@@ -3,8 +3,9 @@ the HTTP app, acting through the same service as MCP and REST.
 
 A person signs in with an agent token, exchanged for a session cookie (HttpOnly,
 SameSite=Strict; the token stays on the server, never in the page); each request checks the
-token again, so a deactivated agent's session stops working. Every form carries the
-session's CSRF token. Pages refresh their live part from `/dashboard/events` (the audit log
+token again, so a deactivated agent's session stops working. A session ends after 30 minutes
+unused or 12 hours after sign-in (the service's clock), and at sign-out, on the server. Every
+form carries the session's CSRF token. Pages refresh their live part from `/dashboard/events` (the audit log
 as server-sent events), with no reload.
 """
 
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,30 +38,48 @@ HERE = Path(__file__).parent
 SESSION_COOKIE = "hivegov_session"
 MAX_SESSIONS = 10_000
 MAX_SESSIONS_PER_AGENT = 8
+IDLE = timedelta(minutes=30)  # a session unused this long ends
+ABSOLUTE = timedelta(hours=12)  # and any session ends this long after sign-in
 PAGE = 50
 
 templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
 static = StaticFiles(directory=HERE / "static")
 
 
-class Sessions:
-    """Session id -> (agent token, CSRF token), in this process's memory; and the nonces of
-    sign-in forms served (a sign-in must post one back: no login CSRF from another site)."""
+@dataclass
+class Session:
+    token: str
+    csrf: str
+    agent_id: str
+    opened: datetime
+    seen: datetime
 
-    def __init__(self) -> None:
-        self._by_id: dict[str, tuple[str, str]] = {}
-        self._agent_of: dict[str, str] = {}
+
+class Sessions:
+    """Session id -> the agent token, the CSRF token and when the session opened and was last
+    used, in this process's memory; and the nonces of sign-in forms served (a sign-in must post
+    one back: no login CSRF from another site).
+
+    A session ends after IDLE unused or ABSOLUTE after it opened, whichever comes first, and at
+    sign-out. Times come from the caller (the service's clock), so this class does no I/O. The
+    sessions are kept least recently used first, so the expired ones are swept from the front
+    and, when full, the least recently used one is evicted.
+    """
+
+    def __init__(self, *, idle: timedelta = IDLE, absolute: timedelta = ABSOLUTE) -> None:
+        self.idle, self.absolute = idle, absolute
+        self._by_id: dict[str, Session] = {}
         self._nonces: dict[str, None] = {}
 
-    def open(self, token: str, agent_id: str) -> tuple[str, str]:
-        mine = [sid for sid, agent in self._agent_of.items() if agent == agent_id]
+    def open(self, token: str, agent_id: str, now: datetime) -> tuple[str, str]:
+        self._sweep(now)
+        mine = [sid for sid, s in self._by_id.items() if s.agent_id == agent_id]
         if len(mine) >= MAX_SESSIONS_PER_AGENT:  # an agent signing in again and again evicts only itself
             self.close(mine[0])
         if len(self._by_id) >= MAX_SESSIONS:
             self.close(next(iter(self._by_id)))
         sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        self._by_id[sid] = (token, csrf)
-        self._agent_of[sid] = agent_id
+        self._by_id[sid] = Session(token, csrf, agent_id, opened=now, seen=now)
         return sid, csrf
 
     def login_nonce(self) -> str:
@@ -71,12 +92,31 @@ class Sessions:
     def take_login_nonce(self, nonce: str) -> bool:
         return self._nonces.pop(nonce, "missing") is None
 
-    def get(self, sid: str | None) -> tuple[str, str] | None:
-        return self._by_id.get(sid or "")
+    def get(self, sid: str | None, now: datetime) -> Session | None:
+        """The live session of this id, marked used now; None (and the session ended) when it
+        is unknown or has expired."""
+        session = self._by_id.pop(sid or "", None)
+        if session is None or self._expired(session, now):
+            return None
+        session.seen = max(session.seen, now)
+        self._by_id[sid or ""] = session  # to the back: most recently used
+        return session
 
     def close(self, sid: str | None) -> None:
         self._by_id.pop(sid or "", None)
-        self._agent_of.pop(sid or "", None)
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def _expired(self, session: Session, now: datetime) -> bool:
+        return now - session.seen >= self.idle or now - session.opened >= self.absolute
+
+    def _sweep(self, now: datetime) -> None:
+        while self._by_id:
+            sid, oldest = next(iter(self._by_id.items()))
+            if now - oldest.seen < self.idle:  # the least recently used is live: the idle ones are gone
+                break
+            self.close(sid)
 
 
 router = APIRouter(include_in_schema=False)
@@ -96,14 +136,17 @@ def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(templates.get_template(name).render(**context), status_code=status)
 
 
+def _now(request: Request) -> datetime:
+    return _service(request).clock.now()
+
+
 async def _signed_in(request: Request) -> tuple[Agent, str, str] | None:
     """The session's agent (checked against the database now), its token and CSRF token."""
-    found = _sessions(request).get(request.cookies.get(SESSION_COOKIE))
+    found = _sessions(request).get(request.cookies.get(SESSION_COOKIE), _now(request))
     if found is None:
         return None
-    token, csrf = found
     try:
-        return await _service(request).authenticate(token), token, csrf
+        return await _service(request).authenticate(found.token), found.token, found.csrf
     except NotAuthenticated:
         _sessions(request).close(request.cookies.get(SESSION_COOKIE))
         return None
@@ -146,17 +189,20 @@ async def login(request: Request, token: str = Form(""), csrf: str = Form("")) -
         agent = await _service(request).authenticate(token.strip())
     except NotAuthenticated as exc:
         return render("login.html", 401, login_csrf=sessions.login_nonce(), me=None, error=str(exc))
-    sid, _ = sessions.open(token.strip(), agent.id)
+    sid, _ = sessions.open(token.strip(), agent.id, _now(request))
     signed_in = RedirectResponse("/", status_code=303)
-    signed_in.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="strict", path="/")
+    max_age = int(sessions.absolute.total_seconds())
+    signed_in.set_cookie(SESSION_COOKIE, sid, max_age=max_age, httponly=True, samesite="strict", path="/")
     return signed_in
 
 
 @router.post("/logout")
-async def logout(request: Request, csrf: str = Form("")) -> Response:
-    found = _sessions(request).get(request.cookies.get(SESSION_COOKIE))
-    if found is not None and secrets.compare_digest(found[1], csrf):
-        _sessions(request).close(request.cookies.get(SESSION_COOKIE))
+async def logout(request: Request) -> Response:
+    """Sign-out ends the session on the server, with or without its CSRF field: a person who
+    pressed "Sign out" expects the session to be unusable afterwards, whatever page the form
+    came from. Nothing to guard: the worst a forged sign-out can do is sign someone out, and the
+    SameSite=Strict cookie is not sent with another site's request anyway."""
+    _sessions(request).close(request.cookies.get(SESSION_COOKIE))
     response = _to_login()
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
