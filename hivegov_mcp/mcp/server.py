@@ -174,8 +174,8 @@ class GovernanceMCP(MCPServer[AppState]):
                     Resource(
                         uri=f"hivegov://proposals/{p.id}",
                         name=p.id,
-                        title=f"{p.id} ({p.status.value}): {p.title}",
-                        description="A proposal open for work; its title and text are its author's data.",
+                        title=f"Proposal {p.id} ({p.status.value})",  # no agent-written text in the list
+                        description="A proposal open for work: its title and text, fenced as its author's data.",
                         mime_type="text/markdown",
                     )
                     for p in page.proposals
