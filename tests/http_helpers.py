@@ -20,6 +20,7 @@ from mcp.client.streamable_http import streamable_http_client
 from hivegov_mcp.app import open_service
 from hivegov_mcp.domain.clock import Clock
 from hivegov_mcp.http.app import HttpOptions, build_http_app
+from hivegov_mcp.http.serve import guarded_config
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
 
@@ -31,15 +32,16 @@ class Served:
 
 
 @asynccontextmanager
-async def serve(db_path: Path, *, clock: Clock, feed_seconds: float = 0.02) -> AsyncIterator[Served]:
-    """The app on a socket bound before uvicorn starts, so clients can connect at once."""
+async def serve(db_path: Path, *, clock: Clock, feed_seconds: float = 0.02, **guard: Any) -> AsyncIterator[Served]:
+    """The app on a socket bound before uvicorn starts, so clients can connect at once, behind
+    `serve`'s connection guard (`guard`: its head deadline and bounds, see `guarded_config`)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     port = sock.getsockname()[1]
     async with open_service(Settings(db=db_path, clock=clock)) as service:
         app = build_http_app(service, HttpOptions(port=port, tick_seconds=0, feed_seconds=feed_seconds))
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        server = uvicorn.Server(guarded_config(app, **guard))
         async with anyio.create_task_group() as tg:
             tg.start_soon(lambda: server.serve(sockets=[sock]))
             try:

@@ -1,19 +1,190 @@
-"""`hivegov-mcp serve --transport streamable-http|sse`: the HTTP app under uvicorn."""
+"""`hivegov-mcp serve --transport streamable-http|sse`: the HTTP app under uvicorn, behind a
+connection guard.
+
+Why uvicorn and a guard of ours (issue 17): uvicorn closes an idle keep-alive connection
+(`timeout_keep_alive`) but arms no timer on a new connection, nor on one that has begun a request
+head, so an idle or slowloris socket stays open for ever; its one bound, `limit_concurrency`,
+counts those sockets and then answers 503 to everyone. What is missing is a head deadline and an
+admission rule, about 100 lines on uvicorn's own h11 protocol (the class uvicorn's `http` option
+takes); changing servers (hypercorn, granian) would still leave the per-address bound to write,
+and would change the process every test and bench runs.
+
+The guard (`GuardedH11Protocol`, one per connection; `Admission`, one per server):
+- a connection must deliver a whole request head within `head_seconds` of opening, and of the end
+  of its previous response (an idle keep-alive is also closed by uvicorn after KEEP_ALIVE_SECONDS);
+- at most `per_peer` connections per peer address and `total` in all: past either, the oldest
+  connection still waiting for a request head (of that address, or of any) is closed, so a new
+  client always gets in while idle ones make room; only when every connection is busy with a
+  request is the new one closed.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import resource
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from hivegov_mcp.app import open_service
 from hivegov_mcp.http.app import HttpOptions, build_http_app, public_base, transport_security
 from hivegov_mcp.settings import Settings
 from hivegov_mcp.store.postgres import redacted
 
-__all__ = ["HttpOptions", "serve_http"]
+__all__ = ["Admission", "HttpOptions", "guarded_config", "serve_http"]
 
-MAX_CONNECTIONS = 1_000  # open connections and tasks at once; past it uvicorn answers 503
+HEAD_SECONDS = 5.0  # from opening (or the last response) to a whole request head
+KEEP_ALIVE_SECONDS = 5.0  # an idle keep-alive connection, closed by uvicorn
+MAX_CONNECTIONS = 1_000  # open connections in all, kept under the file-descriptor limit
+PER_PEER = 256  # open connections from one peer address (behind a reverse proxy: the proxy's)
+SPARE_DESCRIPTORS = 64  # the database, the listening socket, logs, webhooks' outgoing connections
+
+
+class Admission:
+    """Which connections to close: counts per peer address and in all, and the connections
+    waiting for a request head, oldest first. No I/O: `opened` returns the connections to close."""
+
+    def __init__(self, *, per_peer: int, total: int) -> None:
+        self.per_peer = per_peer
+        self.total = total
+        self._peer: dict[object, str] = {}
+        self._count: dict[str, int] = {}
+        self._waiting: dict[object, None] = {}  # insertion order: when each began to wait
+        self._waiting_by_peer: dict[str, dict[object, None]] = {}
+
+    def __len__(self) -> int:
+        return len(self._peer)
+
+    def opened(self, conn: object, peer: str) -> list[object]:
+        """Admit `conn` (waiting for its first head); the connections to close to stay in bounds
+        (`conn` itself when every other connection of the bound exceeded is busy)."""
+        self._peer[conn] = peer
+        self._count[peer] = self._count.get(peer, 0) + 1
+        self.waiting(conn)
+        victims: list[object] = []
+        while self._count.get(peer, 0) > self.per_peer:
+            victims.append(self._evict(next(iter(self._waiting_by_peer[peer]))))
+        while len(self._peer) > self.total:
+            victims.append(self._evict(next(iter(self._waiting)) if self._waiting else conn))
+        return victims
+
+    def waiting(self, conn: object) -> None:
+        """`conn` waits for a request head (again): it becomes the newest of those that wait."""
+        peer = self._peer.get(conn)
+        if peer is None:
+            return
+        self._waiting.pop(conn, None)
+        self._waiting[conn] = None
+        by_peer = self._waiting_by_peer.setdefault(peer, {})
+        by_peer.pop(conn, None)
+        by_peer[conn] = None
+
+    def busy(self, conn: object) -> None:
+        """`conn` delivered a request head: it is not closed to make room."""
+        peer = self._peer.get(conn)
+        self._waiting.pop(conn, None)
+        if peer is not None:
+            self._waiting_by_peer.get(peer, {}).pop(conn, None)
+
+    def closed(self, conn: object) -> None:
+        self.busy(conn)
+        peer = self._peer.pop(conn, None)
+        if peer is None:
+            return
+        self._count[peer] -= 1
+        if not self._count[peer]:
+            del self._count[peer]
+            self._waiting_by_peer.pop(peer, None)
+
+    def _evict(self, conn: object) -> object:
+        self.closed(conn)
+        return conn
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a request-head deadline and admission (see the module)."""
+
+    admission: Admission
+    head_seconds: float
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        peer = self.client[0] if self.client else "?"
+        for victim in self.admission.opened(self, peer):
+            assert isinstance(victim, GuardedH11Protocol)
+            victim.close()
+        if not transport.is_closing():
+            self._await_head()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_head_timer()
+        self.admission.closed(self)
+        super().connection_lost(exc)
+
+    def handle_events(self) -> None:
+        before = self.cycle
+        super().handle_events()
+        if self.cycle is not before:  # h11 parsed a whole request head
+            self._stop_head_timer()
+            self.admission.busy(self)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing() and (self.cycle is None or self.cycle.response_complete):
+            self._await_head()
+
+    def close(self) -> None:
+        self._stop_head_timer()
+        self.transport.close()
+
+    def _await_head(self) -> None:
+        self._stop_head_timer()
+        self.admission.waiting(self)
+        self._head_timer = self.loop.call_later(self.head_seconds, self.close)
+
+    def _stop_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+
+def descriptor_room() -> int:
+    """Connections the process can hold: its file-descriptor limit less the spare ones."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return MAX_CONNECTIONS if soft == resource.RLIM_INFINITY else max(16, soft - SPARE_DESCRIPTORS)
+
+
+def guarded_config(
+    app: Callable[..., Any],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    head_seconds: float = HEAD_SECONDS,
+    per_peer: int = PER_PEER,
+    total: int = MAX_CONNECTIONS,
+) -> uvicorn.Config:
+    """uvicorn's configuration with the guard; the tests shorten `head_seconds` and the bounds."""
+    protocol = type(
+        "GuardedH11Protocol",
+        (GuardedH11Protocol,),
+        {"admission": Admission(per_peer=per_peer, total=min(total, descriptor_room())), "head_seconds": head_seconds},
+    )
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http=protocol,
+        log_level="warning",
+        lifespan="on",
+        timeout_keep_alive=int(KEEP_ALIVE_SECONDS),
+    )
 
 
 async def serve_http(settings: Settings, options: HttpOptions, transport: str = "streamable-http") -> None:
@@ -29,12 +200,4 @@ async def serve_http(settings: Settings, options: HttpOptions, transport: str = 
             file=sys.stderr,
             flush=True,
         )
-        config = uvicorn.Config(
-            app,
-            host=options.host,
-            port=options.port,
-            log_level="warning",
-            lifespan="on",
-            limit_concurrency=MAX_CONNECTIONS,
-        )
-        await uvicorn.Server(config).serve()
+        await uvicorn.Server(guarded_config(app, host=options.host, port=options.port)).serve()
