@@ -7,6 +7,7 @@ request's bearer token. One deadline ticker and one audit feed run for the whole
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -22,11 +23,11 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hivegov_mcp import __version__
-from hivegov_mcp.domain.errors import ConfigError
+from hivegov_mcp.domain.errors import ConfigError, NotAuthenticated
 from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.http import dashboard, events, rest
 from hivegov_mcp.http.docs import DOCS_PAGE
-from hivegov_mcp.http.envelope import error_response, install_errors
+from hivegov_mcp.http.envelope import error_body, error_response, install_errors
 from hivegov_mcp.mcp.notify import ChangeNotifier
 from hivegov_mcp.mcp.server import FEED_SECONDS, ServerOptions, build_server
 from hivegov_mcp.runtime.feed import AuditFeed
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024  # a REST or MCP request body; the largest valid one is far smaller
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-METADATA_PATH = "/.well-known/oauth-protected-resource/mcp"  # RFC 9728, served by the SDK's app
 
 
 @dataclass(frozen=True)
@@ -205,12 +205,71 @@ def _is_mcp(path: str) -> bool:
     return path == "/mcp" or path.startswith(("/mcp/", "/sse", "/messages"))
 
 
+class ExplainedAuth:
+    """MCP's endpoints refuse a request without a valid agent token with the SDK's bare 401
+    ("Authentication required"); this answers it as REST does instead: why (no token, an unknown,
+    rotated or deactivated one) and how to get a token, in the error envelope and in
+    WWW-Authenticate. It names no authorization server: tokens come from this server's operator
+    (`hivegov-mcp agent add`), and until OAuth exists there is none to send a client to."""
+
+    def __init__(self, app: ASGIApp, service: GovernanceService) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        replaced = False
+
+        async def sending(message: Message) -> None:
+            nonlocal replaced
+            if message["type"] == "http.response.start" and message["status"] == 401:
+                replaced = True
+                await self._refuse(scope, send)
+            elif not replaced:
+                await send(message)
+
+        await self.app(scope, receive, sending)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        token = None
+        for name, value in scope["headers"]:
+            if name.lower() == b"authorization" and value[:7].lower() == b"bearer ":
+                token = value[7:].decode("latin-1").strip()
+        problem = NOT_GIVEN
+        if token:
+            try:
+                await self.service.authenticate(token)
+            except NotAuthenticated as exc:
+                problem = exc
+        challenge = 'Bearer realm="hivegov"'
+        if token:  # RFC 6750 §3.1: no error code when the request carried no token
+            described = f"{problem.message} {problem.hint or ''}".strip()
+            described = described.replace('"', "'").replace("\\", "/").replace("…", "...")
+            challenge += f', error="invalid_token", error_description="{described}"'
+        body = json.dumps(error_body(problem.code, problem.message, problem.hint)).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"www-authenticate", challenge.encode("latin-1", "replace")),
+        ]
+        await send({"type": "http.response.start", "status": 401, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+NOT_GIVEN = NotAuthenticated(
+    "no agent token was given",
+    "Send `Authorization: Bearer <token>`; an operator prints one with `hivegov-mcp agent add ID --role …`.",
+)
+
+
 def mcp_routes(streamable: ASGIApp, sse: ASGIApp) -> list[BaseRoute]:
     """MCP's endpoints at their paths, so every other path and method gets the API's 404 or
-    405: Streamable HTTP and its RFC 9728 metadata, and legacy SSE (/sse, /messages/)."""
+    405: Streamable HTTP, and legacy SSE (/sse, /messages/). No RFC 9728 metadata: there is no
+    authorization server to name (see `ExplainedAuth`)."""
     return [
         Route("/mcp", endpoint=streamable, methods=["GET", "POST", "DELETE"], include_in_schema=False),
-        Route(METADATA_PATH, endpoint=streamable, methods=["GET", "OPTIONS"], include_in_schema=False),
         Route("/sse", endpoint=sse, methods=["GET"], include_in_schema=False),
         Route("/messages/", endpoint=sse, methods=["POST"], include_in_schema=False),
     ]
@@ -275,6 +334,6 @@ def build_http_app(service: GovernanceService, options: HttpOptions | None = Non
 
     app.include_router(dashboard.router)
     app.mount("/static", dashboard.static, name="static")
-    app.router.routes.extend(mcp_routes(streamable, sse))
+    app.router.routes.extend(mcp_routes(ExplainedAuth(streamable, service), ExplainedAuth(sse, service)))
     app.add_middleware(Guard, security=security, max_body=MAX_BODY_BYTES)
     return app

@@ -265,13 +265,12 @@ def build_server(
         base = opts.resource_url.rsplit("/mcp", 1)[0]
         auth = {
             "token_verifier": AgentTokenVerifier(service, opts.resource_url),
-            # Tokens are issued by this server's operator (`hivegov-mcp agent add`); the metadata
-            # names this server as their issuer.
-            "auth": AuthSettings(
-                issuer_url=AnyHttpUrl(base),
-                resource_server_url=AnyHttpUrl(opts.resource_url),
-                validate_token_resource=True,
-            ),
+            # Tokens are issued by this server's operator (`hivegov-mcp agent add`), not by an OAuth
+            # authorization server: without `resource_server_url` the SDK publishes no protected-
+            # resource metadata and its 401s name no authorization server, so a client does not start
+            # an OAuth flow that cannot succeed (the HTTP app's 401 says how to get a token instead).
+            # `issuer_url` is required by the settings but unused: no OAuth routes are served.
+            "auth": AuthSettings(issuer_url=AnyHttpUrl(base), resource_server_url=None),
         }
     mcp = GovernanceMCP(
         "hivegov",
