@@ -122,9 +122,11 @@ OPERATIONS = [
         arguments=GetGovernanceMetrics,
         result=GovernanceMetrics,
         rest=Route("GET", "/metrics", "Success criteria, time per phase, per-agent figures", TAG),
-        description="""The seed's success criteria over a time range (participation, quality, consensus,
-        implementation, each next to its target), time spent in each status, and (for reporters)
-        per-agent figures; computed exactly from the audit log.""",
+        description="""How well governance works over a time range, each measure next to its target:
+        participation (ballots counted / eligible voters, target 80 %), quality (discussions that
+        reached a vote, 90 %), consensus (mean consensus of closed votes, 75 %) and implementation
+        (approved proposals executed, 95 %); time spent in each status; and (for reporters)
+        per-agent figures. Computed exactly from the audit log.""",
     ),
     Operation(
         name="get_governance_status",
