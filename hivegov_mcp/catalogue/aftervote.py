@@ -31,42 +31,42 @@ REVIEW = "discussion"  # the REST tag of validations, published summaries and mo
 class RecordValidation(Arguments):
     proposal_id: ProposalId
     result: ValidationArg = Field(description="pass or fail, for the current version.")
-    findings: str = Field(description="What you checked and found.")
+    findings: str = Field(min_length=1, description="What you checked and found.")
 
 
 class PublishSummary(Arguments):
     proposal_id: ProposalId
-    text: str = Field(description="Your summary of the current round (Markdown).")
+    text: str = Field(min_length=1, description="Your summary of the current round (Markdown).")
     recommendation: ResolutionArg = Field(description="approved-for-voting, requires-revision or blocked.")
 
 
 class ModerateComment(Arguments):
     comment_id: int = Field(description="The comment.")
     action: ModerationArg = Field(description="hide or restore.")
-    reason: str = Field(description="Why (required; its author sees it).")
+    reason: str = Field(min_length=1, description="Why (required; its author sees it).")
 
 
 class FileAppeal(Arguments):
     proposal_id: ProposalId
-    grounds: str = Field(description="Why the resolution should be reviewed (required).")
+    grounds: str = Field(min_length=1, description="Why the resolution should be reviewed (required).")
 
 
 class DecideAppeal(Arguments):
     appeal_id: int = Field(description="The appeal (a proposal's history lists its appeals).")
     decision: AppealDecisionArg = Field(description="uphold: the result stands; reopen: a new round.")
-    reason: str = Field(description="Why (required; recorded in the audit log).")
+    reason: str = Field(min_length=1, description="Why (required; recorded in the audit log).")
 
 
 class ReportExecution(Arguments):
     proposal_id: ProposalId
     outcome: OutcomeArg = Field(description="succeeded or failed.")
-    details: str = Field(description="What was done, or what went wrong.")
+    details: str = Field(min_length=1, description="What was done, or what went wrong.")
     artifacts: list[str] | None = Field(None, description="Links to the work: a PR, a commit, a CI run.")
 
 
 class RollbackExecution(Arguments):
     proposal_id: ProposalId
-    reason: str = Field(description="Why it is rolled back (required).")
+    reason: str = Field(min_length=1, description="Why it is rolled back (required).")
 
 
 OPERATIONS = [

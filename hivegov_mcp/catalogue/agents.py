@@ -19,27 +19,27 @@ class ListAgents(Arguments):
 
 
 class RegisterAgent(Arguments):
-    agent_id: str = Field(description="New agent id: lowercase letters, digits, - and _.")
+    agent_id: str = Field(min_length=1, description="New agent id: lowercase letters, digits, - and _.")
     roles: list[RoleArg] = Field(description="Roles to grant, e.g. [proposer, voter].")
     display_name: str | None = Field(None, description="Human-readable name; defaults to the id.")
     weight: int = Field(1, description="Voting weight (default 1).", ge=1)
 
 
 class SetAgentRoles(Arguments):
-    agent_id: str = Field(description="The agent to change.")
+    agent_id: str = Field(min_length=1, description="The agent to change.")
     roles: list[RoleArg] = Field(description="The complete new list of roles (replaces the old).")
 
 
 class DeactivateAgent(Arguments):
-    agent_id: str = Field(description="The agent to deactivate.")
+    agent_id: str = Field(min_length=1, description="The agent to deactivate.")
 
 
 class ActivateAgent(Arguments):
-    agent_id: str = Field(description="The deactivated agent to activate again.")
+    agent_id: str = Field(min_length=1, description="The deactivated agent to activate again.")
 
 
 class RotateToken(Arguments):
-    agent_id: str = Field(description="The agent whose token to replace.")
+    agent_id: str = Field(min_length=1, description="The agent whose token to replace.")
 
 
 OPERATIONS = [

@@ -132,6 +132,8 @@ def describe_validation(exc: ValidationError, *, shown: int = 60) -> str:
             parts.append(f"{where} is required")
         elif err["type"] == "extra_forbidden":
             parts.append(f"{where} is not an argument of this operation")
+        elif err["type"] == "string_too_short" and err.get("ctx", {}).get("min_length") == 1:
+            parts.append(f"{where} is empty; it is required")
         else:
             message = str(err["msg"]).replace("Input should be", "must be")
             text = repr(err.get("input"))
@@ -142,7 +144,7 @@ def describe_validation(exc: ValidationError, *, shown: int = 60) -> str:
     return "Invalid arguments: " + "; ".join(parts) + tail + "."
 
 
-ProposalId = Annotated[str, Field(description="Proposal id, e.g. BIP-001.")]
+ProposalId = Annotated[str, Field(min_length=1, description="Proposal id, e.g. BIP-001.")]
 KIB = 1024
 
 

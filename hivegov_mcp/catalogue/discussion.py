@@ -35,7 +35,7 @@ class StartDiscussion(Arguments):
 
 class AddComment(Arguments):
     proposal_id: ProposalId
-    content: str = Field(description=f"Your comment (up to {limits.MAX_COMMENT_BYTES // KIB} KiB).")
+    content: str = Field(min_length=1, description=f"Your comment (up to {limits.MAX_COMMENT_BYTES // KIB} KiB).")
     type: CommentTypeArg = Field(
         CommentType.COMMENT,
         description="objection blocks voting until resolved; support and suggestion count too.",
@@ -46,7 +46,7 @@ class AddComment(Arguments):
 
 class ResolveComment(Arguments):
     comment_id: int = Field(description="The comment to mark resolved.")
-    note: str = Field(description="Why it is resolved (required).")
+    note: str = Field(min_length=1, description="Why it is resolved (required).")
 
 
 class GetDiscussion(Arguments):
@@ -65,7 +65,7 @@ class ConcludeDiscussion(Arguments):
     resolution: ResolutionArg = Field(
         description="approved-for-voting opens voting; requires-revision; blocked rejects it."
     )
-    reason: str = Field(description="Why (required; recorded in the audit log).")
+    reason: str = Field(min_length=1, description="Why (required; recorded in the audit log).")
     override: bool = Field(False, description="Arbiters only: open voting despite unresolved objections.")
 
 

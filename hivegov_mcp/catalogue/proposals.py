@@ -26,11 +26,11 @@ TAG = "proposals"
 
 
 class CreateProposal(Arguments):
-    title: str = Field(description=f"One-line title, at most {limits.MAX_TITLE} characters.")
+    title: str = Field(min_length=1, description=f"One-line title, at most {limits.MAX_TITLE} characters.")
     type: TypeArg = Field(description="standards, informational or process.")
-    abstract: str = Field(description="A short summary (Markdown).")
-    motivation: str = Field(description="Why this is needed (Markdown).")
-    specification: str = Field(description="Exactly what changes (Markdown).")
+    abstract: str = Field(min_length=1, description="A short summary (Markdown).")
+    motivation: str = Field(min_length=1, description="Why this is needed (Markdown).")
+    specification: str = Field(min_length=1, description="Exactly what changes (Markdown).")
     implementation: str = Field("", description="How it will be carried out (optional).")
     dependencies: list[str] | None = Field(None, description="Ids of existing proposals it depends on.")
 
@@ -51,7 +51,7 @@ class ListProposals(Arguments):
 class ReviseProposal(Arguments):
     proposal_id: ProposalId
     expected_version: int = Field(description="The version you read; guards against lost edits.")
-    change_note: str = Field(description="What changed and why (shown in the history).")
+    change_note: str = Field(min_length=1, description="What changed and why (shown in the history).")
     title: str | None = Field(None, description="New title; unchanged when omitted.")
     abstract: str | None = Field(None, description="New abstract; unchanged when omitted.")
     motivation: str | None = Field(None, description="New motivation; unchanged when omitted.")
@@ -68,11 +68,11 @@ class DiffProposal(Arguments):
 
 class WithdrawProposal(Arguments):
     proposal_id: ProposalId
-    reason: str = Field(description="Why it is withdrawn (required).")
+    reason: str = Field(min_length=1, description="Why it is withdrawn (required).")
 
 
 class SearchProposals(Arguments):
-    query: str = Field(description="Words to look for in proposals and comments.")
+    query: str = Field(min_length=1, description="Words to look for in proposals and comments.")
     limit: int = Field(
         limits.DEFAULT_SEARCH,
         description=f"At most this many hits, 1 to {limits.MAX_SEARCH}.",

@@ -50,7 +50,7 @@ class GetGovernanceMetrics(Arguments):
 
 
 class AddWebhook(Arguments):
-    url: str = Field(description="An http:// or https:// URL each audit event is POSTed to.")
+    url: str = Field(min_length=1, description="An http:// or https:// URL each audit event is POSTed to.")
 
 
 class RemoveWebhook(Arguments):

@@ -19,14 +19,15 @@ class CastVote(Arguments):
     proposal_id: ProposalId
     decision: DecisionArg = Field(description="Your vote.")
     justification: str = Field(
+        min_length=1,
         description="Your reasoning: at least the rules' min_justification_chars, at most "
-        f"{limits.MAX_JUSTIFICATION_BYTES // KIB} KiB."
+        f"{limits.MAX_JUSTIFICATION_BYTES // KIB} KiB.",
     )
 
 
 class CloseVoting(Arguments):
     proposal_id: ProposalId
-    reason: str = Field(description="Why voting is closed now (required).")
+    reason: str = Field(min_length=1, description="Why voting is closed now (required).")
 
 
 OPERATIONS = [
