@@ -213,3 +213,33 @@ async def test_a_session_ends_on_the_server_at_sign_out_after_idling_and_after_i
     assert kept == [True, True, True] and after_idle is False
     assert all(busy) and after_twelve_hours is False
     assert "Max-Age=43200" in login.headers["set-cookie"]
+
+
+async def test_the_proposal_page_shows_each_agent_s_vote_once_voting_closes_and_not_before(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    async with (
+        serve(db_path, clock=clock) as served,
+        httpx2.AsyncClient(base_url=f"{served.base}/api/governance") as api,
+    ):
+
+        async def call(who: str, path: str, body: dict[str, str] | None = None) -> None:
+            answer = await api.post(path, json=body, headers=bearer(tokens[who]))
+            assert answer.status_code in (200, 201), answer.text
+
+        await call("alice", "/proposals", PROPOSAL)
+        await call("alice", "/discussions/BIP-001")
+        await call("carol", "/discussions/BIP-001/conclude", {"resolution": "approved-for-voting", "reason": "Ok."})
+        await call("bob", "/votes/BIP-001", {"decision": "reject", "justification": JUSTIFICATION})
+        async with httpx2.AsyncClient(base_url=served.base) as dave:
+            await _login(dave, tokens["dave"])
+            while_open = (await dave.get("/proposals/BIP-001")).text
+            await call(
+                "carol", "/votes/BIP-001", {"decision": "approve", "justification": "Clear, small and reversible."}
+            )
+            await call("carol", "/votes/BIP-001/close", {"reason": "Everyone who meant to vote has."})
+            closed = (await dave.get("/proposals/BIP-001")).text
+    assert 'id="ballots"' not in while_open and JUSTIFICATION not in while_open
+    ballots = closed.split('id="ballots"')[1].split("</ul>")[0]
+    assert f"<strong>bob</strong> reject: {JUSTIFICATION}" in ballots
+    assert "<strong>carol</strong> approve: Clear, small and reversible." in ballots
