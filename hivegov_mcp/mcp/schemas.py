@@ -132,6 +132,7 @@ def _named_fields(schema: Any) -> Any:
 
 def _property(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     shown: dict[str, Any] = _named_fields(schema)
+    shown.pop("default", None)  # a result always holds the field
     if "description" in shown and _says_nothing_more(name, schema):
         del shown["description"]
     return shown
