@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="stdio (default); streamable-http or sse: the same HTTP app (the flag names the endpoint printed)",
     )
     serve.add_argument("--host", default="127.0.0.1", help="HTTP: the address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="HTTP: the port (default 8000)")
+    serve.add_argument("--port", type=int, default=8000, help="HTTP: the port (default 8000; 0: any free one)")
     serve.add_argument(
         "--allowed-host",
         action="append",

@@ -21,20 +21,24 @@ The guard (`GuardedH11Protocol`, one per connection; `Admission`, one per server
 from __future__ import annotations
 
 import asyncio
+import errno
 import resource
+import socket
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from hivegov_mcp.app import open_service
+from hivegov_mcp.domain.errors import ConfigError
 from hivegov_mcp.http.app import HttpOptions, build_http_app, public_base, transport_security
 from hivegov_mcp.settings import Settings
 from hivegov_mcp.store.postgres import redacted
 
-__all__ = ["Admission", "HttpOptions", "guarded_config", "serve_http"]
+__all__ = ["Admission", "HttpOptions", "bind", "guarded_config", "serve_http"]
 
 HEAD_SECONDS = 5.0  # from opening (or the last response) to a whole request head
 KEEP_ALIVE_SECONDS = 5.0  # an idle keep-alive connection, closed by uvicorn
@@ -187,17 +191,52 @@ def guarded_config(
     )
 
 
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything is printed or opened, so a port in use (or
+    one that needs privileges, or a host that is not this machine's) is one clear line."""
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"--port {port}", "that is not a port: use 1-65535, or 0 for any free one")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        where = f"[{host}]:{port}" if family == socket.AF_INET6 else f"{host}:{port}"
+        if exc.errno == errno.EADDRINUSE:
+            problem = (
+                f"{where} is already in use (another server?): choose another --port, or --port 0 for any free one"
+            )
+        elif exc.errno == errno.EACCES:
+            problem = f"binding {where} needs privileges: use a --port above 1023"
+        elif exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
+            problem = f"{host} is not an address of this machine: use one it has (127.0.0.1, or 0.0.0.0 for all)"
+        else:
+            problem = f"{where} cannot be bound ({exc.strerror or exc})"
+        raise ConfigError(
+            f"--port {port}" if exc.errno in (errno.EADDRINUSE, errno.EACCES) else f"--host {host}", problem
+        ) from None
+    sock.listen(2048)
+    return sock
+
+
 async def serve_http(settings: Settings, options: HttpOptions, transport: str = "streamable-http") -> None:
     transport_security(options)  # a non-loopback bind without --allowed-host is refused before anything opens
-    async with open_service(settings) as service:
-        app = build_http_app(service, options)
-        base = public_base(options)
-        endpoint = f"{base}/sse" if transport == "sse" else f"{base}/mcp"
-        print(
-            f"hivegov-mcp: serving {redacted(str(settings.db))} over HTTP: MCP at {endpoint}, "
-            f"REST at {base}/api/governance/ "
-            f"(docs {base}/api/docs); each request needs Authorization: Bearer <agent token>",
-            file=sys.stderr,
-            flush=True,
-        )
-        await uvicorn.Server(guarded_config(app, host=options.host, port=options.port)).serve()
+    sock = bind(options.host, options.port)
+    options = replace(options, port=sock.getsockname()[1])  # --port 0: the port the system chose
+    try:
+        async with open_service(settings) as service:
+            app = build_http_app(service, options)
+            base = public_base(options)
+            endpoint = f"{base}/sse" if transport == "sse" else f"{base}/mcp"
+            print(
+                f"hivegov-mcp: serving {redacted(str(settings.db))} over HTTP: MCP at {endpoint}, "
+                f"REST at {base}/api/governance/ (docs {base}/api/docs), each request with "
+                f"Authorization: Bearer <agent token>; the dashboard at {base}/ (sign in with an agent token)",
+                file=sys.stderr,
+                flush=True,
+            )
+            await uvicorn.Server(guarded_config(app)).serve(sockets=[sock])
+    finally:
+        sock.close()
