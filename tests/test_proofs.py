@@ -10,11 +10,13 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hivegov_mcp.app import open_service
 from hivegov_mcp.domain import merkle
+from hivegov_mcp.domain.audit import event_leaf
 from hivegov_mcp.domain.clock import FakeClock
 from hivegov_mcp.domain.errors import InvalidInput, LogTampered, NotFound
 from hivegov_mcp.domain.identity import LOCAL_ADMIN
@@ -28,12 +30,17 @@ pytestmark = [pytest.mark.anyio, pytest.mark.both_stores]  # the store contract:
 VERIFIER = Path(__file__).resolve().parent.parent / "examples" / "verify_receipt.py"
 
 
-def _verify(tmp_path: Path, proof: dict[str, object], vkey: str, kept: str | None = None) -> tuple[int, str]:
+def _verify(
+    tmp_path: Path, proof: dict[str, object], vkey: str, kept: str | None = None, receipt: object = None
+) -> tuple[int, str]:
     (tmp_path / "proof.json").write_text(json.dumps(proof), encoding="utf-8")
     args = [sys.executable, "-I", str(VERIFIER), str(tmp_path / "proof.json"), vkey]
     if kept is not None:
         (tmp_path / "kept.txt").write_text(kept, encoding="utf-8")
         args += ["--checkpoint", str(tmp_path / "kept.txt")]
+    if receipt is not None:
+        (tmp_path / "receipt.json").write_text(json.dumps(receipt), encoding="utf-8")
+        args += ["--receipt", str(tmp_path / "receipt.json")]
     done = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
     return done.returncode, done.stdout.strip() + done.stderr
 
@@ -153,3 +160,74 @@ async def test_no_checkpoint_is_signed_over_a_stored_tree_that_disagrees_with_th
             await svc.sign_checkpoint()
         async with svc.store.read() as tx:
             assert await tx.checkpoint() is None
+
+
+async def _kept_result(service: GovernanceService, cast: Cast) -> dict[str, Any]:
+    """A write's whole result as its author keeps it, the receipt's leaf included."""
+    result = (await service.create_proposal(cast["alice"], **PROPOSAL)).model_dump(mode="json")
+    if result["receipt"].get("leaf") is None:  # until the store's append_audit returns it (see issue 17, item 3)
+        async with service.store.read() as tx:
+            (event,) = await tx.audit_events(subject=None, after_seq=result["receipt"]["seq"] - 1, limit=1)
+        result["receipt"]["leaf"] = event_leaf(event).hex()
+    return result
+
+
+def _rewritten(proofs: list[dict[str, Any]], seq: int, signer: Any) -> dict[str, Any]:
+    """The proof of event `seq` after whoever holds the database and the key rewrote it: the
+    event edited, the tree regrown over the log, a checkpoint signed anew."""
+    events = [p["canonical_event"].encode() for p in proofs]
+    events[seq - 1] = events[seq - 1].replace(b"structured", b"unstructured")
+    leaves = [merkle.leaf_hash(e) for e in events]
+    root = merkle.root(leaves)
+    proof = proofs[seq - 1]
+    return {
+        **proof,
+        "canonical_event": events[seq - 1].decode(),
+        "leaf_hash": leaves[seq - 1].hex(),
+        "inclusion": [h.hex() for h in merkle.inclusion_proof(seq - 1, leaves)],
+        "root": root.hex(),
+        "checkpoint": {**proof["checkpoint"], "note": signer.sign(len(leaves), root), "root": root.hex()},
+    }
+
+
+async def test_a_proof_is_held_against_the_write_s_receipt_and_a_rewritten_event_is_refused(
+    service: GovernanceService, cast: Cast, tmp_path: Path
+) -> None:
+    await _writes(service, cast, 2)
+    kept = await _kept_result(service, cast)  # the author keeps the write's result
+    seq = kept["receipt"]["seq"]
+    await _writes(service, cast, 2)
+    size = (await service.latest_checkpoint(cast["bob"])).size
+    proofs = [(await service.get_audit_proof(cast["bob"], n)).model_dump(mode="json") for n in range(1, size + 1)]
+    vkey = service.signer.verifier_key()
+    forged = _rewritten(proofs, seq, service.signer)
+    assert forged["leaf_hash"] != proofs[seq - 1]["leaf_hash"]
+
+    ok, said = _verify(tmp_path, proofs[seq - 1], vkey, receipt=kept)
+    assert ok == 0 and "the very event of your receipt" in said, said
+    assert _verify(tmp_path, proofs[seq - 1], vkey, receipt=kept["receipt"])[0] == 0  # the receipt alone too
+    assert _verify(tmp_path, forged, vkey)[0] == 0  # without the receipt the rewrite passes (issue 17, item 3)
+    refused, why = _verify(tmp_path, forged, vkey, receipt=kept)
+    assert refused == 1 and f"event #{seq} is not the event of your receipt" in why, why
+    other, why = _verify(tmp_path, proofs[seq], vkey, receipt=kept)
+    assert other == 1 and f"the receipt is for event #{seq}, the proof for event #{seq + 1}" in why, why
+    leafless = {**kept, "receipt": {**kept["receipt"], "leaf": None}}
+    assert "carries no `leaf`" in _verify(tmp_path, proofs[seq - 1], vkey, receipt=leafless)[1]
+
+
+async def test_the_verifier_takes_the_key_as_text_or_as_a_file_and_says_when_it_is_neither(
+    service: GovernanceService, cast: Cast, tmp_path: Path
+) -> None:
+    (seq,) = await _writes(service, cast, 1)
+    proof = (await service.get_audit_proof(cast["bob"], seq)).model_dump(mode="json")
+    key_file = tmp_path / "key.txt"
+    key_file.write_text(service.signer.verifier_key() + "\n", encoding="utf-8")
+    (tmp_path / "not-a-key.txt").write_text("hello\n", encoding="utf-8")
+
+    assert _verify(tmp_path, proof, str(key_file))[0] == 0
+    assert _verify(tmp_path, proof, service.signer.verifier_key())[0] == 0
+    code, said = _verify(tmp_path, proof, "key.txt-that-is-not-there")
+    assert code == 1 and "is neither a verifier key (NAME+HASH+KEY" in said and "unpack" not in said, said
+    code, said = _verify(tmp_path, proof, str(tmp_path / "not-a-key.txt"))
+    assert code == 1 and "does not hold a verifier key" in said, said
+    assert "not base64" in _verify(tmp_path, proof, "name+00000000+not*base64")[1]
