@@ -369,7 +369,19 @@ async def test_wrong_methods_chunked_bodies_and_headers_of_the_api(
         answer = await http.get(f"{API}/agents/me", headers=alice)
         docs = await http.get("/api/docs")
         metadata = await http.get("/.well-known/oauth-protected-resource/mcp", headers={"Host": "evil.example"})
+        allowed = {
+            path: (await http.put(path, headers=alice)).headers.get("allow")
+            for path in (f"{API}/proposals", "/healthz", "/mcp", "/login", "/static/dashboard.css")
+        }
     assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "method_not_allowed"
+    assert wrong.headers["allow"] == "GET"
+    assert allowed == {
+        f"{API}/proposals": "GET, POST",
+        "/healthz": "GET",
+        "/mcp": "GET, HEAD, POST, DELETE",
+        "/login": "GET, POST",
+        "/static/dashboard.css": "GET, HEAD",
+    }
     assert chunked.status_code == 413 and chunked.json()["error"]["code"] == "too_large"
     assert answer.headers["cache-control"] == "no-store"
     assert "frame-ancestors 'none'" in docs.headers["content-security-policy"]
@@ -400,3 +412,24 @@ async def test_the_checkpoint_and_proofs_are_served_over_rest_and_as_an_mcp_reso
     assert anonymous.status_code == 401
     assert getattr(note, "text", "") == checkpoint.json()["note"]
     assert getattr(rules, "text", "").startswith("# rules version 1, sha256 ")
+
+
+async def test_metrics_take_since_and_until_as_iso_8601_with_a_zone_never_as_a_number(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    async with serve(db_path, clock=clock) as served, httpx2.AsyncClient(base_url=served.base) as http:
+        alice = bearer(tokens["alice"])
+        asked = {
+            query: await http.get(f"{API}/metrics?{query}", headers=alice)
+            for query in ("until=0.5", "since=1700000000", "until=2026-11-01T00:00", "until=2026-11-01T00:00:00Z")
+        }
+        async with mcp_client(served.base, tokens["alice"]) as client:
+            over_mcp = await client.call_tool("get_governance_metrics", {"until": 0.5})
+    expected = "must be an ISO 8601 date-time with its zone, e.g. 2026-11-01T00:00:00Z"
+    for query, answer in list(asked.items())[:3]:
+        name = query.split("=")[0]
+        assert answer.status_code == 400, query
+        assert answer.json()["error"]["message"].startswith(f"query.{name}: {expected}"), answer.text
+    assert asked["until=2026-11-01T00:00:00Z"].status_code == 200
+    assert over_mcp.is_error
+    assert f"until {expected}; a number is not read as a time (got 0.5)" in over_mcp.content[0].text  # type: ignore[union-attr]

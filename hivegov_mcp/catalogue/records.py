@@ -3,9 +3,12 @@ webhooks."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 from hivegov_mcp.catalogue.base import Arguments, Kind, NoArguments, Operation, Route
 from hivegov_mcp.domain import limits
@@ -44,9 +47,28 @@ class GetAuditProof(Arguments):
     )
 
 
+def _not_a_number(value: object) -> object:
+    """A number (or a numeric string, as a query string brings it) would be read as seconds since
+    1970: `until=0.5` meant 1970-01-01T00:00:00.5Z. Only ISO 8601 is a time here."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value.strip())):
+        raise PydanticCustomError("iso_datetime", _MOMENT_EXPECTED + "; a number is not read as a time")
+    return value
+
+
+def _with_zone(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise PydanticCustomError("iso_datetime", _MOMENT_EXPECTED + "; this one has no zone")
+    return value
+
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_MOMENT_EXPECTED = "must be an ISO 8601 date-time with its zone, e.g. 2026-11-01T00:00:00Z"
+Moment = Annotated[datetime, BeforeValidator(_not_a_number), AfterValidator(_with_zone)]
+
+
 class GetGovernanceMetrics(Arguments):
-    since: datetime | None = Field(None, description="Start (ISO 8601 with zone); the beginning if omitted.")
-    until: datetime | None = Field(None, description="End, exclusive (ISO 8601 with zone); now if omitted.")
+    since: Moment | None = Field(None, description="Start (ISO 8601 with zone); the beginning if omitted.")
+    until: Moment | None = Field(None, description="End, exclusive (ISO 8601 with zone); now if omitted.")
 
 
 class AddWebhook(Arguments):

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from hivegov_mcp.domain.errors import HivegovError, RateLimited
 
@@ -69,6 +70,19 @@ def domain_error_response(exc: HivegovError) -> JSONResponse:
     return response
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed(request: Request) -> str:
+    """Every method some route takes at this path (the router's own Allow names only the first
+    route that matched the path, though `/login` is two routes, GET and POST); a mount's app
+    (the static files) says for itself."""
+    routes = [route for route in request.app.router.routes if not isinstance(route, Mount)]
+    path = {"type": "http", "path": request.url.path, "root_path": "", "headers": [], "query_string": b""}
+    taken = [m for m in METHODS if any(r.matches({**path, "method": m})[0] is Match.FULL for r in routes)]
+    return ", ".join(taken)
+
+
 def install_errors(app: FastAPI) -> None:
     """One JSON envelope for every error: domain errors, bad input, unknown routes, crashes."""
 
@@ -89,7 +103,11 @@ def install_errors(app: FastAPI) -> None:
         codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
         code = codes.get(exc.status_code, "http_error")
         hint = "The endpoints are listed at /api/docs." if exc.status_code in (404, 405) else None
-        return error_response(exc.status_code, code, str(exc.detail), hint)
+        response = error_response(exc.status_code, code, str(exc.detail), hint)
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:  # RFC 9110 §15.5.6: say which methods the path takes
+            response.headers["Allow"] = _allowed(request) or response.headers.get("Allow", "")
+        return response
 
     async def crash(request: Request, exc: Exception) -> JSONResponse:
         log.exception("%s %s failed", request.method, request.url.path)
