@@ -121,7 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--weight", type=int, default=1, help="voting weight (default 1)")
     agent.add_parser("list", help="list agents")
     roles = agent.add_parser(
-        "roles", help="replace an agent's roles", description="Replace an agent's roles.", epilog=grants
+        "roles",
+        help="replace an agent's roles",
+        description="Replace an agent's roles. They act at once, except on a vote already open: its\n"
+        "electorate and weights were frozen when voting opened, so removing `voter` leaves the\n"
+        "agent its place (and its ballot) in that vote, and granting `voter` gives none; both\n"
+        "hold from the next vote that opens.",
+        epilog=grants,
     )
     roles.add_argument("agent_id")
     roles.add_argument("roles", nargs="+", metavar="ROLE", help="the complete new list of roles")
