@@ -4,6 +4,13 @@ the row and the event it contradicts.
 
 The log is trusted here: it is checked first (chain, Merkle leaves, checkpoints), and only a
 log that passed is used to judge the tables.
+
+Every column that can change an outcome or an identity is judged (issue 17): a vote's frozen
+electorate and rules version (its opening event), the deadline (the move that set it), objection
+resolutions and moderation, validations, each rules version's text (its logged hash), an agent's
+display name and token (`token_sha256`), a webhook's host and removal. A field an older version
+did not log (`UNKNOWN`) is not judged, so a database written before it still verifies. The
+engine uses the same replays before it decides (service/engine.py).
 """
 
 from __future__ import annotations
@@ -11,13 +18,39 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from hivegov_mcp.domain.audit import ballot_commitment, content_hash
+from hivegov_mcp.domain.config import parse_config, rules_hash
+from hivegov_mcp.domain.errors import ConfigError
 from hivegov_mcp.domain.phases import INITIAL_STATUS, Action, Status
+
+# Actions that never move a proposal (nor change its deadline): the many comments and ballots.
+NOT_MOVES = frozenset(
+    {
+        Action.ADD_COMMENT,
+        Action.RESOLVE_COMMENT,
+        Action.SUMMARIZE,
+        Action.CAST_VOTE,
+        Action.RECORD_VALIDATION,
+        Action.PUBLISH_SUMMARY,
+        Action.MODERATE,
+        Action.FILE_APPEAL,
+    }
+)
 
 # Events that change an agent (subject `agent:ID`) and what they set.
 REGISTER, SET_ROLES, DEACTIVATE, ACTIVATE = "register_agent", "set_agent_roles", "deactivate_agent", "activate_agent"
+ROTATE = "rotate_token"
+RULES_CHANGED = "rules_changed"
+WEBHOOK_ADDED, WEBHOOK_REMOVED = "webhook_added", "webhook_removed"
+TOKEN_EVENTS = (REGISTER, ROTATE)  # each logs `token_sha256` (events from before it was logged: not checked)
+VOTING_BLOCKED = "voting_blocked"
+CLOSES_VOTE = (Action.CLOSE_VOTING.value, Action.VOTING_DEADLINE.value, Action.EARLY_CLOSE.value)
+# Every event that sets or clears a proposal's deadline (all the moves, and a blocked vote).
+SETS_DEADLINE = (*(a.value for a in Action if a not in NOT_MOVES), VOTING_BLOCKED)
 
 
 @dataclass(frozen=True)
@@ -35,6 +68,35 @@ class Disagreement:
     seq: int | None  # the event the row contradicts, if one
 
 
+class Unknown:
+    """What an older log did not record (a field added later): not checked."""
+
+    def __repr__(self) -> str:
+        return "unknown"
+
+
+UNKNOWN = Unknown()
+
+
+def token_digest(token_hash: str) -> str:
+    """What the log records of an agent's token: SHA-256 of its stored hash (never the token, and
+    not the stored hash itself, the key a presented token is looked up by)."""
+    return hashlib.sha256(f"hivegov token hash {token_hash}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CommentMarks:
+    """A comment's resolution and moderation columns."""
+
+    id: int
+    resolved_by: str | None
+    resolution_note: str | None
+    hidden_by: str | None
+    hidden_reason: str | None
+    resolved: bool = False  # resolved_at is set
+    hidden: bool = False  # hidden_at is set
+
+
 @dataclass(frozen=True)
 class ProposalRows:
     id: str
@@ -46,6 +108,11 @@ class ProposalRows:
     tally: Mapping[str, int] | None  # the stored count of a closed vote: approve/reject/abstain
     appeals: Sequence[tuple[int, str, str, str | None]] = ()  # (id, appellant, grounds, decision)
     executions: Sequence[tuple[int, str, str | None]] = ()  # (attempt, executor, outcome)
+    eligible: Mapping[str, int] | None = None  # the frozen electorate (agent -> weight); None: not read
+    deadline: datetime | Unknown | None = UNKNOWN  # UNKNOWN: not read
+    rules_version: int | Unknown | None = UNKNOWN  # the rules version frozen for its vote
+    marks: Sequence[CommentMarks] = ()
+    validations: Sequence[tuple[int, int, str, str]] = ()  # (id, version, validator, result)
 
 
 @dataclass(frozen=True)
@@ -54,6 +121,8 @@ class AgentRow:
     roles: Sequence[str]
     weight: int
     active: bool
+    display_name: str | None = None  # None: not read
+    token_hash: str | None = None  # None: not read
 
 
 def _sha256(text: str) -> str:
@@ -71,8 +140,15 @@ def check_proposal(rows: ProposalRows, events: Sequence[LoggedEvent]) -> Disagre
     closed: LoggedEvent | None = None
     appeals: dict[int, tuple[LoggedEvent, str | None]] = {}
     attempts: dict[int, tuple[LoggedEvent, str | None]] = {}
+    vote = FrozenVote()
+    deadline = _Deadline()
+    resolved: dict[int, LoggedEvent] = {}
+    hidden: dict[int, LoggedEvent] = {}
+    validations: dict[int, LoggedEvent] = {}
     for e in events:
         p = e.payload
+        deadline.feed(e)
+        vote.feed(e)
         if e.action == "create_proposal":
             status = (INITIAL_STATUS.value, e.seq)
         elif "to" in p and "from" in p:
@@ -81,6 +157,12 @@ def check_proposal(rows: ProposalRows, events: Sequence[LoggedEvent]) -> Disagre
                 closed = e
             elif p["to"] == Status.DISCUSSION.value:
                 ballots, closed = {}, None  # a reopened proposal votes afresh (its ballots were cleared)
+        if e.action == Action.RESOLVE_COMMENT.value and "comment_id" in p:
+            resolved[int(p["comment_id"])] = e
+        elif e.action == Action.MODERATE.value and "comment" in p:
+            hidden[int(p["comment"])] = e
+        elif e.action == Action.RECORD_VALIDATION.value and "validation" in p:
+            validations[int(p["validation"])] = e
         if e.action in ("create_proposal", Action.REVISE.value) and "version" in p:
             version = (int(p["version"]), e.seq)
             hashes[int(p["version"])] = (str(p["content_hash"]), e.seq)
@@ -140,7 +222,191 @@ def check_proposal(rows: ProposalRows, events: Sequence[LoggedEvent]) -> Disagre
             return Disagreement(row, f"its type is {kind}; the log recorded {event.payload.get('type')}", event.seq)
         if "content_sha256" in event.payload and event.payload["content_sha256"] != _sha256(text):
             return Disagreement(row, "its text is not the text the log recorded (content_sha256)", event.seq)
-    return _check_votes(pid, rows, ballots, closed) or _check_after_vote(pid, rows, appeals, attempts)
+    return (
+        _check_frozen(pid, rows, vote, deadline)
+        or _check_marks(pid, rows, resolved, hidden)
+        or check_validations(pid, rows.validations, validations)
+        or _check_votes(pid, rows, ballots, closed)
+        or _check_after_vote(pid, rows, appeals, attempts)
+    )
+
+
+class FrozenVote:
+    """The electorate and rules version the log froze for the proposal's current vote."""
+
+    def __init__(self) -> None:
+        self.eligible: dict[str, int] | Unknown | None = None
+        self.rules_version: int | Unknown | None = None
+        self.seq: int | None = None
+
+    def feed(self, e: LoggedEvent) -> None:
+        p = e.payload
+        if "to" not in p or "from" not in p:
+            return
+        if p["to"] == Status.VOTING.value and p["from"] != Status.VOTING.value:
+            self.seq = e.seq
+            given = p.get("eligible")
+            self.eligible = {str(a): int(w) for a, w in given.items()} if isinstance(given, Mapping) else UNKNOWN
+            version = p.get("rules_version", UNKNOWN)
+            self.rules_version = version if version is None or isinstance(version, int | Unknown) else UNKNOWN
+        elif p["to"] == Status.DISCUSSION.value:  # reopened: the next vote freezes its own
+            self.eligible, self.rules_version, self.seq = None, None, e.seq
+
+
+class _Deadline:
+    """The deadline the log's moves left the proposal with (ISO text, None, or UNKNOWN)."""
+
+    def __init__(self) -> None:
+        self.value: str | Unknown | None = None
+        self.seq: int | None = None
+
+    def feed(self, e: LoggedEvent) -> None:
+        new = deadline_after(e, self.value)
+        if new is not self.value:
+            self.value, self.seq = new, e.seq
+
+    def at(self) -> datetime | Unknown | None:
+        if isinstance(self.value, str):
+            try:
+                return datetime.fromisoformat(self.value)
+            except ValueError:
+                return UNKNOWN
+        return self.value
+
+
+def deadline_after(e: LoggedEvent, current: str | Unknown | None) -> str | Unknown | None:
+    """The deadline after event `e`, given the one before it (`current`, returned when `e` leaves it)."""
+    p = e.payload
+    if e.action == VOTING_BLOCKED:
+        return None
+    if "to" not in p or "from" not in p:
+        return current
+    if e.action not in SETS_DEADLINE:  # a move the engine does not make (a bulk loader's): unknown
+        return UNKNOWN
+    if e.action in (Action.REVISE.value, Action.EXCEED_REVISION_ROUNDS.value, Action.ROLLBACK_EXECUTION.value):
+        return current
+    if p["to"] in (Status.DISCUSSION.value, Status.VOTING.value):
+        given = p.get("deadline")
+        return given if isinstance(given, str) else UNKNOWN
+    if e.action in CLOSES_VOTE:
+        given = p.get("appeal_until")
+        return given if isinstance(given, str) else None
+    if e.action == Action.CLAIM_EXECUTION.value:
+        given = p.get("lease_until")
+        return given if isinstance(given, str) else UNKNOWN
+    return None
+
+
+def logged_deadline(events: Sequence[LoggedEvent]) -> tuple[datetime | Unknown | None, int | None]:
+    """The deadline the log fixes for a proposal (from its deadline-setting events, in order), and
+    the event that set it."""
+    deadline = _Deadline()
+    for e in events:
+        deadline.feed(e)
+    return deadline.at(), deadline.seq
+
+
+def logged_electorate(events: Sequence[LoggedEvent]) -> tuple[dict[str, int] | Unknown | None, int | None]:
+    """The electorate the log froze for the proposal's current vote (from its moves, in order)."""
+    vote = FrozenVote()
+    for e in events:
+        vote.feed(e)
+    return vote.eligible, vote.seq
+
+
+def electorate_difference(table: Mapping[str, int], logged: Mapping[str, int]) -> str | None:
+    """How the table's electorate differs from the logged one, in words; None when equal."""
+    if dict(table) == dict(logged):
+        return None
+    agent = sorted(a for a in set(table) | set(logged) if table.get(a) != logged.get(a))[0]
+    mine = f"weight {table[agent]}" if agent in table else "no place"
+    theirs = f"weight {logged[agent]}" if agent in logged else "no place"
+    return f"{agent} has {mine} in it; the vote opened with {theirs}"
+
+
+def _check_frozen(pid: str, rows: ProposalRows, vote: FrozenVote, deadline: _Deadline) -> Disagreement | None:
+    if rows.eligible is not None and not isinstance(vote.eligible, Unknown):
+        differs = electorate_difference(rows.eligible, vote.eligible or {})
+        if differs is not None:
+            return Disagreement(f"eligible_voters: {pid}", differs, vote.seq)
+    known = not isinstance(rows.rules_version, Unknown) and not isinstance(vote.rules_version, Unknown)
+    if known and rows.rules_version != vote.rules_version:
+        return Disagreement(
+            f"proposals: {pid} rules_version",
+            f"is {rows.rules_version}; the log froze {vote.rules_version} for its vote",
+            vote.seq,
+        )
+    logged = deadline.at()
+    if not isinstance(rows.deadline, Unknown) and not isinstance(logged, Unknown) and rows.deadline != logged:
+        shown = "none" if logged is None else logged.isoformat()
+        mine = "none" if rows.deadline is None else rows.deadline.isoformat()
+        return Disagreement(f"proposals: {pid} deadline", f"is {mine}; the log set {shown}", deadline.seq)
+    return None
+
+
+def _check_marks(
+    pid: str, rows: ProposalRows, resolved: Mapping[int, LoggedEvent], hidden: Mapping[int, LoggedEvent]
+) -> Disagreement | None:
+    for mark in rows.marks:
+        found = check_marks(pid, mark, resolved.get(mark.id), hidden.get(mark.id))
+        if found is not None:
+            return found
+    return None
+
+
+def check_marks(
+    pid: str, mark: CommentMarks, resolve: LoggedEvent | None, moderation: LoggedEvent | None
+) -> Disagreement | None:
+    """A comment's resolution and moderation columns against its last resolve_comment and
+    moderate_comment events (None: the log has none)."""
+    row = f"comments: {mark.id} on {pid}"
+    table = (mark.resolved, mark.resolved_by, mark.resolution_note)
+    if resolve is None:
+        if table != (False, None, None):
+            return Disagreement(f"{row} resolved_by", "marks it resolved; the log has no resolve_comment event", None)
+    else:
+        note = resolve.payload.get("note", mark.resolution_note)  # older events may not carry the note
+        if table != (True, resolve.actor, note):
+            return Disagreement(
+                f"{row} resolved_by",
+                f"says {mark.resolved_by} resolved it; the log says {resolve.actor}, with its note",
+                resolve.seq,
+            )
+    logged: tuple[bool, str | None, str | None] = (False, None, None)
+    if moderation is not None and moderation.payload.get("action") == "hide":
+        logged = (True, moderation.actor, str(moderation.payload.get("reason")))
+    if (mark.hidden, mark.hidden_by, mark.hidden_reason) != logged:
+        state = f"hidden by {logged[1]}" if logged[0] else "not hidden"
+        mine = f"hidden by {mark.hidden_by}" if mark.hidden else "not hidden"
+        return Disagreement(
+            f"{row} hidden_by", f"says {mine}; the log left it {state}", moderation.seq if moderation else None
+        )
+    return None
+
+
+def check_validations(
+    pid: str, validations: Sequence[tuple[int, int, str, str]], logged: Mapping[int, LoggedEvent]
+) -> Disagreement | None:
+    """A proposal's validations (id, version, validator, result) against its record_validation events."""
+    kept = {number for number, *_ in validations}
+    for number, e in sorted(logged.items()):
+        if number not in kept:
+            return Disagreement(f"validations: {number} on {pid}", "the log recorded it; its row was deleted", e.seq)
+    for number, version, validator, result in validations:
+        row = f"validations: {number} on {pid}"
+        recorded = logged.get(number)
+        if recorded is None:
+            return Disagreement(row, "the log has no record_validation event for it", None)
+        p = recorded.payload
+        said = (recorded.actor, int(p.get("version", version)), str(p.get("result")))
+        if (validator, version, result) != said:
+            return Disagreement(
+                row,
+                f"says {validator} gave version {version} a {result}; the log says {said[0]} gave "
+                f"version {said[1]} a {said[2]}",
+                recorded.seq,
+            )
+    return None
 
 
 def _check_after_vote(
@@ -218,9 +484,16 @@ def check_agent(row: AgentRow, events: Sequence[LoggedEvent]) -> Disagreement | 
     roles: list[str] | None = None
     weight: int | None = None
     active, last = True, None
+    name: tuple[str, int] | None = None
+    token: tuple[str | Unknown, int] | None = None
     for e in events:
+        if e.action in TOKEN_EVENTS:
+            given = e.payload.get("token_sha256")
+            token = (given if isinstance(given, str) else UNKNOWN, e.seq)
         if e.action == REGISTER:
             roles, weight = list(e.payload.get("roles", [])), int(e.payload.get("weight", 1))
+            if isinstance(e.payload.get("display_name"), str):
+                name = (str(e.payload["display_name"]), e.seq)
         elif e.action == SET_ROLES:
             roles = list(e.payload.get("to", []))
         elif e.action in (DEACTIVATE, ACTIVATE):
@@ -238,4 +511,65 @@ def check_agent(row: AgentRow, events: Sequence[LoggedEvent]) -> Disagreement | 
     if row.active != active:
         state = "active" if active else "deactivated"
         return Disagreement(f"{where} active", f"is {row.active}; the log left it {state}", last)
+    if row.display_name is not None and name is not None and row.display_name != name[0]:
+        return Disagreement(
+            f"{where} display_name", f"is {row.display_name!r}; the log registered it as {name[0]!r}", name[1]
+        )
+    issued = token[0] if token is not None else UNKNOWN
+    if row.token_hash is not None and isinstance(issued, str) and token_digest(row.token_hash) != issued:
+        return Disagreement(
+            f"{where} token_hash",
+            "is not the token the log last issued to it (token_sha256): another agent's token would act as it",
+            token[1] if token else None,
+        )
+    return None
+
+
+def check_rules(versions: Sequence[tuple[int, str, str]], events: Sequence[LoggedEvent]) -> Disagreement | None:
+    """Every stored rules version (number, TOML text, stored hash) against its rules_changed event:
+    the text must hash to the hash the log recorded for that version."""
+    logged = {int(e.payload["version"]): e for e in events if e.action == RULES_CHANGED and "version" in e.payload}
+    kept = {number for number, _, _ in versions}
+    for number, e in sorted(logged.items()):
+        if number not in kept:
+            return Disagreement(f"rules_versions: {number}", "the log recorded it; its row was deleted", e.seq)
+    for number, toml, stored in versions:
+        row = f"rules_versions: {number}"
+        event = logged.get(number)
+        if event is None:
+            return Disagreement(row, "the log has no rules_changed event for it", None)
+        if stored != event.payload.get("hash"):
+            return Disagreement(row, "its hash is not the one the log recorded for this version", event.seq)
+        if toml_hash(toml) != stored:
+            return Disagreement(
+                row, "its rules text does not hash to the hash the log recorded (it was rewritten)", event.seq
+            )
+    return None
+
+
+def toml_hash(toml: str) -> str | None:
+    """The rules hash of a stored TOML text (as `rules_hash` computes it), or None when it does not parse."""
+    try:
+        return rules_hash(parse_config(toml))
+    except ConfigError:
+        return None
+
+
+def check_webhook(hook_id: int, url: str, removed: bool, events: Sequence[LoggedEvent]) -> Disagreement | None:
+    """A webhook's row against its events (subject = webhook:ID). The log holds the URL's host only
+    (a URL's path or user part is often a credential, and every agent reads the log): a target
+    moved to another host is found; a path changed on the same host is not."""
+    row = f"webhooks: {hook_id}"
+    added = next((e for e in events if e.action == WEBHOOK_ADDED), None)
+    if added is None:
+        return Disagreement(row, "the log has no webhook_added event for it", None)
+    host = urlsplit(url.strip()).hostname or ""
+    if "host" in added.payload and host != added.payload["host"]:
+        return Disagreement(
+            f"{row} url", f"points at {host!r}; the log registered it for {added.payload['host']!r}", added.seq
+        )
+    gone = next((e for e in events if e.action == WEBHOOK_REMOVED), None)
+    if removed != (gone is not None):
+        mine, state = ("removed" if removed else "active"), ("removed" if gone else "active")
+        return Disagreement(f"{row} removed_at", f"says {mine}; the log left it {state}", (gone or added).seq)
     return None

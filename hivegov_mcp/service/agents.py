@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
-from hivegov_mcp.domain import limits
+from hivegov_mcp.domain import limits, replay
 from hivegov_mcp.domain.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from hivegov_mcp.domain.identity import MAX_WEIGHT, check_roles, hash_token, new_token
 from hivegov_mcp.domain.models import Agent, AgentList, AgentReceipt, RegisteredAgent
 from hivegov_mcp.domain.permissions import require
+from hivegov_mcp.service import engine
 from hivegov_mcp.service.base import ServiceBase, reads, writes
 from hivegov_mcp.store.base import Transaction
+
+MAX_CHECKED_TOKENS = 100_000  # (agent, token hash) pairs checked against the log, kept per process
 
 
 class AgentOperations(ServiceBase):
@@ -18,12 +22,19 @@ class AgentOperations(ServiceBase):
         """The agent a token belongs to; NotAuthenticated when there is none or it is inactive."""
         if not token:
             raise NotAuthenticated("no agent token was given")
+        token_hash = hash_token(token)
         async with self.store.lookup() as tx:
-            agent = await tx.agent_by_token_hash(hash_token(token))
+            agent = await tx.agent_by_token_hash(token_hash)
+        if agent is not None and (agent.id, token_hash) not in self._tokens_checked:
+            agent = await self._check_token(token_hash)
         if agent is None:
+            async with self.store.lookup() as tx:
+                held = await tx.count_agents()
             raise NotAuthenticated(
                 "the token matches no agent",
-                "It may have been rotated: ask an operator for the agent's current token "
+                f"The database is {self.store.path}, which holds {held} agent{'' if held == 1 else 's'}: "
+                "if that is not the one you meant, give the right --db (or HIVEGOV_DB). "
+                "The token may have been rotated: ask an operator for the agent's current token "
                 "(`hivegov-mcp agent rotate-token ID` issues a new one), or to register an agent "
                 "(`hivegov-mcp agent add ID --role …`).",
             )
@@ -32,6 +43,29 @@ class AgentOperations(ServiceBase):
                 f"agent {agent.id!r} has been deactivated",
                 f"An admin can activate it again (`hivegov-mcp agent activate {agent.id}`).",
             )
+        return agent
+
+    async def _check_token(self, token_hash: str) -> Agent | None:
+        """The agent a token hash belongs to, once its token is checked against the one the log
+        last issued to it (`token_sha256`): a token hash copied onto another agent's row is
+        refused (LogTampered). One snapshot, so a rotation meanwhile is not mistaken for an edit;
+        each (agent, token) is checked once per process."""
+        async with self.store.read() as tx:
+            agent = await tx.agent_by_token_hash(token_hash)
+            if agent is None:
+                return None
+            events = await tx.audit_events_of(f"agent:{agent.id}", replay.TOKEN_EVENTS)
+            issued = json.loads(events[-1].payload).get("token_sha256") if events else None
+            if isinstance(issued, str) and issued != replay.token_digest(token_hash):
+                raise engine.tampered(
+                    tx,
+                    "agents",
+                    f"{agent.id}'s token_hash is not the token the log last issued to it",
+                    events[-1].seq,
+                )
+        if len(self._tokens_checked) > MAX_CHECKED_TOKENS:
+            self._tokens_checked.clear()
+        self._tokens_checked.add((agent.id, token_hash))
         return agent
 
     async def whoami(self, actor: Agent) -> Agent:
@@ -76,7 +110,12 @@ class AgentOperations(ServiceBase):
                 actor=actor.id,
                 action="register_agent",
                 subject=f"agent:{agent_id}",
-                payload={"roles": clean_roles, "weight": weight, "display_name": name},
+                payload={
+                    "roles": clean_roles,
+                    "weight": weight,
+                    "display_name": name,
+                    "token_sha256": replay.token_digest(hash_token(token)),
+                },
             )
         return RegisteredAgent(**agent.model_dump(), receipt=receipt, token=token)
 
@@ -99,6 +138,8 @@ class AgentOperations(ServiceBase):
                 raise Conflict(f"Agent {agent_id!r} is already {state}; nothing to do.")
             await tx.update_agent(agent_id, roles=roles, active=active, token_hash=token_hash)
             payload: dict[str, object] = {} if roles is None else {"from": before.roles, "to": list(roles)}
+            if token_hash is not None:
+                payload["token_sha256"] = replay.token_digest(token_hash)
             receipt = await tx.append_audit(
                 at=now, actor=actor.id, action=action, subject=f"agent:{agent_id}", payload=payload
             )

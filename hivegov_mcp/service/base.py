@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from hivegov_mcp.domain import limits
+from hivegov_mcp.domain import limits, replay
 from hivegov_mcp.domain.audit import content_hash
 from hivegov_mcp.domain.clock import Clock
 from hivegov_mcp.domain.config import GovernanceConfig, ProposalType, parse_config
@@ -19,7 +19,7 @@ from hivegov_mcp.domain.models import Agent, Proposal, ProposalContent, Proposal
 from hivegov_mcp.domain.phases import DEADLINE_ACTIONS, phase_of
 from hivegov_mcp.service import engine
 from hivegov_mcp.service.checkpoint import Signer
-from hivegov_mcp.store.base import ProposalState, Store, Transaction
+from hivegov_mcp.store.base import ProposalState, Store, StoredRules, Transaction
 
 INITIAL_NOTE = "initial version"
 WRITE_WINDOW = timedelta(minutes=1)
@@ -98,10 +98,8 @@ class RuleBook:
         if self._seen is not None and self._seen[0] is tx:
             return self._seen[1]
         stored = await tx.current_rules()
-        if stored is None:  # a database opened without the factory: the defaults are version 0
-            found = (0, GovernanceConfig())
-        else:
-            found = (stored.version, self._parse(stored.version, stored.toml))
+        # A database opened without the factory has no rules stored: the defaults are version 0.
+        found = (0, GovernanceConfig()) if stored is None else (stored.version, await self._parse(tx, stored))
         self._seen = (tx, found)
         return found
 
@@ -111,12 +109,22 @@ class RuleBook:
         stored = await tx.rules_version(version)
         if stored is None:
             return GovernanceConfig()
-        return self._parse(version, stored.toml)
+        return await self._parse(tx, stored)
 
-    def _parse(self, version: int, toml: str) -> GovernanceConfig:
+    async def _parse(self, tx: Transaction, stored: StoredRules) -> GovernanceConfig:
+        """A version's rules, parsed once, after checking its text against the hash its
+        rules_changed event recorded: a rewritten rules row is refused (LogTampered), not used."""
+        version = stored.version
         if version not in self._parsed:
+            events = await tx.audit_events(subject="rules", after_seq=0, limit=None)
+            found = replay.check_rules(
+                [(version, stored.toml, stored.hash)],
+                [e for e in map(engine.logged, events) if e.payload.get("version") == version],
+            )
+            if found is not None:
+                raise engine.tampered(tx, "rules_versions", f"version {version}: {found.problem}", found.seq)
             try:
-                self._parsed[version] = parse_config(toml)
+                self._parsed[version] = parse_config(stored.toml)
             except ConfigError as exc:
                 raise ConfigError(f"rules version {version} in the database", exc.problem) from None
         return self._parsed[version]
@@ -130,6 +138,7 @@ class ServiceBase:
         self.clock = clock
         self.signer = signer  # signs checkpoints of the audit log
         self.rules = RuleBook()
+        self._tokens_checked: set[tuple[str, str]] = set()  # (agent, token hash) found as the log issued it
 
     # -- the one write entry --------------------------------------------------------------------
     @asynccontextmanager

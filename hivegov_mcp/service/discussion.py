@@ -260,6 +260,7 @@ class DiscussionOperations(ServiceBase):
             rules = (await self.rules.current(tx))[1].rules_for(state.type)
             payload: dict[str, object] = {"resolution": outcome.value, "reason": reason}
             if outcome is Resolution.APPROVED_FOR_VOTING:
+                await engine.check_settled_objections(tx, state)
                 objections = await tx.unresolved_objections(state.id)
                 if objections and not override:
                     raise ObjectionsUnresolved(state.id, objections)

@@ -9,17 +9,26 @@ another process already handled is simply gone.
 
 Rules come from the database through a `RulesSource`: the version in force for what
 happens now, and the version frozen when voting opened for everything about that vote.
+
+What decides an outcome is checked against what the log fixed before it is used (issue 17):
+the electorate and rules version a vote closes with against its opening event, a passed
+deadline against the move that set it, the objections counted as settled and the validations
+against their events. A state table edited behind the server's back is refused there
+(`LogTampered`, nothing written), not only found by `audit verify`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from hivegov_mcp.domain import replay
+from hivegov_mcp.domain.audit import StoredEvent
 from hivegov_mcp.domain.config import GovernanceConfig, Rules
-from hivegov_mcp.domain.errors import NoEligibleVoters
+from hivegov_mcp.domain.errors import LogTampered, NoEligibleVoters
 from hivegov_mcp.domain.models import Ballot, Receipt, Resolution
 from hivegov_mcp.domain.permissions import Role
 from hivegov_mcp.domain.phases import DEADLINE_ACTIONS, Action, Status
@@ -40,6 +49,81 @@ class RulesSource(Protocol):
     async def at(self, tx: Transaction, version: int) -> GovernanceConfig:
         """The rules of one stored version."""
         ...
+
+
+def logged(e: StoredEvent) -> replay.LoggedEvent:
+    return replay.LoggedEvent(seq=e.seq, action=e.action, actor=e.actor, payload=json.loads(e.payload))
+
+
+async def logged_moves(tx: Transaction, proposal_id: str) -> list[replay.LoggedEvent]:
+    """The proposal's moves (and blocked votes) from the log, without its comments and ballots:
+    what fixes its deadline and its vote."""
+    return [
+        logged(e) for e in await tx.audit_events_of(proposal_id, tuple(a.value for a in replay.NOT_MOVES), exclude=True)
+    ]
+
+
+def tampered(tx: Transaction, table: str, detail: str, seq: int | None) -> LogTampered:
+    where = f" (audit event {seq})" if seq is not None else ""
+    return LogTampered(tx.location(), f"table {table} disagrees with the log{where}: {detail}")
+
+
+async def check_vote(tx: Transaction, state: ProposalState, eligible: dict[str, int]) -> None:
+    """The electorate and rules version about to count, against the event that opened the vote."""
+    vote = replay.FrozenVote()
+    for e in await logged_moves(tx, state.id):
+        vote.feed(e)
+    if not isinstance(vote.eligible, replay.Unknown):
+        differs = replay.electorate_difference(eligible, vote.eligible or {})
+        if differs is not None:
+            raise tampered(tx, "eligible_voters", f"{state.id}: {differs}", vote.seq)
+    if not isinstance(vote.rules_version, replay.Unknown) and state.rules_version != vote.rules_version:
+        detail = (
+            f"{state.id} votes under rules version {state.rules_version}; its vote opened under {vote.rules_version}"
+        )
+        raise tampered(tx, "proposals", detail, vote.seq)
+
+
+async def check_deadline(tx: Transaction, state: ProposalState) -> None:
+    """A deadline about to be applied, against the move that set it."""
+    deadline, seq = replay.logged_deadline(await logged_moves(tx, state.id))
+    if not isinstance(deadline, replay.Unknown) and deadline != state.deadline:
+        shown = "none" if deadline is None else deadline.isoformat()
+        mine = "none" if state.deadline is None else state.deadline.isoformat()
+        raise tampered(tx, "proposals", f"{state.id}'s deadline is {mine}; the log set {shown}", seq)
+
+
+async def check_settled_objections(tx: Transaction, state: ProposalState) -> None:
+    """The objections the table counts as resolved or hidden, each against its events."""
+    settled = await tx.settled_objections(state.id)
+    if not settled:
+        return
+    events = await tx.audit_events_of(state.id, (Action.RESOLVE_COMMENT.value, Action.MODERATE.value))
+    resolves: dict[int, replay.LoggedEvent] = {}
+    moderations: dict[int, replay.LoggedEvent] = {}
+    for e in map(logged, events):
+        into = resolves if e.action == Action.RESOLVE_COMMENT.value else moderations
+        number = e.payload.get("comment_id" if into is resolves else "comment")
+        if isinstance(number, int):
+            into[number] = e
+    for c in settled:
+        mark = replay.CommentMarks(
+            c.id, c.resolved_by, c.resolution_note, c.hidden_by, c.hidden_reason, c.resolved_at, c.hidden_at
+        )
+        found = replay.check_marks(state.id, mark, resolves.get(c.id), moderations.get(c.id))
+        if found is not None:
+            raise tampered(tx, "comments", f"objection {c.id} on {state.id}: {found.problem}", found.seq)
+
+
+async def check_validations(tx: Transaction, state: ProposalState) -> None:
+    """The proposal's validations against their record_validation events."""
+    rows = [(v.id, v.version, v.validator, v.result.value) for v in await tx.validations(state.id)]
+    events = await tx.audit_events_of(state.id, (Action.RECORD_VALIDATION.value,))
+    found = replay.check_validations(
+        state.id, rows, {int(e.payload["validation"]): e for e in map(logged, events) if "validation" in e.payload}
+    )
+    if found is not None:
+        raise tampered(tx, "validations", found.problem, found.seq)
 
 
 def frozen_version(state: ProposalState) -> int:
@@ -167,8 +251,9 @@ async def close_voting(
 ) -> tuple[ProposalState, Receipt]:
     """voting -> approved or rejected by the one tally, under the frozen rules. The tally is
     stored (and never recounted); the event records every counted ballot."""
-    rules = await vote_rules(tx, source, state)
     eligible = await tx.eligible(state.id)
+    await check_vote(tx, state, eligible)
+    rules = await vote_rules(tx, source, state)
     ballots = await tx.last_ballots(state.id)
     tally = count(eligible, ballots, rules)
     await tx.store_tally(state.id, tally, frozen_version(state))
@@ -204,6 +289,7 @@ async def close_voting(
 async def validation_block(tx: Transaction, rules: Rules, state: ProposalState) -> str | None:
     """Why validation keeps the proposal from voting, or None: its current version failed a
     validation, or the rules require a pass and it has none (DESIGN §15)."""
+    await check_validations(tx, state)
     latest = [v for v in await tx.validations(state.id) if v.version == state.version]
     if latest and latest[-1].result.value == "fail":
         return f"version {state.version} failed validation (by {latest[-1].validator})"
@@ -216,6 +302,7 @@ async def _discussion_deadline(
     tx: Transaction, source: RulesSource, state: ProposalState, now: datetime, due: dict[str, Any]
 ) -> ProposalState:
     """Open voting, or send the proposal to revision while objections are open or validation blocks."""
+    await check_settled_objections(tx, state)
     objections = await tx.unresolved_objections(state.id)
     _, config = await source.current(tx)
     blocked = await validation_block(tx, config.rules_for(state.type), state)
@@ -307,5 +394,6 @@ async def apply_deadline(
     action = DEADLINE_ACTIONS.get(state.status)
     if action is None:
         return state, False
+    await check_deadline(tx, state)
     state = await DEADLINE_HANDLERS[action](tx, source, state, now, {"deadline": state.deadline.isoformat()})
     return state, True

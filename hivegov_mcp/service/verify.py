@@ -140,18 +140,38 @@ class VerifyOperations(ServiceBase):
         while True:
             async with self.store.read() as tx:
                 page = await tx.proposals_after(number, STATE_PAGE)
+                ids = [state.id for state in page]
+                electorates = await tx.eligible_of(ids)
+                validations = await tx.validations_of(ids)
                 for state in page:
                     versions = await tx.list_versions(state.id)
+                    comments = await tx.comment_rows(state.id)
                     rows = replay.ProposalRows(
                         id=state.id,
                         status=state.status.value,
                         version=state.version,
                         versions=[(v.version, v.content.model_dump(), v.content_hash) for v in versions],
-                        comments=await tx.comment_rows(state.id),
+                        comments=[(c.id, c.type, c.content) for c in comments],
                         votes=[(v.agent_id, v.decision, v.justification, v.salt) for v in await tx.vote_rows(state.id)],
                         tally=_counts(await tx.get_tally(state.id)),
                         appeals=[(a.id, a.appellant, a.grounds, a.decision) for a in await tx.appeals(state.id)],
                         executions=[(x.attempt, x.executor, x.outcome) for x in await tx.executions(state.id)],
+                        eligible=electorates[state.id],
+                        deadline=state.deadline,
+                        rules_version=state.rules_version,
+                        marks=[
+                            replay.CommentMarks(
+                                c.id,
+                                c.resolved_by,
+                                c.resolution_note,
+                                c.hidden_by,
+                                c.hidden_reason,
+                                c.resolved_at,
+                                c.hidden_at,
+                            )
+                            for c in comments
+                        ],
+                        validations=validations[state.id],
                     )
                     events = await tx.audit_events(subject=state.id, after_seq=0, limit=None)
                     found = replay.check_proposal(rows, [_logged(e) for e in events])
@@ -167,14 +187,24 @@ class VerifyOperations(ServiceBase):
                     seq, subject = gone
                     return Finding(seq, "the log made it; its row was deleted", f"{table}: {subject}")
             agents = await tx.list_agents()
+            identities = await tx.agent_identities()
         async with self.store.read() as tx:
             for agent in agents:
                 events = await tx.audit_events(subject=f"agent:{agent.id}", after_seq=0, limit=None)
-                row = replay.AgentRow(agent.id, agent.roles, agent.weight, agent.active)
+                name, token_hash = identities[agent.id]
+                row = replay.AgentRow(agent.id, agent.roles, agent.weight, agent.active, name, token_hash)
                 found = replay.check_agent(row, [_logged(e) for e in events])
                 if found is not None:
                     return Finding(found.seq, found.problem, found.row)
-        return None
+        async with self.store.read() as tx:
+            rules = await tx.all_rules()
+            rules_events = await tx.audit_events(subject="rules", after_seq=0, limit=None)
+            hooks = await tx.webhook_rows()
+            hook_events = [await tx.audit_events(subject=f"webhook:{i}", after_seq=0, limit=None) for i, _, _ in hooks]
+        found = replay.check_rules([(r.version, r.toml, r.hash) for r in rules], [_logged(e) for e in rules_events])
+        for (hook_id, url, removed), events in zip(hooks, hook_events, strict=True):
+            found = found or replay.check_webhook(hook_id, url, removed, [_logged(e) for e in events])
+        return None if found is None else Finding(found.seq, found.problem, found.row)
 
 
 def _logged(e: StoredEvent) -> replay.LoggedEvent:

@@ -73,6 +73,21 @@ class StoredSummary:
 
 
 @dataclass(frozen=True)
+class CommentRow:
+    """A comment as stored, with the columns of its resolution and moderation (for verify_audit)."""
+
+    id: int
+    type: str
+    content: str
+    resolved_by: str | None
+    resolution_note: str | None
+    hidden_by: str | None
+    hidden_reason: str | None
+    resolved_at: bool  # whether resolved_at is set
+    hidden_at: bool  # whether hidden_at is set
+
+
+@dataclass(frozen=True)
 class StoredVote:
     agent_id: str
     decision: str

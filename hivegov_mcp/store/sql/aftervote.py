@@ -94,6 +94,20 @@ class AfterVoteSQL(Executor):
             (proposal_id, version, validator, result, findings, ts(at)),
         )
 
+    async def validations_of(self, proposal_ids: Sequence[str]) -> dict[str, list[tuple[int, int, str, str]]]:
+        """(id, version, validator, result) of many proposals' validations in one statement."""
+        if not proposal_ids:
+            return {}
+        found = await self._all(
+            "SELECT proposal_id, id, version, validator, result FROM validations "
+            f"WHERE proposal_id IN ({self.dialect.marks(len(proposal_ids))}) ORDER BY id",
+            list(proposal_ids),
+        )
+        each: dict[str, list[tuple[int, int, str, str]]] = {pid: [] for pid in proposal_ids}
+        for r in found:
+            each[r["proposal_id"]].append((int(r["id"]), int(r["version"]), r["validator"], r["result"]))
+        return each
+
     async def validations(self, proposal_id: str) -> list[Validation]:
         p = self.dialect.placeholder
         found = await self._all(

@@ -23,6 +23,10 @@ class RulesSQL(Executor):
         row = await self._one(f"SELECT {RULES_COLUMNS} FROM rules_versions WHERE version = {p}", (version,))
         return rows.rules(row) if row else None
 
+    async def all_rules(self) -> list[StoredRules]:
+        found = await self._all(f"SELECT {RULES_COLUMNS} FROM rules_versions ORDER BY version")
+        return [rows.rules(r) for r in found]
+
     async def insert_rules(self, rules: StoredRules) -> None:
         await self._run(
             f"INSERT INTO rules_versions ({RULES_COLUMNS}) VALUES ({self.dialect.marks(5)})",
@@ -55,6 +59,15 @@ class AgentSQL(Executor):
         p = self.dialect.placeholder
         row = await self._one(f"SELECT {AGENT_COLUMNS} FROM agents WHERE token_hash = {p}", (token_hash,))
         return rows.agent(row) if row else None
+
+    async def agent_identities(self) -> dict[str, tuple[str, str]]:
+        """Every agent's display name and token hash, by id (for verify_audit)."""
+        found = await self._all("SELECT id, display_name, token_hash FROM agents")
+        return {r["id"]: (rows.text(r["display_name"]), rows.text(r["token_hash"])) for r in found}
+
+    async def count_agents(self) -> int:
+        row = await self._one("SELECT COUNT(*) AS n FROM agents")
+        return int(row["n"]) if row else 0
 
     async def list_agents(self, role: str | None = None) -> list[Agent]:
         if role is None:

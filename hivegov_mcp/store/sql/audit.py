@@ -64,6 +64,23 @@ class AuditSQL(Executor):
             params.append(limit)
         return [rows.event(r) for r in await self._all(sql, params)]
 
+    async def audit_events_of(
+        self, subject: str, actions: Sequence[str], *, exclude: bool = False
+    ) -> list[StoredEvent]:
+        """The events of `subject` whose action is one of `actions` (or, `exclude`, none of them),
+        in order: the subject index, filtered (e.g. a proposal's moves without its comments)."""
+        d = self.dialect
+        p = d.placeholder
+        columns = ", ".join(d.stored_text(f) for f in AUDIT_FIELDS)
+        wanted = ", ".join(p for _ in actions)
+        test = "NOT IN" if exclude else "IN"
+        sql = f"SELECT seq, {columns} FROM audit_events WHERE subject = {p} AND action {test} ({wanted}) ORDER BY seq"
+        return [rows.event(r) for r in await self._all(sql, [subject, *actions])]
+
+    def location(self) -> str:
+        """The database, for messages (a file's path, or PostgreSQL's URL without its password)."""
+        return self._path()
+
     # The events that make a row, and the row's key in their subject.
     _MAKERS: ClassVar[dict[str, tuple[str, str]]] = {
         "create_proposal": ("proposals", "e.subject"),

@@ -11,7 +11,7 @@ from hivegov_mcp.domain.models import Comment, HiddenComment
 from hivegov_mcp.store import rows
 from hivegov_mcp.store.rows import COMMENT_COLUMNS, fits, ts
 from hivegov_mcp.store.sql.executor import Executor
-from hivegov_mcp.store.values import NewComment, StoredSummary
+from hivegov_mcp.store.values import CommentRow, NewComment, StoredSummary
 
 
 class DiscussionSQL(Executor):
@@ -63,13 +63,56 @@ class DiscussionSQL(Executor):
             params.append(limit)
         return [rows.comment(r) for r in await self._all(sql, params)]
 
-    async def comment_rows(self, proposal_id: str) -> list[tuple[int, str, str]]:
-        """(id, type, content) of every comment of the proposal, hidden ones too."""
+    async def comment_rows(self, proposal_id: str) -> list[CommentRow]:
+        """Every comment of the proposal, hidden ones too, with its resolution and moderation."""
         p = self.dialect.placeholder
         found = await self._all(
-            f"SELECT id, type, content FROM comments WHERE proposal_id = {p} ORDER BY id", (proposal_id,)
+            "SELECT id, type, content, resolved_by, resolution_note, hidden_by, hidden_reason, "
+            "CASE WHEN resolved_at IS NULL THEN 0 ELSE 1 END AS resolved, "
+            "CASE WHEN hidden_at IS NULL THEN 0 ELSE 1 END AS hidden "
+            f"FROM comments WHERE proposal_id = {p} ORDER BY id",
+            (proposal_id,),
         )
-        return [(int(r["id"]), r["type"], rows.text(r["content"])) for r in found]
+        return [
+            CommentRow(
+                int(r["id"]),
+                r["type"],
+                rows.text(r["content"]),
+                r["resolved_by"],
+                r["resolution_note"],
+                r["hidden_by"],
+                r["hidden_reason"],
+                bool(r["resolved"]),
+                bool(r["hidden"]),
+            )
+            for r in found
+        ]
+
+    async def settled_objections(self, proposal_id: str) -> list[CommentRow]:
+        """The objections the table says no longer block voting: resolved or hidden."""
+        p = self.dialect.placeholder
+        found = await self._all(
+            "SELECT id, resolved_by, resolution_note, hidden_by, hidden_reason, "
+            "CASE WHEN resolved_at IS NULL THEN 0 ELSE 1 END AS resolved, "
+            "CASE WHEN hidden_at IS NULL THEN 0 ELSE 1 END AS hidden FROM comments "
+            f"WHERE proposal_id = {p} AND type = 'objection' AND (resolved_by IS NOT NULL OR hidden_at IS NOT NULL "
+            "OR resolved_at IS NOT NULL) ORDER BY id",
+            (proposal_id,),
+        )
+        return [
+            CommentRow(
+                int(r["id"]),
+                "objection",
+                "",
+                r["resolved_by"],
+                r["resolution_note"],
+                r["hidden_by"],
+                r["hidden_reason"],
+                bool(r["resolved"]),
+                bool(r["hidden"]),
+            )
+            for r in found
+        ]
 
     async def count_proposal_comments(self, proposal_id: str) -> int:
         p = self.dialect.placeholder

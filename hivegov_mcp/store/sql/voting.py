@@ -3,7 +3,7 @@ stays, the latest counts), and the tally computed once at close (both engines)."
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from hivegov_mcp.domain.models import Ballot
@@ -28,6 +28,20 @@ class VotingSQL(Executor):
             (proposal_id,),
         )
         return {r["agent_id"]: r["weight"] for r in found}
+
+    async def eligible_of(self, proposal_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """The frozen electorates of many proposals in one statement (verify_audit reads a page)."""
+        if not proposal_ids:
+            return {}
+        found = await self._all(
+            "SELECT proposal_id, agent_id, weight FROM eligible_voters "
+            f"WHERE proposal_id IN ({self.dialect.marks(len(proposal_ids))})",
+            list(proposal_ids),
+        )
+        electorates: dict[str, dict[str, int]] = {pid: {} for pid in proposal_ids}
+        for r in found:
+            electorates[r["proposal_id"]][r["agent_id"]] = int(r["weight"])
+        return electorates
 
     async def insert_vote(
         self, proposal_id: str, agent_id: str, decision: str, justification: str, at: datetime, salt: str
