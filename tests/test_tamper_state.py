@@ -346,3 +346,17 @@ async def test_a_token_that_matches_no_agent_names_the_database_and_its_agents(
 
     assert f"The database is {service.store.path}, which holds 6 agents" in str(refused.value), refused.value
     assert "--db" in str(refused.value) and "rotate-token" in str(refused.value)
+
+
+async def test_a_webhook_pointed_at_another_host_is_not_delivered_to(
+    service: GovernanceService, cast: Cast, db: Path | str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The log, copied to whoever the row names: the dispatcher leaves that endpoint out."""
+    await service.add_webhook(cast["root"], "https://hooks.example.org/T0")
+    kept = await service.add_webhook(cast["root"], "https://other.example.org/T1")
+    _sql(db, "UPDATE webhooks SET url = 'https://collector.example.net/T0' WHERE id = 1")
+
+    hooks = await service.active_webhooks()
+
+    assert [h.id for h, _ in hooks] == [kept.id]
+    assert "webhooks: 1 url" in caplog.text and "collector.example.net" in caplog.text
