@@ -111,3 +111,14 @@ async def test_past_a_bound_the_oldest_connection_waiting_for_a_head_is_closed_n
     assert admission.opened("d2", "D") == ["a1"]
     admission.closed("b1")
     assert len(admission) == 2
+
+
+async def test_a_body_sent_a_byte_at_a_time_is_cut_at_the_body_deadline(db_path: Path, clock: FakeClock) -> None:
+    head = b"POST /api/governance/proposals HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n"
+    async with serve(db_path, clock=clock, head_seconds=60, body_seconds=0.5) as served:
+        port = int(served.base.rsplit(":", 1)[1])
+        async with sockets(port, 20, send=head + b"{") as slow:
+            with anyio.fail_after(10):
+                assert await healthz(served.base) == 200
+                closed = [await closed_by_server(s) for s in slow]
+    assert closed == [True] * 20

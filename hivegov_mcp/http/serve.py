@@ -11,7 +11,8 @@ and would change the process every test and bench runs.
 
 The guard (`GuardedH11Protocol`, one per connection; `Admission`, one per server):
 - a connection must deliver a whole request head within `head_seconds` of opening, and of the end
-  of its previous response (an idle keep-alive is also closed by uvicorn after KEEP_ALIVE_SECONDS);
+  of its previous response (an idle keep-alive is also closed by uvicorn after KEEP_ALIVE_SECONDS),
+  and a request's body within `body_seconds` of its head (a body sent a byte at a time);
 - at most `per_peer` connections per peer address and `total` in all: past either, the oldest
   connection still waiting for a request head (of that address, or of any) is closed, so a new
   client always gets in while idle ones make room; only when every connection is busy with a
@@ -29,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -41,6 +43,7 @@ from hivegov_mcp.store.postgres import redacted
 __all__ = ["Admission", "HttpOptions", "bind", "guarded_config", "serve_http"]
 
 HEAD_SECONDS = 5.0  # from opening (or the last response) to a whole request head
+BODY_SECONDS = 30.0  # from a request head to the end of its body (at most 1 MiB, the app's limit)
 KEEP_ALIVE_SECONDS = 5.0  # an idle keep-alive connection, closed by uvicorn
 MAX_CONNECTIONS = 1_000  # open connections in all, kept under the file-descriptor limit
 PER_PEER = 256  # open connections from one peer address (behind a reverse proxy: the proxy's)
@@ -113,10 +116,12 @@ class GuardedH11Protocol(H11Protocol):
 
     admission: Admission
     head_seconds: float
+    body_seconds: float
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._head_timer: asyncio.TimerHandle | None = None
+        self._body_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -129,6 +134,7 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_head_timer()
+        self._stop_body_timer()
         self.admission.closed(self)
         super().connection_lost(exc)
 
@@ -138,6 +144,11 @@ class GuardedH11Protocol(H11Protocol):
         if self.cycle is not before:  # h11 parsed a whole request head
             self._stop_head_timer()
             self.admission.busy(self)
+        if self.conn.their_state is h11.SEND_BODY:  # a body is on its way
+            if self._body_timer is None:
+                self._body_timer = self.loop.call_later(self.body_seconds, self.close)
+        else:
+            self._stop_body_timer()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -146,6 +157,7 @@ class GuardedH11Protocol(H11Protocol):
 
     def close(self) -> None:
         self._stop_head_timer()
+        self._stop_body_timer()
         self.transport.close()
 
     def _await_head(self) -> None:
@@ -157,6 +169,11 @@ class GuardedH11Protocol(H11Protocol):
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
+
+    def _stop_body_timer(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
 
 
 def descriptor_room() -> int:
@@ -171,14 +188,19 @@ def guarded_config(
     host: str = "127.0.0.1",
     port: int = 0,
     head_seconds: float = HEAD_SECONDS,
+    body_seconds: float = BODY_SECONDS,
     per_peer: int = PER_PEER,
     total: int = MAX_CONNECTIONS,
 ) -> uvicorn.Config:
-    """uvicorn's configuration with the guard; the tests shorten `head_seconds` and the bounds."""
+    """uvicorn's configuration with the guard; the tests shorten its deadlines and bounds."""
     protocol = type(
         "GuardedH11Protocol",
         (GuardedH11Protocol,),
-        {"admission": Admission(per_peer=per_peer, total=min(total, descriptor_room())), "head_seconds": head_seconds},
+        {
+            "admission": Admission(per_peer=per_peer, total=min(total, descriptor_room())),
+            "head_seconds": head_seconds,
+            "body_seconds": body_seconds,
+        },
     )
     return uvicorn.Config(
         app,
