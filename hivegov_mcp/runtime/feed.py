@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 SUBSCRIBER_BUFFER = 1_000  # events a subscriber may lag behind before it is closed
 CHUNK = 64 * 1024  # bytes a stream catching up sends in one turn
-TURNS = 4  # streams catching up that send at once: the rest wait, and other requests run between
+TURNS = 2  # streams catching up that send at once: the rest wait, and other requests run between
 TURN_WAIT_S = 0.25  # a turn held longer is stuck on a slow client: the next stream goes anyway
 PAGE = 100  # events per catch-up read: ~1.5 ms on the reader and 0.5 ms to serialise, so no request waits long
 KEPT_PAGES = 64  # complete pages kept while streams catch up (~0.1 MB each)
@@ -100,7 +100,6 @@ class LogPages:
         self._tickets = 0
         self._catching_up = 0
         self._turns = anyio.CapacityLimiter(TURNS)
-        self.reads = 0  # pages read from the store, in all
 
     def ticket(self) -> int:
         """Take after subscribing to the feed: which reads of the log's end may serve you."""
@@ -162,7 +161,6 @@ class LogPages:
                 page = await self._service.get_audit_log(
                     LOCAL_ADMIN, proposal_id=key[0], after_seq=key[1], limit=self._size
                 )
-                self.reads += 1
                 reading.page = _serialise(page.events, page.next_after_seq)
         except HivegovError as exc:  # the same answer for every stream waiting on it
             reading.error = exc
