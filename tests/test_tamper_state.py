@@ -360,3 +360,36 @@ async def test_a_webhook_pointed_at_another_host_is_not_delivered_to(
 
     assert [h.id for h, _ in hooks] == [kept.id]
     assert "webhooks: 1 url" in caplog.text and "collector.example.net" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("edit", "named"),
+    [
+        ("UPDATE agents SET weight = 10 WHERE id = 'bob'", "bob weight is 10"),
+        ("""UPDATE agents SET roles = '["arbiter", "voter"]' WHERE id = 'erin'""", "erin roles are"),
+    ],
+    ids=["a weight raised", "a voter role granted"],
+)
+async def test_an_agent_edited_before_the_vote_opens_is_not_frozen_into_its_electorate(
+    service: GovernanceService,
+    cast: Cast,
+    db: Path | str,
+    tmp_path: Path,
+    clock: FakeClock,
+    capsys: pytest.CaptureFixture[str],
+    edit: str,
+    named: str,
+) -> None:
+    """The vote would open with the edited weight or voter, and log it as its electorate."""
+    pid = (await service.create_proposal(cast["alice"], **PROPOSAL)).id
+    await service.start_discussion(cast["alice"], pid)
+    _sql(db, edit)
+
+    with pytest.raises(LogTampered, match=f"table agents disagrees with the log.*{named}"):
+        await service.conclude_discussion(cast["carol"], pid, "approved-for-voting", "Ready for a vote.")
+    clock.advance(minutes=61)
+    with pytest.raises(LogTampered, match="table agents"):
+        await service.apply_due_deadlines()
+
+    assert await _status(db, pid) == "discussion"
+    await _caught(db, tmp_path, clock, "agents: " + named.split()[0], capsys)

@@ -29,7 +29,7 @@ from hivegov_mcp.domain import replay
 from hivegov_mcp.domain.audit import StoredEvent
 from hivegov_mcp.domain.config import GovernanceConfig, Rules
 from hivegov_mcp.domain.errors import LogTampered, NoEligibleVoters
-from hivegov_mcp.domain.models import Ballot, Receipt, Resolution
+from hivegov_mcp.domain.models import Agent, Ballot, Receipt, Resolution
 from hivegov_mcp.domain.permissions import Role
 from hivegov_mcp.domain.phases import DEADLINE_ACTIONS, Action, Status
 from hivegov_mcp.domain.phases import next_status as checked_next_status
@@ -126,6 +126,20 @@ async def check_validations(tx: Transaction, state: ProposalState) -> None:
         raise tampered(tx, "validations", found.problem, found.seq)
 
 
+async def check_agents(tx: Transaction, agents: list[Agent]) -> None:
+    """The agents' roles, weights and activity, the electorate a vote freezes, against their
+    events: a weight or a voter role edited in the table is refused before it is logged as the
+    vote's electorate."""
+    events: dict[str, list[replay.LoggedEvent]] = {}
+    for e in await tx.agent_events():
+        events.setdefault(e.subject.removeprefix("agent:"), []).append(logged(e))
+    for agent in agents:
+        row = replay.AgentRow(agent.id, agent.roles, agent.weight, agent.active)
+        found = replay.check_agent(row, events.get(agent.id, []))
+        if found is not None:
+            raise tampered(tx, "agents", f"{found.row.removeprefix('agents: ')} {found.problem}", found.seq)
+
+
 def frozen_version(state: ProposalState) -> int:
     """The rules version a proposal's vote runs under (votes opened before versioning: 1)."""
     return state.rules_version or 1
@@ -210,7 +224,9 @@ async def open_voting(
     rules version in force: the whole vote runs under both."""
     version, config = await source.current(tx)
     rules = config.rules_for(state.type)
-    eligible = {a.id: a.weight for a in await tx.list_agents(Role.VOTER.value) if a.active}
+    agents = await tx.list_agents()
+    await check_agents(tx, agents)
+    eligible = {a.id: a.weight for a in agents if Role.VOTER.value in a.roles and a.active}
     if not eligible:
         raise NoEligibleVoters(state.id)
     await tx.freeze_eligible(state.id, eligible)

@@ -255,6 +255,10 @@ class AuditQueries(Protocol):
         """The events of `subject` with one of `actions` (`exclude`: with none of them), in order."""
         ...
 
+    async def agent_events(self) -> list[StoredEvent]:
+        """Every event whose subject is an agent (`agent:ID`), by agent, in order."""
+        ...
+
     def location(self) -> str:
         """The database, for messages (a file's path, or PostgreSQL's URL without its password)."""
         ...

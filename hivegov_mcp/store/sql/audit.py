@@ -77,6 +77,15 @@ class AuditSQL(Executor):
         sql = f"SELECT seq, {columns} FROM audit_events WHERE subject = {p} AND action {test} ({wanted}) ORDER BY seq"
         return [rows.event(r) for r in await self._all(sql, [subject, *actions])]
 
+    async def agent_events(self) -> list[StoredEvent]:
+        """Every event about an agent (subject `agent:…`), by agent then in order: one range of
+        the subject index."""
+        d = self.dialect
+        p = d.placeholder
+        columns = ", ".join(d.stored_text(f) for f in AUDIT_FIELDS)
+        sql = f"SELECT seq, {columns} FROM audit_events WHERE subject >= {p} AND subject < {p} ORDER BY subject, seq"
+        return [rows.event(r) for r in await self._all(sql, ["agent:", "agent;"])]
+
     def location(self) -> str:
         """The database, for messages (a file's path, or PostgreSQL's URL without its password)."""
         return self._path()
