@@ -276,7 +276,8 @@ class StorageError(HivegovError):
 
 
 class LogTampered(HivegovError):
-    """The audit log or its Merkle tree was changed outside the server: writes stop."""
+    """The audit log, its Merkle tree, or a state table the log fixes was changed outside the
+    server: the write that found it stops, nothing written."""
 
     code = "log_tampered"
     http_status = 503
@@ -285,7 +286,7 @@ class LogTampered(HivegovError):
     def __init__(self, path: str, detail: str) -> None:
         self.path = path
         super().__init__(
-            f"The audit log of {path} was changed outside the server: {detail}.",
+            f"The governance data of {path} was changed outside the server: {detail}.",
             "Nothing was written. An operator should run `hivegov-mcp audit verify` and restore the database "
             "from a backup.",
         )
