@@ -100,6 +100,7 @@ class LogPages:
         self._tickets = 0
         self._catching_up = 0
         self._turns = anyio.CapacityLimiter(TURNS)
+        self._held: dict[object, float] = {}  # who holds a turn, since when
 
     def ticket(self) -> int:
         """Take after subscribing to the feed: which reads of the log's end may serve you."""
@@ -125,14 +126,22 @@ class LogPages:
     async def turn(self) -> AsyncIterator[None]:
         """While a stream catching up sends a chunk: a few at a time, in turn, so that other
         requests are not queued behind a crowd of sends. A stream waits for its turn at most
-        TURN_WAIT_S: a slow client's stalled send holds a turn no longer than that."""
+        TURN_WAIT_S: a turn held longer is a send stalled by a slow client, and lapses."""
         me = object()
-        with anyio.move_on_after(TURN_WAIT_S):
+        with anyio.move_on_after(TURN_WAIT_S) as waited:
             await self._turns.acquire_on_behalf_of(me)
+        if waited.cancelled_caught:  # the turns are held by stalled sends: theirs lapse, this one goes
+            now = anyio.current_time()
+            for held, since in list(self._held.items()):
+                if now - since >= TURN_WAIT_S:
+                    del self._held[held]
+                    self._turns.release_on_behalf_of(held)
+        else:
+            self._held[me] = anyio.current_time()
         try:
             yield
         finally:
-            if me in self._turns.statistics().borrowers:
+            if self._held.pop(me, None) is not None:
                 self._turns.release_on_behalf_of(me)
 
     async def page(self, proposal_id: str | None, after: int, ticket: int) -> Page:
