@@ -131,7 +131,7 @@ async def check_agents(tx: Transaction, agents: list[Agent]) -> None:
     events: a weight or a voter role edited in the table is refused before it is logged as the
     vote's electorate."""
     events: dict[str, list[replay.LoggedEvent]] = {}
-    for e in await tx.agent_events():
+    for e in await tx.events_of_subjects([f"agent:{a.id}" for a in agents]):
         events.setdefault(e.subject.removeprefix("agent:"), []).append(logged(e))
     for agent in agents:
         row = replay.AgentRow(agent.id, agent.roles, agent.weight, agent.active)

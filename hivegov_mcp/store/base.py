@@ -255,8 +255,8 @@ class AuditQueries(Protocol):
         """The events of `subject` with one of `actions` (`exclude`: with none of them), in order."""
         ...
 
-    async def agent_events(self) -> list[StoredEvent]:
-        """Every event whose subject is an agent (`agent:ID`), by agent, in order."""
+    async def events_of_subjects(self, subjects: Sequence[str]) -> list[StoredEvent]:
+        """Every event of each of `subjects`, by subject, in order."""
         ...
 
     def location(self) -> str:

@@ -20,6 +20,8 @@ from hivegov_mcp.store.rows import AUDIT_FIELDS, fits, ts
 from hivegov_mcp.store.sql.executor import Executor
 from hivegov_mcp.store.values import StoredCheckpoint
 
+SUBJECTS_PER_READ = 500  # subjects named in one statement (well under either engine's parameter limit)
+
 
 class AuditSQL(Executor):
     # the log --------------------------------------------------------------------------------
@@ -77,14 +79,20 @@ class AuditSQL(Executor):
         sql = f"SELECT seq, {columns} FROM audit_events WHERE subject = {p} AND action {test} ({wanted}) ORDER BY seq"
         return [rows.event(r) for r in await self._all(sql, [subject, *actions])]
 
-    async def agent_events(self) -> list[StoredEvent]:
-        """Every event about an agent (subject `agent:…`), by agent then in order: one range of
-        the subject index."""
+    async def events_of_subjects(self, subjects: Sequence[str]) -> list[StoredEvent]:
+        """Every event of each of `subjects`, by subject then in order: lookups of the subject
+        index by equality (no range of text, whose order a PostgreSQL collation may change)."""
         d = self.dialect
-        p = d.placeholder
         columns = ", ".join(d.stored_text(f) for f in AUDIT_FIELDS)
-        sql = f"SELECT seq, {columns} FROM audit_events WHERE subject >= {p} AND subject < {p} ORDER BY subject, seq"
-        return [rows.event(r) for r in await self._all(sql, ["agent:", "agent;"])]
+        found: list[StoredEvent] = []
+        for start in range(0, len(subjects), SUBJECTS_PER_READ):
+            chunk = list(subjects[start : start + SUBJECTS_PER_READ])
+            sql = (
+                f"SELECT seq, {columns} FROM audit_events WHERE subject IN ({d.marks(len(chunk))}) "
+                "ORDER BY subject, seq"
+            )
+            found += [rows.event(r) for r in await self._all(sql, chunk)]
+        return found
 
     def location(self) -> str:
         """The database, for messages (a file's path, or PostgreSQL's URL without its password)."""
