@@ -156,8 +156,9 @@ async def _objection(service: GovernanceService, cast: Cast) -> tuple[str, int]:
     [
         ("resolved_by = 'dave', resolved_at = created_at", "resolved_by"),
         ("hidden_by = 'carol', hidden_reason = 'Off topic.', hidden_at = created_at", "hidden_by"),
+        ("type = 'comment'", ""),
     ],
-    ids=["marked resolved", "hidden"],
+    ids=["marked resolved", "hidden", "made a comment"],
 )
 async def test_an_objection_settled_in_the_table_does_not_open_the_vote(
     service: GovernanceService,
@@ -172,14 +173,14 @@ async def test_an_objection_settled_in_the_table_does_not_open_the_vote(
     pid, objection = await _objection(service, cast)
     _sql(db, f"UPDATE comments SET {edit} WHERE id = {objection}")
 
-    with pytest.raises(LogTampered, match=f"comments.*objection {objection} on {pid}"):
+    with pytest.raises(LogTampered, match=f"table comments.* {objection} on {pid}"):
         await service.conclude_discussion(cast["carol"], pid, "approved-for-voting", "Ready for a vote.")
     clock.advance(minutes=61)  # the discussion deadline: the engine would open the vote itself
-    with pytest.raises(LogTampered, match=f"objection {objection}"):
+    with pytest.raises(LogTampered, match=f"table comments.* {objection} on {pid}"):
         await service.apply_due_deadlines()
 
     assert await _status(db, pid) == "discussion"
-    await _caught(db, tmp_path, clock, f"comments: {objection} on {pid} {row}", capsys)
+    await _caught(db, tmp_path, clock, f"comments: {objection} on {pid} {row}".rstrip(), capsys)
 
 
 async def test_a_validation_flipped_from_fail_to_pass_does_not_open_the_vote(

@@ -94,7 +94,18 @@ async def check_deadline(tx: Transaction, state: ProposalState) -> None:
 
 
 async def check_settled_objections(tx: Transaction, state: ProposalState) -> None:
-    """The objections the table counts as resolved or hidden, each against its events."""
+    """The proposal's objections against the comments the log recorded as objections, and those
+    the table counts as resolved or hidden against their events."""
+    logged_objections = {
+        int(e.payload["comment_id"])
+        for e in map(logged, await tx.audit_events_of(state.id, (Action.ADD_COMMENT.value,)))
+        if e.payload.get("type") == "objection" and isinstance(e.payload.get("comment_id"), int)
+    }
+    table = set(await tx.objection_ids(state.id))
+    if table != logged_objections:
+        comment = min(table ^ logged_objections)
+        detail = "is not an objection; the log recorded one" if comment in logged_objections else "is an objection"
+        raise tampered(tx, "comments", f"comment {comment} on {state.id} {detail}", None)
     settled = await tx.settled_objections(state.id)
     if not settled:
         return

@@ -88,6 +88,14 @@ class DiscussionSQL(Executor):
             for r in found
         ]
 
+    async def objection_ids(self, proposal_id: str) -> list[int]:
+        """Every comment of the proposal whose type is objection, resolved or not."""
+        p = self.dialect.placeholder
+        found = await self._all(
+            f"SELECT id FROM comments WHERE proposal_id = {p} AND type = 'objection' ORDER BY id", (proposal_id,)
+        )
+        return [int(r["id"]) for r in found]
+
     async def settled_objections(self, proposal_id: str) -> list[CommentRow]:
         """The objections the table says no longer block voting: resolved or hidden."""
         p = self.dialect.placeholder
