@@ -200,10 +200,13 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
     words = (args.command, getattr(args, f"{args.command}_command", None))
     reading = " ".join(w for w in words if w) in READING_COMMANDS
     target = anyio.Path(settings.db)
-    if reading and not settings.is_postgres() and not (await target.exists() and (await target.stat()).st_size > 0):
+    fresh = not settings.is_postgres() and not (await target.exists() and (await target.stat()).st_size > 0)
+    if reading and fresh:
         raise StorageError(
             str(settings.db), "there is no database in that file (commands that only read don't create one)"
         )
+    if fresh:  # a mistyped --db must not start a new governance unnoticed
+        print(f"hivegov-mcp: creating a new governance database at {settings.db}", file=sys.stderr)
     async with open_service(settings, check_rules=check, store_rules=not reading) as svc:
         if args.command == "agent":
             return await _agent_command(svc, args)

@@ -120,6 +120,7 @@ def test_serve_with_a_deactivated_agents_token_says_it_is_deactivated(db_path: P
 
 
 def test_serve_without_a_token_says_it_is_not_set(db_path: Path) -> None:
+    add_agent(db_path, "bob", "voter")  # serve never creates the database
     done = serve_once(db_path)
     assert "HIVEGOV_TOKEN is not set" in done.stderr, done.stderr
     assert "refused" not in done.stderr

@@ -248,7 +248,7 @@ async def serve_http(settings: Settings, options: HttpOptions, transport: str = 
     sock = bind(options.host, options.port)
     options = replace(options, port=sock.getsockname()[1])  # --port 0: the port the system chose
     try:
-        async with open_service(settings) as service:
+        async with open_service(settings, create=False) as service:  # serve never makes a database
             app = build_http_app(service, options)
             base = public_base(options)
             endpoint = f"{base}/sse" if transport == "sse" else f"{base}/mcp"

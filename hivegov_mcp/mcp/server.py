@@ -291,7 +291,7 @@ def build_server(
 
 async def serve_stdio(settings: Settings, options: ServerOptions) -> None:
     """Open the service, say on stderr when the token is missing or refused, then speak MCP on stdio."""
-    async with open_service(settings) as service:
+    async with open_service(settings, create=False) as service:  # serve never makes a database
         if options.token is None:
             print(
                 "hivegov-mcp: HIVEGOV_TOKEN is not set; every tool will answer with how to get a token", file=sys.stderr
