@@ -6,6 +6,7 @@ request's bearer token. One deadline ticker and one audit feed run for the whole
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import json
 import logging
@@ -302,6 +303,10 @@ def build_http_app(service: GovernanceService, options: HttpOptions | None = Non
             if opts.tick_seconds > 0:
                 tg.start_soon(run_ticker, service, partial(anyio.sleep, opts.tick_seconds))
             await feed.started()
+            # What startup built lives as long as the server: out of the collector's full passes,
+            # which otherwise pause every request for 90-170 ms under many event streams.
+            gc.collect()
+            gc.freeze()
             yield
             tg.cancel_scope.cancel()
 
