@@ -143,16 +143,19 @@ class VerifyOperations(ServiceBase):
                 ids = [state.id for state in page]
                 electorates = await tx.eligible_of(ids)
                 validations = await tx.validations_of(ids)
+                comments_of = await tx.comment_rows_of(ids)
+                votes_of = await tx.vote_rows_of(ids)
+                events_of = _by_subject(await tx.events_of_subjects(ids))
                 for state in page:
                     versions = await tx.list_versions(state.id)
-                    comments = await tx.comment_rows(state.id)
+                    comments = comments_of[state.id]
                     rows = replay.ProposalRows(
                         id=state.id,
                         status=state.status.value,
                         version=state.version,
                         versions=[(v.version, v.content.model_dump(), v.content_hash) for v in versions],
                         comments=[(c.id, c.type, c.content) for c in comments],
-                        votes=[(v.agent_id, v.decision, v.justification, v.salt) for v in await tx.vote_rows(state.id)],
+                        votes=[(v.agent_id, v.decision, v.justification, v.salt) for v in votes_of[state.id]],
                         tally=_counts(await tx.get_tally(state.id)),
                         appeals=[(a.id, a.appellant, a.grounds, a.decision) for a in await tx.appeals(state.id)],
                         executions=[(x.attempt, x.executor, x.outcome) for x in await tx.executions(state.id)],
@@ -173,8 +176,7 @@ class VerifyOperations(ServiceBase):
                         ],
                         validations=validations[state.id],
                     )
-                    events = await tx.audit_events(subject=state.id, after_seq=0, limit=None)
-                    found = replay.check_proposal(rows, [_logged(e) for e in events])
+                    found = replay.check_proposal(rows, [_logged(e) for e in events_of.get(state.id, [])])
                     if found is not None:
                         return Finding(found.seq, found.problem, found.row)
             if len(page) < STATE_PAGE:
@@ -189,8 +191,9 @@ class VerifyOperations(ServiceBase):
             agents = await tx.list_agents()
             identities = await tx.agent_identities()
         async with self.store.read() as tx:
+            agent_events = _by_subject(await tx.events_of_subjects([f"agent:{a.id}" for a in agents]))
             for agent in agents:
-                events = await tx.audit_events(subject=f"agent:{agent.id}", after_seq=0, limit=None)
+                events = agent_events.get(f"agent:{agent.id}", [])
                 name, token_hash = identities[agent.id]
                 row = replay.AgentRow(agent.id, agent.roles, agent.weight, agent.active, name, token_hash)
                 found = replay.check_agent(row, [_logged(e) for e in events])
@@ -209,6 +212,13 @@ class VerifyOperations(ServiceBase):
 
 def _logged(e: StoredEvent) -> replay.LoggedEvent:
     return replay.LoggedEvent(seq=e.seq, action=e.action, actor=e.actor, payload=json.loads(e.payload))
+
+
+def _by_subject(events: list[StoredEvent]) -> dict[str, list[StoredEvent]]:
+    grouped: dict[str, list[StoredEvent]] = {}
+    for e in events:
+        grouped.setdefault(e.subject, []).append(e)
+    return grouped
 
 
 def _counts(tally: Tally | None) -> dict[str, int] | None:

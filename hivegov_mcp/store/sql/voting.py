@@ -60,6 +60,20 @@ class VotingSQL(Executor):
         )
         return [rows.stored_vote(r) for r in found]
 
+    async def vote_rows_of(self, proposal_ids: Sequence[str]) -> dict[str, list[StoredVote]]:
+        """`vote_rows` of many proposals in one statement (verify_audit reads a page)."""
+        if not proposal_ids:
+            return {}
+        found = await self._all(
+            "SELECT proposal_id, agent_id, decision, justification, salt FROM votes "
+            f"WHERE proposal_id IN ({self.dialect.marks(len(proposal_ids))}) ORDER BY id",
+            list(proposal_ids),
+        )
+        each: dict[str, list[StoredVote]] = {pid: [] for pid in proposal_ids}
+        for r in found:
+            each[r["proposal_id"]].append(rows.stored_vote(r))
+        return each
+
     async def last_ballots(self, proposal_id: str) -> list[Ballot]:
         p = self.dialect.placeholder
         found = await self._all(
