@@ -26,6 +26,7 @@ from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
 from tests.conftest import PROPOSAL, Cast
+from tests.mcp_helpers import connect, text_of
 from tests.test_store_contract import _sql
 
 pytestmark = [pytest.mark.anyio, pytest.mark.both_stores]
@@ -345,8 +346,18 @@ async def test_a_token_that_matches_no_agent_names_the_database_and_its_agents(
     with pytest.raises(NotAuthenticated) as refused:
         await service.authenticate("hg_not-a-token")
 
-    assert f"The database is {service.store.path}, which holds 6 agents" in str(refused.value), refused.value
-    assert "--db" in str(refused.value) and "rotate-token" in str(refused.value)
+    assert f"The database is {service.store.path}, which holds 6 agents" in refused.value.database
+    assert "--db" in refused.value.database and "rotate-token" in str(refused.value)
+    assert str(service.store.path) not in str(refused.value)  # the network doors send no path
+
+
+async def test_a_stdio_server_names_its_database_when_its_token_matches_no_agent(
+    db: Path | str, service: GovernanceService, cast: Cast, clock: FakeClock
+) -> None:
+    async with connect(db, "hg_not-a-token", clock=clock) as client:
+        refused = await client.call_tool("whoami", {})
+    assert refused.is_error
+    assert f"The database is {service.store.path}, which holds 6 agents" in text_of(refused.content)
 
 
 async def test_a_webhook_pointed_at_another_host_is_not_delivered_to(

@@ -56,8 +56,11 @@ class NotAuthenticated(HivegovError):
     code = "not_authenticated"
     http_status = 401
 
-    def __init__(self, reason: str, hint: str = "") -> None:
+    def __init__(self, reason: str, hint: str = "", *, database: str = "") -> None:
         self.reason = reason
+        # Which database was asked and how many agents it holds: for the local doors (stdio, the
+        # command line), where a mistyped --db is the likely cause; never sent over the network.
+        self.database = database
         super().__init__(
             f"No valid identity: {reason}.",
             hint

@@ -53,7 +53,8 @@ async def acting_agent(state: AppState) -> Agent:
         try:
             agent = await state.service.authenticate(state.token)
         except NotAuthenticated as exc:
-            raise NotAuthenticated(f"{exc.reason} (the token in HIVEGOV_TOKEN of this server)", exc.hint) from None
+            hint = f"{exc.database} {exc.hint}".strip()  # a local process: name its database
+            raise NotAuthenticated(f"{exc.reason} (the token in HIVEGOV_TOKEN of this server)", hint) from None
     holder = request_agent.get()
     if holder is not None:
         holder.append(agent.id)

@@ -300,7 +300,10 @@ async def serve_stdio(settings: Settings, options: ServerOptions) -> None:
             try:
                 agent = await service.authenticate(options.token)
             except HivegovError as exc:
-                print(f"hivegov-mcp: HIVEGOV_TOKEN is refused: {exc} Every tool will answer so.", file=sys.stderr)
+                where = f" {exc.database}" if isinstance(exc, NotAuthenticated) and exc.database else ""
+                print(
+                    f"hivegov-mcp: HIVEGOV_TOKEN is refused: {exc}{where} Every tool will answer so.", file=sys.stderr
+                )
             else:
                 log.info("serving as agent %s (%s)", agent.id, ", ".join(agent.roles) or "no roles")
         await build_server(service, replace(options, feed_seconds=FEED_SECONDS)).run_stdio_async()

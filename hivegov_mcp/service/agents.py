@@ -32,11 +32,11 @@ class AgentOperations(ServiceBase):
                 held = await tx.count_agents()
             raise NotAuthenticated(
                 "the token matches no agent",
-                f"The database is {self.store.path}, which holds {held} agent{'' if held == 1 else 's'}: "
-                "if that is not the one you meant, give the right --db (or HIVEGOV_DB). "
                 "The token may have been rotated: ask an operator for the agent's current token "
                 "(`hivegov-mcp agent rotate-token ID` issues a new one), or to register an agent "
                 "(`hivegov-mcp agent add ID --role …`).",
+                database=f"The database is {self.store.path}, which holds {held} agent{'' if held == 1 else 's'}: "
+                "if that is not the one you meant, give the right --db (or HIVEGOV_DB).",
             )
         if not agent.active:
             raise NotAuthenticated(
