@@ -136,6 +136,6 @@ async def test_a_write_s_listed_result_points_to_the_read_that_documents_it(
     assert schema["description"] == "The same fields as get_proposal's result, and: receipt."
     assert set(schema["properties"]) == {"receipt"}
     assert "title" in (tools["get_proposal"].output_schema or {})["properties"]
-    assert created["id"] == "BIP-001" and set(created["receipt"]) == {"seq", "hash"}
+    assert created["id"] == "BIP-001" and set(created["receipt"]) == {"seq", "hash", "leaf"}
     args = tools["list_proposals"].input_schema["properties"]
     assert args["status"]["type"] == "string" and "default" not in args["status"]  # optional: its type alone

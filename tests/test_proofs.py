@@ -231,3 +231,14 @@ async def test_the_verifier_takes_the_key_as_text_or_as_a_file_and_says_when_it_
     code, said = _verify(tmp_path, proof, str(tmp_path / "not-a-key.txt"))
     assert code == 1 and "does not hold a verifier key" in said, said
     assert "not base64" in _verify(tmp_path, proof, "name+00000000+not*base64")[1]
+
+
+async def test_every_write_s_receipt_carries_the_leaf_its_proof_proves(service: GovernanceService, cast: Cast) -> None:
+    created = await service.create_proposal(cast["alice"], **PROPOSAL)
+    await service.start_discussion(cast["alice"], created.id)
+    summary = await service.summarize_discussion(cast["bob"], created.id)
+    again = await service.summarize_discussion(cast["bob"], created.id)  # unchanged: the earlier event's receipt
+    for receipt in (created.receipt, summary.receipt, again.receipt):
+        proof = await service.get_audit_proof(cast["bob"], receipt.seq)
+        assert receipt.leaf == proof.leaf_hash, receipt
+    assert again.receipt == summary.receipt and not again.changed

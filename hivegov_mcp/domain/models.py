@@ -39,11 +39,7 @@ class Receipt(_Model):
 
     seq: int = Field(description="Sequence number of the audit event.")
     hash: str = Field(description="SHA-256 (hex) of the event, chained to the one before.")
-    leaf: str | None = Field(
-        default=None,
-        exclude_if=lambda leaf: leaf is None,  # (a receipt rebuilt from an older event may lack it)
-        description="The event's RFC 6962 Merkle leaf (hex); a proof of this event carries the same.",
-    )
+    leaf: str = Field(description="The event's RFC 6962 Merkle leaf (hex); a proof of this event carries the same.")
 
 
 class Agent(_Model):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from hivegov_mcp.domain import limits
-from hivegov_mcp.domain.audit import canonical_json
+from hivegov_mcp.domain.audit import canonical_json, event_leaf
 from hivegov_mcp.domain.errors import (
     Conflict,
     InvalidInput,
@@ -202,6 +202,12 @@ class DiscussionOperations(ServiceBase):
             hidden_mine=hidden,
         )
 
+    @staticmethod
+    async def _receipt_of(tx: Transaction, seq: int) -> Receipt:
+        """The receipt of an event written earlier: its sequence number, hash and Merkle leaf."""
+        (event,) = await tx.audit_events(subject=None, after_seq=seq - 1, limit=1)
+        return Receipt(seq=event.seq, hash=event.hash, leaf=event_leaf(event).hex())
+
     @writes
     async def summarize_discussion(self, actor: Agent, proposal_id: str) -> SummaryReceipt:
         """The deterministic summary of the current round, stored when it differs from the stored one.
@@ -211,14 +217,13 @@ class DiscussionOperations(ServiceBase):
         require(actor.id, "summarize_discussion", actor.roles)
         async with self._read(proposal_id) as (tx, _):
             summary, text, stored = await self._summary(tx, await self._state(tx, proposal_id))
-        if stored is not None and stored.text == text:
-            return SummaryReceipt(
-                **summary.model_dump(), changed=False, receipt=Receipt(seq=stored.seq, hash=stored.hash)
-            )
+            if stored is not None and stored.text == text:
+                receipt = await self._receipt_of(tx, stored.seq)
+                return SummaryReceipt(**summary.model_dump(), changed=False, receipt=receipt)
         async with self._write(actor, proposal_id) as (tx, state, now):
             summary, text, stored = await self._summary(tx, state)
             if stored is not None and stored.text == text:  # another process stored it meanwhile
-                receipt = Receipt(seq=stored.seq, hash=stored.hash)
+                receipt = await self._receipt_of(tx, stored.seq)
                 return SummaryReceipt(**summary.model_dump(), changed=False, receipt=receipt)
             receipt = await tx.append_audit(
                 at=now,

@@ -41,7 +41,7 @@ class AuditSQL(Executor):
         )
         leaf = leaf_hash(event_bytes(seq=seq, at=when, actor=actor, action=action, subject=subject, payload=body))
         await self._grow_tree(seq - 1, leaf)
-        receipt = Receipt(seq=seq, hash=digest)
+        receipt = Receipt(seq=seq, hash=digest, leaf=leaf.hex())
         await self._appended(receipt)
         return receipt
 
