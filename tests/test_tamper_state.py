@@ -261,8 +261,10 @@ async def test_a_rotated_token_is_logged_and_checked_like_a_registered_one(
         ("UPDATE agents SET display_name = 'The Arbiter' WHERE id = 'dave'", "agents: dave display_name"),
         ("UPDATE webhooks SET url = 'https://collector.example.net/T0'", "webhooks: 1 url"),
         ("UPDATE webhooks SET removed_at = created_at", "webhooks: 1 removed_at"),
+        ("UPDATE webhooks SET url = 'https://hooks.example.org/elsewhere'", "webhooks: 1 url"),
+        ("UPDATE webhooks SET secret = 'chosen-by-the-editor'", "webhooks: 1 url"),
     ],
-    ids=["display name", "webhook target", "webhook removed"],
+    ids=["display name", "webhook target", "webhook removed", "webhook path", "webhook secret"],
 )
 async def test_an_identity_or_a_webhook_target_changed_is_named_by_verify(
     service: GovernanceService,

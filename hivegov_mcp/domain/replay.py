@@ -16,6 +16,7 @@ engine uses the same replays before it decides (service/engine.py).
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -555,10 +556,19 @@ def toml_hash(toml: str) -> str | None:
         return None
 
 
-def check_webhook(hook_id: int, url: str, removed: bool, events: Sequence[LoggedEvent]) -> Disagreement | None:
-    """A webhook's row against its events (subject = webhook:ID). The log holds the URL's host only
-    (a URL's path or user part is often a credential, and every agent reads the log): a target
-    moved to another host is found; a path changed on the same host is not."""
+def webhook_mac(secret: str, url: str) -> str:
+    """What the log keeps of a webhook's whole URL: HMAC-SHA256 keyed by its own secret, so the log
+    fixes the URL (path and credentials included) and the secret without revealing either."""
+    return hmac.new(secret.encode(), url.encode(), hashlib.sha256).hexdigest()
+
+
+def check_webhook(
+    hook_id: int, url: str, removed: bool, events: Sequence[LoggedEvent], *, secret: str | None = None
+) -> Disagreement | None:
+    """A webhook's row against its events (subject = webhook:ID). The log holds the URL's host in
+    clear and, since url_mac, a MAC of the whole URL keyed by the webhook's secret (a URL's path or
+    user part is often a credential, and every agent reads the log): a target moved to another
+    host, or to another path, or a secret changed, is found."""
     row = f"webhooks: {hook_id}"
     added = next((e for e in events if e.action == WEBHOOK_ADDED), None)
     if added is None:
@@ -568,6 +578,9 @@ def check_webhook(hook_id: int, url: str, removed: bool, events: Sequence[Logged
         return Disagreement(
             f"{row} url", f"points at {host!r}; the log registered it for {added.payload['host']!r}", added.seq
         )
+    mac = added.payload.get("url_mac")
+    if secret is not None and isinstance(mac, str) and not hmac.compare_digest(mac, webhook_mac(secret, url.strip())):
+        return Disagreement(f"{row} url", "its URL or secret is not the one the log registered", added.seq)
     gone = next((e for e in events if e.action == WEBHOOK_REMOVED), None)
     if removed != (gone is not None):
         mine, state = ("removed" if removed else "active"), ("removed" if gone else "active")

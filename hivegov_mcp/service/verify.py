@@ -203,10 +203,11 @@ class VerifyOperations(ServiceBase):
             rules = await tx.all_rules()
             rules_events = await tx.audit_events(subject="rules", after_seq=0, limit=None)
             hooks = await tx.webhook_rows()
-            hook_events = [await tx.audit_events(subject=f"webhook:{i}", after_seq=0, limit=None) for i, _, _ in hooks]
+            hook_events = [await tx.audit_events(subject=f"webhook:{h[0]}", after_seq=0, limit=None) for h in hooks]
         found = replay.check_rules([(r.version, r.toml, r.hash) for r in rules], [_logged(e) for e in rules_events])
-        for (hook_id, url, removed), events in zip(hooks, hook_events, strict=True):
-            found = found or replay.check_webhook(hook_id, url, removed, [_logged(e) for e in events])
+        for (hook_id, url, removed, secret), events in zip(hooks, hook_events, strict=True):
+            logged = [_logged(e) for e in events]
+            found = found or replay.check_webhook(hook_id, url, removed, logged, secret=secret)
         return None if found is None else Finding(found.seq, found.problem, found.row)
 
 

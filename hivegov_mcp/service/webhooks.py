@@ -40,8 +40,9 @@ class WebhookOperations(ServiceBase):
                 actor=actor.id,
                 action="webhook_added",
                 subject=f"webhook:{webhook_id}",
-                # The host only: a URL's path or user part is often a credential, and every agent reads the log.
-                payload={"host": urlsplit(target).hostname or ""},
+                # The host in clear; the whole URL only as a MAC keyed by the webhook's secret: a URL's path
+                # or user part is often a credential, and every agent reads the log.
+                payload={"host": urlsplit(target).hostname or "", "url_mac": replay.webhook_mac(secret, target)},
             )
             hook = next(h for h, _ in await tx.webhooks() if h.id == webhook_id)
         return RegisteredWebhook(**hook.model_dump(), secret=secret, receipt=receipt)
@@ -76,7 +77,7 @@ class WebhookOperations(ServiceBase):
             where = tx.location()
         kept = []
         for (hook, secret), logged in zip(hooks, events, strict=True):
-            found = replay.check_webhook(hook.id, hook.url, False, [engine.logged(e) for e in logged])
+            found = replay.check_webhook(hook.id, hook.url, False, [engine.logged(e) for e in logged], secret=secret)
             if found is None:
                 kept.append((hook, secret))
             else:

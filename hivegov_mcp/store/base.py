@@ -286,8 +286,8 @@ class WebhookQueries(Protocol):
         """Active webhooks with their secrets."""
         ...
 
-    async def webhook_rows(self) -> list[tuple[int, str, bool]]:
-        """(id, url, removed) of every webhook."""
+    async def webhook_rows(self) -> list[tuple[int, str, bool, str]]:
+        """(id, url, removed, secret) of every webhook."""
         ...
 
     async def remove_webhook(self, webhook_id: int, at: datetime) -> bool: ...

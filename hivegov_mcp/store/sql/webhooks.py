@@ -34,10 +34,10 @@ class WebhookSQL(Executor):
         )
         return [rows.webhook(r) for r in found]
 
-    async def webhook_rows(self) -> list[tuple[int, str, bool]]:
-        """(id, url, removed) of every webhook, removed ones too (for verify_audit)."""
-        found = await self._all("SELECT id, url, removed_at FROM webhooks ORDER BY id")
-        return [(int(r["id"]), rows.text(r["url"]), r["removed_at"] is not None) for r in found]
+    async def webhook_rows(self) -> list[tuple[int, str, bool, str]]:
+        """(id, url, removed, secret) of every webhook, removed ones too (for verify_audit)."""
+        found = await self._all("SELECT id, url, removed_at, secret FROM webhooks ORDER BY id")
+        return [(int(r["id"]), rows.text(r["url"]), r["removed_at"] is not None, rows.text(r["secret"])) for r in found]
 
     async def remove_webhook(self, webhook_id: int, at: datetime) -> bool:
         if not fits(webhook_id):
