@@ -500,7 +500,7 @@ class RulesReceipt(RulesInfo):
 class Criterion(_Model):
     name: str = Field(description="participation, quality, consensus or implementation.")
     value: float | None = Field(description="The measured share (0..1); null when nothing was measured.")
-    target: float = Field(description="The seed's target for it.")
+    target: float = Field(description="The target it is measured against.")
     met: bool | None = Field(description="value >= target; null when nothing was measured.")
     numerator: int = Field(description="What was counted (e.g. ballots cast).")
     denominator: int = Field(description="Out of (e.g. eligible voters); for consensus, the votes averaged.")
@@ -528,7 +528,9 @@ class AgentStats(_Model):
 class GovernanceMetrics(_Model):
     since: datetime = Field(description="Start of the range (UTC, inclusive).")
     until: datetime = Field(description="End of the range (UTC, exclusive).")
-    criteria: list[Criterion] = Field(description="The seed's four success criteria, each next to its target.")
+    criteria: list[Criterion] = Field(
+        description="Participation, quality, consensus and implementation, each next to its target."
+    )
     phases: list[PhaseTime] = Field(description="Time spent in each status, for stays that ended in the range.")
     agents: list[AgentStats] = Field(description="Per-agent figures (reporters and the local administrator only).")
 
