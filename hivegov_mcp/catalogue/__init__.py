@@ -15,21 +15,11 @@ from hivegov_mcp.catalogue import aftervote, agents, discussion, proposals, reco
 from hivegov_mcp.catalogue.base import Arguments, Kind, Operation, Route
 from hivegov_mcp.catalogue.checks import check_catalogue
 
-__all__ = ["CATALOGUE", "TOOLS", "Arguments", "Kind", "Operation", "Route", "operation"]
+__all__ = ["CATALOGUE", "OPERATIONS", "TOOLS", "Arguments", "Kind", "Operation", "Route"]
 
-CATALOGUE: Mapping[str, Operation] = {
-    op.name: op for group in (agents, proposals, discussion, voting, aftervote, records) for op in group.OPERATIONS
-}
-TOOLS: tuple[Operation, ...] = tuple(op for op in CATALOGUE.values() if op.tool)
-
-
-def operation(name: str) -> Operation:
-    try:
-        return CATALOGUE[name]
-    except KeyError:
-        raise KeyError(f"{name!r} is not an operation of the catalogue (hivegov_mcp/catalogue)") from None
-
-
-check_catalogue(
-    [op for group in (agents, proposals, discussion, voting, aftervote, records) for op in group.OPERATIONS]
+OPERATIONS: tuple[Operation, ...] = tuple(
+    op for group in (agents, proposals, discussion, voting, aftervote, records) for op in group.OPERATIONS
 )
+check_catalogue(OPERATIONS)
+CATALOGUE: Mapping[str, Operation] = {op.name: op for op in OPERATIONS}
+TOOLS: tuple[Operation, ...] = tuple(op for op in OPERATIONS if op.tool)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 import string
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import Annotated, Any, Literal, TypeVar, cast
@@ -95,20 +95,12 @@ class Operation:
         text = " ".join(self.description.split())
         return text + AGENT_TEXT if self.agent_text else text
 
-    def bind(self, service: object, actor: Agent) -> Callable[..., Awaitable[BaseModel]]:
-        """The service method, bound to its actor: call it with the arguments by name."""
-        method = getattr(service, self.service_method)
-
-        async def run(**arguments: Any) -> BaseModel:
-            # An argument given as None is an argument left out: the service's default applies.
-            given = {name: value for name, value in arguments.items() if value is not None}
-            return cast(BaseModel, await method(actor, **given))
-
-        return run
-
     async def invoke(self, service: object, actor: Agent, arguments: Mapping[str, Any]) -> BaseModel:
-        """Run the operation with arguments already validated by `self.arguments`."""
-        return await self.bind(service, actor)(**arguments)
+        """Run the service method for `actor` with arguments already validated by `self.arguments`.
+        An argument given as None is an argument left out: the service's default applies."""
+        method = getattr(service, self.service_method)
+        given = {name: value for name, value in arguments.items() if value is not None}
+        return cast(BaseModel, await method(actor, **given))
 
 
 def validated(operation: Operation, raw: Mapping[str, Any]) -> dict[str, Any]:

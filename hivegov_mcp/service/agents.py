@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from hivegov_mcp.domain import limits, replay
+from hivegov_mcp.domain import limits, replay_registry
 from hivegov_mcp.domain.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from hivegov_mcp.domain.identity import MAX_WEIGHT, check_roles, hash_token, new_token
 from hivegov_mcp.domain.models import Agent, AgentList, AgentReceipt, RegisteredAgent
@@ -54,9 +54,9 @@ class AgentOperations(ServiceBase):
             agent = await tx.agent_by_token_hash(token_hash)
             if agent is None:
                 return None
-            events = await tx.audit_events_of(f"agent:{agent.id}", replay.TOKEN_EVENTS)
+            events = await tx.audit_events_of(f"agent:{agent.id}", replay_registry.TOKEN_EVENTS)
             issued = json.loads(events[-1].payload).get("token_sha256") if events else None
-            if isinstance(issued, str) and issued != replay.token_digest(token_hash):
+            if isinstance(issued, str) and issued != replay_registry.token_digest(token_hash):
                 raise engine.tampered(
                     tx,
                     "agents",
@@ -114,7 +114,7 @@ class AgentOperations(ServiceBase):
                     "roles": clean_roles,
                     "weight": weight,
                     "display_name": name,
-                    "token_sha256": replay.token_digest(hash_token(token)),
+                    "token_sha256": replay_registry.token_digest(hash_token(token)),
                 },
             )
         return RegisteredAgent(**agent.model_dump(), receipt=receipt, token=token)
@@ -139,7 +139,7 @@ class AgentOperations(ServiceBase):
             await tx.update_agent(agent_id, roles=roles, active=active, token_hash=token_hash)
             payload: dict[str, object] = {} if roles is None else {"from": before.roles, "to": list(roles)}
             if token_hash is not None:
-                payload["token_sha256"] = replay.token_digest(token_hash)
+                payload["token_sha256"] = replay_registry.token_digest(token_hash)
             receipt = await tx.append_audit(
                 at=now, actor=actor.id, action=action, subject=f"agent:{agent_id}", payload=payload
             )

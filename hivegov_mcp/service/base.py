@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from hivegov_mcp.domain import limits, replay
+from hivegov_mcp.domain import limits, replay_registry
 from hivegov_mcp.domain.audit import content_hash
 from hivegov_mcp.domain.clock import Clock
 from hivegov_mcp.domain.config import GovernanceConfig, ProposalType, parse_config
@@ -117,7 +117,7 @@ class RuleBook:
         version = stored.version
         if version not in self._parsed:
             events = await tx.audit_events(subject="rules", after_seq=0, limit=None)
-            found = replay.check_rules(
+            found = replay_registry.check_rules(
                 [(version, stored.toml, stored.hash)],
                 [e for e in map(engine.logged, events) if e.payload.get("version") == version],
             )

@@ -25,7 +25,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from hivegov_mcp.domain import replay
+from hivegov_mcp.domain import replay, replay_registry
 from hivegov_mcp.domain.audit import StoredEvent
 from hivegov_mcp.domain.config import GovernanceConfig, Rules
 from hivegov_mcp.domain.errors import LogTampered, NoEligibleVoters
@@ -145,8 +145,8 @@ async def check_agents(tx: Transaction, agents: list[Agent]) -> None:
     for e in await tx.events_of_subjects([f"agent:{a.id}" for a in agents]):
         events.setdefault(e.subject.removeprefix("agent:"), []).append(logged(e))
     for agent in agents:
-        row = replay.AgentRow(agent.id, agent.roles, agent.weight, agent.active)
-        found = replay.check_agent(row, events.get(agent.id, []))
+        row = replay_registry.AgentRow(agent.id, agent.roles, agent.weight, agent.active)
+        found = replay_registry.check_agent(row, events.get(agent.id, []))
         if found is not None:
             raise tampered(tx, "agents", f"{found.row.removeprefix('agents: ')} {found.problem}", found.seq)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import anyio
 
-from hivegov_mcp.domain import replay
+from hivegov_mcp.domain import replay, replay_registry
 from hivegov_mcp.domain.audit import ChainVerifier, StoredEvent, event_leaf
 from hivegov_mcp.domain.merkle import Frontier, cover
 from hivegov_mcp.domain.models import Agent, AuditVerification
@@ -183,7 +183,7 @@ class VerifyOperations(ServiceBase):
                 break
             number = page[-1].number
         async with self.store.read() as tx:
-            for kind, table in (("create_proposal", "proposals"), (replay.REGISTER, "agents")):
+            for kind, table in (("create_proposal", "proposals"), (replay_registry.REGISTER, "agents")):
                 gone = await tx.first_subject_without_row(kind)
                 if gone is not None:
                     seq, subject = gone
@@ -195,8 +195,8 @@ class VerifyOperations(ServiceBase):
             for agent in agents:
                 events = agent_events.get(f"agent:{agent.id}", [])
                 name, token_hash = identities[agent.id]
-                row = replay.AgentRow(agent.id, agent.roles, agent.weight, agent.active, name, token_hash)
-                found = replay.check_agent(row, [_logged(e) for e in events])
+                row = replay_registry.AgentRow(agent.id, agent.roles, agent.weight, agent.active, name, token_hash)
+                found = replay_registry.check_agent(row, [_logged(e) for e in events])
                 if found is not None:
                     return Finding(found.seq, found.problem, found.row)
         async with self.store.read() as tx:
@@ -204,10 +204,12 @@ class VerifyOperations(ServiceBase):
             rules_events = await tx.audit_events(subject="rules", after_seq=0, limit=None)
             hooks = await tx.webhook_rows()
             hook_events = [await tx.audit_events(subject=f"webhook:{h[0]}", after_seq=0, limit=None) for h in hooks]
-        found = replay.check_rules([(r.version, r.toml, r.hash) for r in rules], [_logged(e) for e in rules_events])
+        found = replay_registry.check_rules(
+            [(r.version, r.toml, r.hash) for r in rules], [_logged(e) for e in rules_events]
+        )
         for (hook_id, url, removed, secret), events in zip(hooks, hook_events, strict=True):
             logged = [_logged(e) for e in events]
-            found = found or replay.check_webhook(hook_id, url, removed, logged, secret=secret)
+            found = found or replay_registry.check_webhook(hook_id, url, removed, logged, secret=secret)
         return None if found is None else Finding(found.seq, found.problem, found.row)
 
 

@@ -7,7 +7,7 @@ import logging
 import secrets
 from urllib.parse import urlsplit
 
-from hivegov_mcp.domain import limits, replay
+from hivegov_mcp.domain import limits, replay_registry
 from hivegov_mcp.domain.errors import InvalidInput, NotFound
 from hivegov_mcp.domain.models import Agent, RegisteredWebhook, Webhook, WebhookList
 from hivegov_mcp.domain.permissions import require
@@ -42,7 +42,10 @@ class WebhookOperations(ServiceBase):
                 subject=f"webhook:{webhook_id}",
                 # The host in clear; the whole URL only as a MAC keyed by the webhook's secret: a URL's path
                 # or user part is often a credential, and every agent reads the log.
-                payload={"host": urlsplit(target).hostname or "", "url_mac": replay.webhook_mac(secret, target)},
+                payload={
+                    "host": urlsplit(target).hostname or "",
+                    "url_mac": replay_registry.webhook_mac(secret, target),
+                },
             )
             hook = next(h for h, _ in await tx.webhooks() if h.id == webhook_id)
         return RegisteredWebhook(**hook.model_dump(), secret=secret, receipt=receipt)
@@ -77,7 +80,9 @@ class WebhookOperations(ServiceBase):
             where = tx.location()
         kept = []
         for (hook, secret), logged in zip(hooks, events, strict=True):
-            found = replay.check_webhook(hook.id, hook.url, False, [engine.logged(e) for e in logged], secret=secret)
+            found = replay_registry.check_webhook(
+                hook.id, hook.url, False, [engine.logged(e) for e in logged], secret=secret
+            )
             if found is None:
                 kept.append((hook, secret))
             else:
