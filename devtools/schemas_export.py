@@ -8,16 +8,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from hivegov_mcp.domain.models import (
-    Agent,
-    AuditEvent,
-    AuditVerification,
-    Comment,
-    Discussion,
-    DiscussionSummary,
-    Proposal,
-    VotingResults,
-)
+from hivegov_mcp.domain.models import Agent, Comment, Discussion, DiscussionSummary, Proposal, VotingResults
+from hivegov_mcp.domain.record_models import AuditEvent, AuditVerification
 
 PUBLIC_MODELS: dict[str, type[BaseModel]] = {
     "proposal": Proposal,

@@ -17,7 +17,7 @@ from mcp import Client, StdioServerParameters
 
 from hivegov_mcp.app import open_service
 from hivegov_mcp.domain.identity import LOCAL_ADMIN
-from hivegov_mcp.domain.models import RulesInfo
+from hivegov_mcp.domain.record_models import RulesInfo
 from hivegov_mcp.settings import ENV_LOG_LEVEL, ENV_TOKEN, resolve_db_path, settings_from
 
 AGENTS: dict[str, list[str]] = {

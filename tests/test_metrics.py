@@ -10,7 +10,7 @@ import pytest
 from hivegov_mcp.cli import main
 from hivegov_mcp.domain.clock import FakeClock
 from hivegov_mcp.domain.identity import LOCAL_ADMIN
-from hivegov_mcp.domain.models import GovernanceMetrics
+from hivegov_mcp.domain.record_models import GovernanceMetrics
 from hivegov_mcp.service import GovernanceService
 from tests.conftest import PROPOSAL, Cast
 

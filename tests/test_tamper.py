@@ -18,7 +18,7 @@ from hivegov_mcp.cli import main
 from hivegov_mcp.domain.audit import GENESIS, canonical_json, event_hash
 from hivegov_mcp.domain.clock import FakeClock
 from hivegov_mcp.domain.identity import LOCAL_ADMIN
-from hivegov_mcp.domain.models import AuditVerification
+from hivegov_mcp.domain.record_models import AuditVerification
 from hivegov_mcp.settings import Settings
 from tests.conftest import CAST, PROPOSAL
 

@@ -7,8 +7,9 @@ from typing import Annotated
 from pydantic import Field
 
 from hivegov_mcp.catalogue.base import Arguments, Kind, NoArguments, Operation, Route, inline
-from hivegov_mcp.domain.models import Agent, AgentList, AgentReceipt, RegisteredAgent
+from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.domain.permissions import Role
+from hivegov_mcp.domain.record_models import AgentList, AgentReceipt, RegisteredAgent
 
 RoleArg = Annotated[Role, inline(Role)]
 TAG = "agents"

@@ -12,7 +12,7 @@ from pydantic_core import PydanticCustomError
 
 from hivegov_mcp.catalogue.base import Arguments, Kind, NoArguments, Operation, Route
 from hivegov_mcp.domain import limits
-from hivegov_mcp.domain.models import (
+from hivegov_mcp.domain.record_models import (
     Agenda,
     AuditPage,
     AuditProof,

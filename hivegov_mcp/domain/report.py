@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hivegov_mcp.domain.models import GovernanceMetrics
+from hivegov_mcp.domain.record_models import GovernanceMetrics
 
 
 def _share(value: float | None) -> str:

@@ -10,13 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hivegov_mcp.domain.models import (
-    Comment,
-    CommentType,
-    DiscussionSummary,
-    ObjectionNote,
-    Resolution,
-)
+from hivegov_mcp.domain.models import Comment, CommentType, DiscussionSummary, ObjectionNote, Resolution
 
 DIGEST_MAX_WORDS = 300
 EXCERPT_WORDS = 20

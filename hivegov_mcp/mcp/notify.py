@@ -18,7 +18,7 @@ from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.shared.subscriptions import ResourcesListChanged, ResourceUpdated
 from mcp.types import EmptyResult, SubscribeRequestParams, UnsubscribeRequestParams
 
-from hivegov_mcp.domain.models import AuditEvent
+from hivegov_mcp.domain.record_models import AuditEvent
 from hivegov_mcp.runtime.feed import AuditFeed
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from sse_starlette import ServerSentEvent
 from hivegov_mcp.domain.errors import HivegovError
 from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.domain.limits import MAX_AUDIT_PAGE
-from hivegov_mcp.domain.models import AuditEvent
+from hivegov_mcp.domain.record_models import AuditEvent
 from hivegov_mcp.service import GovernanceService
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import anyio
 import httpx2
 
-from hivegov_mcp.domain.models import AuditEvent, Webhook
+from hivegov_mcp.domain.record_models import AuditEvent, Webhook
 from hivegov_mcp.runtime.feed import AuditFeed
 from hivegov_mcp.service import GovernanceService
 

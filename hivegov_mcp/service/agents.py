@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from hivegov_mcp.domain import limits, replay_registry
 from hivegov_mcp.domain.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from hivegov_mcp.domain.identity import MAX_WEIGHT, check_roles, hash_token, new_token
-from hivegov_mcp.domain.models import Agent, AgentList, AgentReceipt, RegisteredAgent
+from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.domain.permissions import require
+from hivegov_mcp.domain.record_models import AgentList, AgentReceipt, RegisteredAgent
 from hivegov_mcp.service import engine
 from hivegov_mcp.service.base import ServiceBase, reads, writes
 from hivegov_mcp.store.base import Transaction

@@ -24,10 +24,12 @@ from hivegov_mcp.domain.merkle import (
     leaf_hash,
 )
 from hivegov_mcp.domain.metrics import TARGETS, Event, compute
-from hivegov_mcp.domain.models import (
+from hivegov_mcp.domain.models import Agent, DiscussionSummary, Proposal
+from hivegov_mcp.domain.permissions import may, may_ever
+from hivegov_mcp.domain.phases import Status
+from hivegov_mcp.domain.record_models import (
     Agenda,
     AgendaItem,
-    Agent,
     AgentStats,
     AuditEvent,
     AuditPage,
@@ -35,15 +37,11 @@ from hivegov_mcp.domain.models import (
     ConsistencyProof,
     Criterion,
     Deadline,
-    DiscussionSummary,
     GovernanceMetrics,
     GovernanceStatus,
     PhaseTime,
-    Proposal,
     SignedCheckpoint,
 )
-from hivegov_mcp.domain.permissions import may, may_ever
-from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.summary import summarize
 from hivegov_mcp.service.base import (
     ServiceBase,

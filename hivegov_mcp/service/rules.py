@@ -9,8 +9,9 @@ from __future__ import annotations
 from hivegov_mcp.domain.config import GovernanceConfig, canonical_toml, rules_hash
 from hivegov_mcp.domain.errors import RulesMismatch
 from hivegov_mcp.domain.identity import LOCAL_ADMIN
-from hivegov_mcp.domain.models import Agent, Receipt, RulesInfo
+from hivegov_mcp.domain.models import Agent, Receipt
 from hivegov_mcp.domain.permissions import require
+from hivegov_mcp.domain.record_models import RulesInfo
 from hivegov_mcp.service.base import ServiceBase, reads, writes
 from hivegov_mcp.store.base import StoredRules, Transaction
 

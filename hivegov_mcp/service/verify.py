@@ -13,7 +13,8 @@ import anyio
 from hivegov_mcp.domain import replay, replay_registry
 from hivegov_mcp.domain.audit import ChainVerifier, StoredEvent, event_leaf
 from hivegov_mcp.domain.merkle import Frontier, cover
-from hivegov_mcp.domain.models import Agent, AuditVerification
+from hivegov_mcp.domain.models import Agent
+from hivegov_mcp.domain.record_models import AuditVerification
 from hivegov_mcp.domain.tally import Tally
 from hivegov_mcp.service.base import ServiceBase
 from hivegov_mcp.store.base import StoredCheckpoint

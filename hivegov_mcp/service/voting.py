@@ -12,13 +12,7 @@ from hivegov_mcp.domain.errors import (
     NotEligible,
     TransitionNotAllowed,
 )
-from hivegov_mcp.domain.models import (
-    Agent,
-    ResultsReceipt,
-    TallyCounts,
-    VoteReceipt,
-    VotingResults,
-)
+from hivegov_mcp.domain.models import Agent, ResultsReceipt, TallyCounts, VoteReceipt, VotingResults
 from hivegov_mcp.domain.permissions import require
 from hivegov_mcp.domain.phases import RESULTS_READABLE, Action, Status, check_action
 from hivegov_mcp.domain.tally import Decision, Outcome, fraction_text

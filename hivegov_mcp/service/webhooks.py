@@ -9,8 +9,9 @@ from urllib.parse import urlsplit
 
 from hivegov_mcp.domain import limits, replay_registry
 from hivegov_mcp.domain.errors import InvalidInput, NotFound
-from hivegov_mcp.domain.models import Agent, RegisteredWebhook, Webhook, WebhookList
+from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.domain.permissions import require
+from hivegov_mcp.domain.record_models import RegisteredWebhook, Webhook, WebhookList
 from hivegov_mcp.service import engine
 from hivegov_mcp.service.base import ServiceBase, reads, writes
 

@@ -39,9 +39,9 @@ from hivegov_mcp.domain.models import (
     Receipt,
     RoundInfo,
     Validation,
-    Webhook,
 )
 from hivegov_mcp.domain.phases import Status
+from hivegov_mcp.domain.record_models import Webhook
 from hivegov_mcp.domain.tally import Tally
 from hivegov_mcp.store.values import (
     AgendaRow,

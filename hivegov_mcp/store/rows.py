@@ -28,9 +28,9 @@ from hivegov_mcp.domain.models import (
     RoundInfo,
     Validation,
     ValidationResult,
-    Webhook,
 )
 from hivegov_mcp.domain.phases import Status
+from hivegov_mcp.domain.record_models import Webhook
 from hivegov_mcp.domain.tally import Decision, Outcome, RejectReason, Tally
 from hivegov_mcp.store.values import ProposalState, StoredCheckpoint, StoredRules, StoredVote, Version
 

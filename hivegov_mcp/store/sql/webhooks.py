@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hivegov_mcp.domain.models import Webhook
+from hivegov_mcp.domain.record_models import Webhook
 from hivegov_mcp.store import rows
 from hivegov_mcp.store.rows import fits, ts
 from hivegov_mcp.store.sql.executor import Executor
