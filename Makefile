@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps demo test lint typecheck pytest schemas bench screenshots clean
+.PHONY: install system-deps demo council-demo test lint typecheck pytest schemas bench screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,council]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -20,6 +20,10 @@ system-deps:
 
 demo: $(STAMP)
 	$(BIN)/hivegov-mcp demo
+
+# The same cycle by model members: `hivegov-mcp council run` against scripted models on loopback (offline).
+council-demo: $(STAMP)
+	$(BIN)/hivegov-mcp demo --council
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

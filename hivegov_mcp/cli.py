@@ -18,6 +18,7 @@ import anyio
 from hivegov_mcp import __version__
 from hivegov_mcp.app import open_service
 from hivegov_mcp.catalogue import CATALOGUE, Kind
+from hivegov_mcp.council import commands as council_commands
 from hivegov_mcp.domain import merkle
 from hivegov_mcp.domain.errors import ConfigError, HivegovError, LogTampered, StorageError
 from hivegov_mcp.domain.identity import LOCAL_ADMIN
@@ -179,7 +180,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     migrate.add_argument("--from", dest="source", required=True, metavar="sqlite:PATH", help="the SQLite file")
     migrate.add_argument("--to", dest="target", required=True, metavar="postgresql://…", help="the PostgreSQL database")
-    sub.add_parser("demo", help="run a whole governance cycle by scripted agents over real stdio MCP")
+    demo = sub.add_parser("demo", help="run a whole governance cycle by scripted agents over real stdio MCP")
+    demo.add_argument(
+        "--council", action="store_true", help="the cycle by scripted model members (`council run`) over HTTP"
+    )
+    council_commands.add_parser(sub)
     return parser
 
 
@@ -400,10 +405,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(settings_from(args.db, args.config), args)
         if args.command == "migrate":
             return anyio.run(_migrate, args.source, args.target)
+        if args.command == "council":
+            return council_commands.main(args)
+        if args.command == "demo" and args.council:
+            from hivegov_mcp.council.demo import run_council_demo
+
+            code: int = anyio.run(run_council_demo, args.db)
+            return code
         if args.command == "demo":
             from hivegov_mcp.demo import run_demo
 
-            code: int = anyio.run(run_demo, args.db, args.config)
+            code = anyio.run(run_demo, args.db, args.config)
             return code
         return anyio.run(_admin, args, settings_from(args.db, args.config))
     except HivegovError as exc:

@@ -1,0 +1,365 @@
+"""One member's loop: connect with its own token, read its agenda, take one item at a time to
+its model with exactly the tools its roles list, and wait for the next event.
+
+The model acts only through tool calls to the server (pydantic-ai's MCP toolset); every call
+is printed as one line (member, item, tool, result), a refused call goes back to the model as
+the server's message, and `max_steps_per_item` bounds the calls for one item. Faults stay
+inside the member: a failing endpoint is retried with backoff (`endpoint.py`), a lost server
+is reconnected, a refused token stops this member alone.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx2
+from fastmcp.client.transports import StdioTransport
+from pydantic_ai import Agent
+from pydantic_ai.exceptions import ModelRetry, UnexpectedModelBehavior, UsageLimitExceeded
+from pydantic_ai.mcp import MCPToolset
+from pydantic_ai.tools import RunContext, ToolDefinition
+from pydantic_ai.usage import UsageLimits
+
+from hivegov_mcp.council.budget import Budget
+from hivegov_mcp.council.config import Council, Member
+from hivegov_mcp.council.endpoint import BudgetedEndpoint, BudgetSpent, EndpointFailed, Time, describe
+from hivegov_mcp.council.prompts import instructions, item_prompt
+from hivegov_mcp.council.status import StatusBoard
+from hivegov_mcp.council.wake import Changes, TokenRefused, follow_server
+from hivegov_mcp.settings import ENV_TOKEN
+
+IDLE_S = 60.0  # with no event, the agenda is read again this often (deadlines that pass unseen)
+RECONNECT_S = (1.0, 2.0, 5.0, 10.0, 30.0)
+ITEM_RETRY_S = (30.0, 120.0, 600.0)  # an item whose endpoint failed is taken up again after this
+USAGE_TOOL = "report_model_usage"  # the council's own bookkeeping, not offered to the model
+BLIND_TOOLS = frozenset({"add_comment", "get_proposal", "diff_proposal", "get_proposal_history", "whoami"})
+READ_ONLY = frozenset(
+    {
+        "whoami",
+        "get_proposal",
+        "list_proposals",
+        "diff_proposal",
+        "get_proposal_history",
+        "search_proposals",
+        "get_discussion",
+        "get_voting_results",
+        "get_my_agenda",
+        "list_agents",
+    }
+)
+CITATION = re.compile(r"#(\d+)")
+
+Say = Callable[[str], None]
+
+
+def stderr_line(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _brief(result: Any) -> str:
+    """What a tool returned, in a few words: a receipt's sequence number, a status."""
+    if not isinstance(result, dict):
+        return ""
+    bits = []
+    if isinstance(result.get("status"), str):
+        bits.append(result["status"])
+    if isinstance(result.get("id"), int | str) and "receipt" in result:
+        bits.append(f"id {result['id']}")
+    receipt = result.get("receipt")
+    if isinstance(receipt, dict) and "seq" in receipt:
+        bits.append(f"audit #{receipt['seq']}")
+    return f" ({', '.join(bits)})" if bits else ""
+
+
+def _args_text(args: dict[str, Any]) -> str:
+    shown = []
+    for k, v in args.items():
+        if k == "proposal_id":
+            continue
+        text = v if isinstance(v, str) else repr(v)
+        shown.append(f"{k}={text[:40] + '…' if len(text) > 40 else text}")
+    return ", ".join(shown)
+
+
+def _refused_token(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, TokenRefused):
+            return True
+        if isinstance(seen, httpx2.HTTPStatusError) and seen.response.status_code == 401:
+            return True
+        if isinstance(seen, BaseExceptionGroup):
+            return any(_refused_token(e) for e in seen.exceptions)
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+@dataclass
+class Item:
+    """The agenda item being handled, as the tool hook sees it."""
+
+    data: dict[str, Any]
+    comment_ids: frozenset[int]
+    calls: int = 0
+
+
+class MemberLoop:
+    def __init__(
+        self, member: Member, council: Council, board: StatusBoard, time: Time, say: Say = stderr_line
+    ) -> None:
+        self.member = member
+        self.council = council
+        self.board = board
+        self.time = time
+        self.say = say
+        self.budget: Budget = board.budgets[member.agent]
+        self.endpoint = BudgetedEndpoint(member, self.budget, time)
+        self.changes = Changes(member.agent)
+        self.handled: dict[tuple[Any, ...], int] = {}  # item key -> the log position it was handled at
+        self.retry_at: dict[tuple[Any, ...], Any] = {}  # item key -> when to try again (endpoint failures)
+        self.failures: dict[tuple[Any, ...], int] = {}
+        self.current: Item | None = None
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """For ever (until cancelled or the token is refused): connect, serve, reconnect."""
+        failures = 0
+        while True:
+            try:
+                async with self._connected() as toolset:
+                    failures = 0
+                    await self._serve(toolset)
+            except anyio.get_cancelled_exc_class():
+                raise
+            except Exception as exc:
+                if _refused_token(exc):
+                    self._note(
+                        state="stopped: the server refused this member's token",
+                        last_error=f"token refused (deactivated or rotated): {describe(exc)}",
+                    )
+                    self.say(
+                        f"{self.member.agent}: stopped: the server refused its token; activate the agent or give "
+                        f"it a new token (hivegov-mcp agent rotate-token {self.member.agent}), then restart the council"
+                    )
+                    return
+                wait = RECONNECT_S[min(failures, len(RECONNECT_S) - 1)]
+                failures += 1
+                self._note(state="reconnecting", last_error=f"lost the server: {describe(exc)}", error=True)
+                self.say(f"{self.member.agent}: lost the server ({describe(exc)}); reconnecting in {wait:g}s")
+                await self.time.sleep(wait)
+
+    @asynccontextmanager
+    async def _connected(self) -> AsyncIterator[MCPToolset[Any]]:
+        async with toolset_for(self.council, self.member, self._on_tool_call) as toolset:
+            yield toolset
+
+    async def _serve(self, toolset: MCPToolset[Any]) -> None:
+        me = await toolset.direct_call_tool("whoami", {})
+        roles = list(me.get("roles", [])) if isinstance(me, dict) else []
+        offered = {t.name for t in await toolset.list_tools()}
+        agent: Agent[None, str] = Agent(
+            self.endpoint,
+            instructions=instructions(self.member.agent, roles, self.council.max_steps_per_item, self.member.persona),
+            retries=3,
+        )
+        self._note(state="idle")
+        self.say(f"{self.member.agent}: connected as {me.get('id')} ({', '.join(roles)}), model {self.member.model}")
+        async with anyio.create_task_group() as tg:
+            if self.council.events_url is not None:
+                status = await toolset.direct_call_tool("get_governance_status", {})
+                self.changes.seq = max(self.changes.seq, int(status.get("audit_events", 0)))
+                tg.start_soon(follow_server, self.council.events_url, self.member.token, self.changes, self.time)
+            while True:
+                agenda = await toolset.direct_call_tool("get_my_agenda", {})
+                item = self._next(agenda.get("items", []))
+                if item is None:
+                    self._note(state="idle")
+                    await self.changes.wait(IDLE_S)
+                    continue
+                refusal = self.budget.refusal(self.time.now())
+                if refusal is not None:
+                    await self._wait_for_budget(refusal)
+                    continue
+                await self._handle(toolset, agent, offered, item)
+
+    def _key(self, item: dict[str, Any]) -> tuple[Any, ...]:
+        return (item["proposal_id"], item["tool"], item.get("ref_id"), item.get("status"), item.get("deadline"))
+
+    def _next(self, items: list[dict[str, Any]]) -> dict[str, Any] | None:
+        now = self.time.now()
+        for item in items:
+            key = self._key(item)
+            if key in self.retry_at and now < self.retry_at[key]:
+                continue
+            done_at = self.handled.get(key)
+            if done_at is None or self.changes.touched.get(item["proposal_id"], 0) > done_at:
+                return item
+        return None
+
+    async def _wait_for_budget(self, refusal: str) -> None:
+        now = self.time.now()
+        resumes = self.budget.resumes_at(now)
+        self._note(state=f"waiting: {refusal}", last_error=refusal)
+        self.say(f"{self.member.agent}: {refusal}")
+        await self.time.sleep(max(1.0, (resumes - now).total_seconds()))
+
+    # -- one item ---------------------------------------------------------------------------
+
+    async def _handle(
+        self, toolset: MCPToolset[Any], agent: Agent[None, str], offered: set[str], item: dict[str, Any]
+    ) -> None:
+        key = self._key(item)
+        pid, tool = item["proposal_id"], item["tool"]
+        seen_at = self.changes.seq
+        proposal = await toolset.direct_call_tool("get_proposal", {"proposal_id": pid})
+        blind = (
+            self.member.blind_first_round
+            and tool == "add_comment"
+            and isinstance(proposal, dict)
+            and proposal.get("round") == 1
+        )
+        discussion = (
+            None if blind else await toolset.direct_call_tool("get_discussion", {"proposal_id": pid, "limit": 100})
+        )
+        comment_ids = frozenset(int(c["id"]) for c in (discussion or {}).get("comments", []))
+        allowed = offered - {USAGE_TOOL}
+        if blind:
+            allowed &= BLIND_TOOLS
+
+        def only_allowed(ctx: RunContext[None], tool_def: ToolDefinition) -> bool:
+            return tool_def.name in allowed
+
+        prompt = item_prompt(item, proposal if isinstance(proposal, dict) else None, discussion, blind=blind)
+        self.current = Item(item, comment_ids)
+        self.endpoint.item.__init__()  # type: ignore[misc]
+        self._note(state=f"acting on {pid} ({tool})")
+        outcome = "handled"
+        try:
+            result = await agent.run(
+                prompt,
+                toolsets=[toolset.filtered(only_allowed)],
+                usage_limits=UsageLimits(
+                    tool_calls_limit=self.council.max_steps_per_item,
+                    request_limit=self.council.max_steps_per_item + 4,
+                ),
+            )
+            if self.current.calls == 0:
+                why = " ".join(str(result.output).split())[:160]
+                self.say(f"{self.member.agent} {pid} {tool}: no action: {why}")
+                self._note(last_action=f"{pid} {tool}: no action: {why}")
+        except BudgetSpent as exc:
+            outcome = "budget"
+            self.say(f"{self.member.agent} {pid} {tool}: {exc}")
+            self._note(state=f"waiting: {exc}", last_error=str(exc))
+        except EndpointFailed as exc:
+            outcome = "endpoint"
+            n = self.failures.get(key, 0)
+            self.failures[key] = n + 1
+            wait = ITEM_RETRY_S[min(n, len(ITEM_RETRY_S) - 1)]
+            self.retry_at[key] = self.time.now() + _seconds(wait)
+            self.say(f"{self.member.agent} {pid} {tool}: the model failed: {exc}; trying this item again in {wait:g}s")
+            self._note(last_error=f"{pid} {tool}: {exc}", error=True)
+        except UsageLimitExceeded as exc:
+            self.say(f"{self.member.agent} {pid} {tool}: stopped at max_steps_per_item ({exc})")
+            self._note(last_error=f"{pid} {tool}: stopped at max_steps_per_item", error=True)
+        except UnexpectedModelBehavior as exc:
+            self.say(f"{self.member.agent} {pid} {tool}: the model gave up: {describe(exc)}")
+            self._note(last_error=f"{pid} {tool}: {describe(exc)}", error=True)
+        finally:
+            self.current = None
+            await self._report_usage(toolset, offered)
+        if outcome == "handled":
+            self.handled[key] = seen_at
+            self.failures.pop(key, None)
+            self.retry_at.pop(key, None)
+            self._note(items=self.board.members[self.member.agent].items + 1)
+
+    async def _report_usage(self, toolset: MCPToolset[Any], offered: set[str]) -> None:
+        used = self.endpoint.item
+        if USAGE_TOOL not in offered or not (used.requests or used.input_tokens or used.output_tokens):
+            self._note()
+            return
+        try:
+            await toolset.direct_call_tool(
+                USAGE_TOOL,
+                {
+                    "model": self.member.model,
+                    "requests": used.requests,
+                    "input_tokens": used.input_tokens,
+                    "output_tokens": used.output_tokens,
+                },
+            )
+        except ModelRetry as exc:
+            self.say(f"{self.member.agent}: usage not recorded: {exc.message}")
+        self._note()
+
+    async def _on_tool_call(self, ctx: RunContext[Any], call_tool: Any, name: str, args: dict[str, Any]) -> Any:
+        """Every tool call the model makes: checked, made, and printed as one line."""
+        current = self.current
+        pid = (current.data["proposal_id"] if current else None) or "-"
+        if current is not None:
+            current.calls += 1
+        if name == "publish_summary" and current is not None:
+            problem = _uncited(str(args.get("text", "")), current.comment_ids)
+            if problem:
+                self.say(f"{self.member.agent} {pid} {name}: refused by the council: {problem}")
+                raise ModelRetry(problem)
+        try:
+            result = await call_tool(name, args)
+        except ModelRetry as exc:
+            self.say(f"{self.member.agent} {pid} {name}({_args_text(args)}): refused: {exc.message}")
+            self._note(last_action=f"{pid} {name}: refused: {exc.message}", actions_plus=True)
+            raise
+        self.say(f"{self.member.agent} {pid} {name}({_args_text(args)}): ok{_brief(result)}")
+        if name not in READ_ONLY:
+            self._note(last_action=f"{pid} {name}: ok{_brief(result)}", actions_plus=True)
+        return result
+
+    def _note(self, *, error: bool = False, actions_plus: bool = False, **changes: Any) -> None:
+        status = self.board.members[self.member.agent]
+        if error:
+            changes["errors"] = status.errors + 1
+        if actions_plus:
+            changes["actions"] = status.actions + 1
+        self.board.update(self.member.agent, self.time.now(), **changes)
+
+
+def toolset_for(council: Council, member: Member, hook: Any = None) -> MCPToolset[Any]:
+    """The server's tools as `member`: over Streamable HTTP with its token, or a `hivegov-mcp serve`
+    of its own on stdio with the token in its environment."""
+    if council.server is not None:
+        return MCPToolset(
+            council.server,
+            headers={"Authorization": f"Bearer {member.token}"},
+            process_tool_call=hook,
+            max_retries=3,
+        )
+    assert council.db is not None
+    env = {ENV_TOKEN: member.token, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    command = [sys.executable, "-m", "hivegov_mcp", "--db", str(council.db), "serve"]
+    return MCPToolset(StdioTransport(command[0], command[1:], env=env), process_tool_call=hook, max_retries=3)
+
+
+def _seconds(value: float) -> Any:
+    from datetime import timedelta
+
+    return timedelta(seconds=value)
+
+
+def _uncited(text: str, known: frozenset[int]) -> str | None:
+    cited = {int(n) for n in CITATION.findall(text)}
+    if not cited:
+        return "cite the comments your summary rests on by id, like #12 (the discussion lists them)"
+    unknown = sorted(cited - known)
+    if unknown:
+        listed = ", ".join(f"#{n}" for n in unknown)
+        return f"{listed} is not a comment of this discussion: cite only the ids the discussion lists"
+    return None
