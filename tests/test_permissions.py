@@ -18,7 +18,9 @@ from hivegov_mcp.domain.permissions import PERMISSIONS, Role, grants, may, may_e
 
 R = Role
 
-EVERYONE = {"read", "summarize_discussion"}  # every active agent, whatever its roles
+# every active agent, whatever its roles: read, store the deterministic summary, and report the
+# model usage it spent acting (§19: a council member reports its own, with its own token)
+EVERYONE = {"read", "summarize_discussion", "report_model_usage"}
 
 
 def _allowed(*roles: str, is_author: bool = False) -> set[str]:
@@ -42,9 +44,10 @@ def test_the_roles_are_the_eleven_of_the_design() -> None:
     }
 
 
-def test_every_agent_may_read_and_summarize_a_discussion_and_without_a_role_nothing_more() -> None:
+def test_every_agent_may_read_summarize_and_report_its_model_usage_and_without_a_role_nothing_more() -> None:
     assert {action for action in PERMISSIONS if may(action, [])} == EVERYONE
     assert all(may(action, [role]) for action in EVERYONE for role in Role)
+    assert may_ever("report_model_usage", [])  # so every agent is shown the tool
 
 
 def test_a_proposer_may_create_proposals_and_nothing_else() -> None:

@@ -25,6 +25,7 @@ CATALOGUE = {
     "set_agent_roles",
     "deactivate_agent",
     "activate_agent",
+    "report_model_usage",
     "create_proposal",
     "get_proposal",
     "list_proposals",
@@ -91,9 +92,9 @@ async def test_tools_list_shows_an_agent_the_tools_its_roles_can_use_and_a_hidde
         anonymous = {t.name for t in (await client.list_tools()).tools}
 
     reads = READS
-    assert voter == reads | {"summarize_discussion", "add_comment", "resolve_comment", "cast_vote", "file_appeal"}
-    assert admin == reads | {
-        "summarize_discussion",
+    everyone = {"summarize_discussion", "report_model_usage"}
+    assert voter == reads | everyone | {"add_comment", "resolve_comment", "cast_vote", "file_appeal"}
+    assert admin == reads | everyone | {
         "register_agent",
         "set_agent_roles",
         "deactivate_agent",

@@ -1,4 +1,5 @@
-"""Identity: who you are, who is registered, and the admin's moves on agents."""
+"""Identity: who you are, who is registered, the admin's moves on agents, and an agent's report
+of the model usage it spent."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from typing import Annotated
 from pydantic import Field
 
 from hivegov_mcp.catalogue.base import Arguments, Kind, NoArguments, Operation, Route, inline
+from hivegov_mcp.domain import limits
 from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.domain.permissions import Role
-from hivegov_mcp.domain.record_models import AgentList, AgentReceipt, RegisteredAgent
+from hivegov_mcp.domain.record_models import AgentList, AgentReceipt, ModelUsageReceipt, RegisteredAgent
 
 RoleArg = Annotated[Role, inline(Role)]
 TAG = "agents"
@@ -41,6 +43,13 @@ class ActivateAgent(Arguments):
 
 class RotateToken(Arguments):
     agent_id: str = Field(min_length=1, description="The agent whose token to replace.")
+
+
+class ReportModelUsage(Arguments):
+    model: str = Field(min_length=1, max_length=limits.MAX_MODEL_NAME, description="The model's name.")
+    requests: int = Field(0, description="Requests made.", ge=0, le=limits.MAX_MODEL_REQUESTS)
+    input_tokens: int = Field(0, description="Input tokens.", ge=0, le=limits.MAX_MODEL_TOKENS)
+    output_tokens: int = Field(0, description="Output tokens.", ge=0, le=limits.MAX_MODEL_TOKENS)
 
 
 OPERATIONS = [
@@ -114,5 +123,15 @@ OPERATIONS = [
         result=RegisteredAgent,
         tool=False,  # the command line's `agent rotate-token`: a lost token is an operator's matter
         description="Give an agent a new token (admin only); the old one stops working at once.",
+    ),
+    Operation(
+        name="report_model_usage",
+        kind=Kind.WRITE,
+        permission="report_model_usage",
+        arguments=ReportModelUsage,
+        result=ModelUsageReceipt,
+        rest=Route("POST", "/agents/me/model-usage", "Report the model usage the agent spent", TAG, status=201),
+        description="""Report the model usage you spent acting (at least one count above 0); reporters see it
+        per agent in get_governance_metrics.""",
     ),
 ]

@@ -131,9 +131,9 @@ OPERATIONS = [
         arguments=NoArguments,
         result=Agenda,
         rest=Route("GET", "/agenda", "What needs the agent now, soonest first", TAG),
-        description="""What needs you now, soonest deadline first, each item with the tool to call next: votes
-        you have not cast, your objections on revised proposals, your proposals in revision, discussions
-        closing within the hour, executions to claim (executors), appeals to decide (arbiters).""",
+        description="""What needs you now, soonest deadline first, each with the tool to call next: your votes,
+        objections and proposals to revise, and what your roles act on: discussions to join, rounds to
+        summarize or conclude, versions to validate, executions to claim, appeals to decide.""",
         agent_text=True,
     ),
     Operation(

@@ -19,6 +19,10 @@ MAX_DEPENDENCIES = 50
 MAX_REFERENCES = 50
 MAX_QUERY_CHARS = 500
 MAX_QUERY_TERMS = 16  # more distinct words than this add cost, not precision: the rest are ignored
+# One report of model usage (report_model_usage): the model's name, its requests and tokens.
+MAX_MODEL_NAME = 200  # characters
+MAX_MODEL_REQUESTS = 1_000_000
+MAX_MODEL_TOKENS = 1_000_000_000  # input and output, each
 
 # Pages: the default and the most a caller may ask for, stated once for every door.
 DEFAULT_LIST, MAX_LIST = 20, 100  # proposals

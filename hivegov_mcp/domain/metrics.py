@@ -7,8 +7,9 @@ Pure: `compute(events, since, until)` over the events (any order of arrival; sor
 - consensus: the mean consensus of the votes closed in the range;
 - implementation: of the proposals approved in the range, those executed;
 - time in each status: every stay that ended in the range (median and p90, minutes);
-- per agent: proposals, comments, objections raised and resolved, votes, and how often its
-  last ballot matched the outcome (abstentions don't count either way).
+- per agent: proposals, comments, objections raised and resolved, votes, how often its last
+  ballot matched the outcome (abstentions don't count either way), and the model requests and
+  tokens (input and output) it reported spending (`model_usage_reported`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 from typing import Any
+
+from hivegov_mcp.domain.replay_registry import MODEL_USAGE  # an agent's report of the model usage it spent
 
 TARGETS = {"participation": 0.80, "quality": 0.90, "consensus": 0.75, "implementation": 0.95}
 CLOSING_ACTIONS = frozenset({"close_voting", "voting_deadline", "early_close"})
@@ -44,6 +47,8 @@ class AgentFigures:
     votes: int = 0
     matched_outcome: int = 0
     decisive_votes: int = 0  # approve or reject ballots in closed votes (the base of the match rate)
+    model_requests: int = 0  # reported in model_usage_reported events
+    model_tokens: int = 0  # input and output tokens, reported likewise
 
 
 @dataclass
@@ -53,6 +58,11 @@ class Metrics:
     criteria: dict[str, tuple[float | None, int, int]]  # name -> (value, numerator, denominator)
     phase_minutes: dict[str, tuple[float, float, int]]  # status -> (median, p90, stays)
     agents: dict[str, AgentFigures]
+
+
+def _count(value: object) -> int:
+    """A count as logged: a whole number 0 or more (anything else, which the server never writes, is 0)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 def _p90(values: list[float]) -> float:
@@ -106,6 +116,9 @@ def compute(events: Iterable[Event], since: datetime, until: datetime) -> Metric
                 figures.objections_resolved += 1
             elif e.action == "cast_vote":
                 figures.votes += 1
+            elif e.action == MODEL_USAGE:
+                figures.model_requests += _count(e.payload.get("requests"))
+                figures.model_tokens += _count(e.payload.get("input_tokens")) + _count(e.payload.get("output_tokens"))
         if e.action in CLOSING_ACTIONS and "ballots" in e.payload:
             ballots: dict[str, str] = e.payload["ballots"]
             ballots_counted += len(ballots)

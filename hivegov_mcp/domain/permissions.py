@@ -33,9 +33,11 @@ ANY = "any agent"
 _DISCUSS = frozenset({Role.DISCUSSANT, Role.REVIEWER, Role.MEDIATOR, Role.ARBITER, AUTHOR})
 
 PERMISSIONS: Mapping[str, frozenset[str]] = {
-    # reads, and the deterministic summary (it stores a digest only when the discussion changed)
+    # reads, the deterministic summary (it stores a digest only when the discussion changed), and
+    # an agent's report of its own model usage
     "read": frozenset({ANY}),
     "summarize_discussion": frozenset({ANY}),
+    "report_model_usage": frozenset({ANY}),  # the model usage an agent spent acting, for the metrics
     # proposals
     "create_proposal": frozenset({Role.PROPOSER}),
     "revise_proposal": frozenset({AUTHOR}),
@@ -83,9 +85,9 @@ def grants(role: Role) -> list[str]:
 def role_grants_text() -> str:
     """One line per role: what it grants."""
     lines = [f"  {role.value:<11} {', '.join(grants(role))}" for role in Role]
-    lines.append("  (every agent: read everything, summarize_discussion; the author of a proposal: revise,")
-    lines.append("   withdraw, start_discussion and comment on it; the author of a comment or objection:")
-    lines.append("   resolve it)")
+    lines.append("  (every agent: read everything, summarize_discussion, report_model_usage; the author of a")
+    lines.append("   proposal: revise, withdraw, start_discussion and comment on it; the author of a comment or")
+    lines.append("   objection: resolve it)")
     return "\n".join(lines)
 
 

@@ -87,6 +87,12 @@ class RegisteredAgent(AgentReceipt):
     token: str = Field(description="The agent's secret token. Shown once; only its hash is stored.")
 
 
+class ModelUsageReceipt(PublicModel):
+    # A report of model usage (report_model_usage): its event, model_usage_reported, holds the figures.
+    # (No docstring: it would be the tool's output description, and tools/list stays compact.)
+    receipt: Receipt = Field(description="The audit event this write produced.")
+
+
 class AgentList(PublicModel):
     agents: list[Agent] = Field(description="Agents, sorted by id.")
 
@@ -146,6 +152,8 @@ class AgentStats(PublicModel):
     matched_outcome: float | None = Field(
         description="Share of its counted approve/reject ballots that matched the outcome."
     )
+    model_requests: int = Field(description="Model requests it reported spending (report_model_usage).")
+    model_tokens: int = Field(description="Model tokens, input and output, it reported spending.")
 
 
 class GovernanceMetrics(PublicModel):

@@ -20,6 +20,10 @@ ROTATE = "rotate_token"
 RULES_CHANGED = "rules_changed"
 WEBHOOK_ADDED, WEBHOOK_REMOVED = "webhook_added", "webhook_removed"
 TOKEN_EVENTS = (REGISTER, ROTATE)  # each logs `token_sha256` (events from before it was logged: not checked)
+AGENT_EVENTS = (REGISTER, SET_ROLES, DEACTIVATE, ACTIVATE, ROTATE)  # the events that make or change an agent's row
+# An agent's report of the model usage it spent (report_model_usage), also on `agent:ID`: it
+# changes no row, so there is nothing to replay; only the metrics read it.
+MODEL_USAGE = "model_usage_reported"
 
 
 def token_digest(token_hash: str) -> str:
@@ -39,7 +43,8 @@ class AgentRow:
 
 
 def check_agent(row: AgentRow, events: Sequence[LoggedEvent]) -> Disagreement | None:
-    """The agent's row against its events (subject = agent:ID)."""
+    """The agent's row against its events (subject = agent:ID; those of other actions, such as
+    MODEL_USAGE, change no row and are passed over)."""
     roles: list[str] | None = None
     weight: int | None = None
     active, last = True, None

@@ -38,12 +38,13 @@ def metrics_markdown(m: GovernanceMetrics) -> str:
             "",
             "## Agents",
             "",
-            "| agent | proposals | comments | objections raised | resolved | votes | matched outcome |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| agent | proposals | comments | objections raised | resolved | votes | matched outcome "
+            "| model requests | model tokens |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for a in m.agents:
             lines.append(
                 f"| {a.agent_id} | {a.proposals} | {a.comments} | {a.objections_raised} | {a.objections_resolved} "
-                f"| {a.votes} | {_share(a.matched_outcome)} |"
+                f"| {a.votes} | {_share(a.matched_outcome)} | {a.model_requests} | {a.model_tokens} |"
             )
     return "\n".join(lines) + "\n"

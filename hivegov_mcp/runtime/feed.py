@@ -29,6 +29,7 @@ from hivegov_mcp.domain.errors import HivegovError
 from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.domain.limits import MAX_AUDIT_PAGE
 from hivegov_mcp.domain.record_models import AuditEvent
+from hivegov_mcp.domain.replay_registry import MODEL_USAGE
 from hivegov_mcp.service import GovernanceService
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,12 @@ TURN_WAIT_S = 0.25  # a turn held longer is stuck on a slow client: the next str
 PAGE = 100  # events per catch-up read: ~1.5 ms on the reader and 0.5 ms to serialise, so no request waits long
 KEPT_PAGES = 64  # complete pages kept while streams catch up (~0.1 MB each)
 AGENTS = "agent:"  # the subject of every event that changes an agent (its token, roles, activity)
+
+
+def changes_agent(subject: str, action: str) -> bool:
+    """Whether the event may change an agent (a stream then checks its token again): an agent's
+    report of its model usage, on the same subject, changes nothing."""
+    return subject.startswith(AGENTS) and action != MODEL_USAGE
 
 
 class Message(NamedTuple):
@@ -59,7 +66,7 @@ class Message(NamedTuple):
         return cls(event.seq, event.action, event.subject, data, wire)
 
     def touches_agents(self) -> bool:
-        return self.subject.startswith(AGENTS)
+        return changes_agent(self.subject, self.action)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +259,7 @@ class AuditFeed:
         return message
 
     def _publish(self, event: AuditEvent) -> None:
-        if event.subject.startswith(AGENTS):
+        if changes_agent(event.subject, event.action):
             self.agent_changes += 1  # before any subscriber sees the event
         for send in list(self._subscribers):
             try:

@@ -1,4 +1,5 @@
-"""Agent operations: authenticate a token, register, change roles, deactivate, activate, rotate."""
+"""Agent operations: authenticate a token, register, change roles, deactivate, activate, rotate;
+and an agent's report of the model usage it spent."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ import json
 from collections.abc import Sequence
 
 from hivegov_mcp.domain import limits, replay_registry
-from hivegov_mcp.domain.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from hivegov_mcp.domain.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from hivegov_mcp.domain.identity import MAX_WEIGHT, check_roles, hash_token, new_token
 from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.domain.permissions import require
-from hivegov_mcp.domain.record_models import AgentList, AgentReceipt, RegisteredAgent
+from hivegov_mcp.domain.record_models import AgentList, AgentReceipt, ModelUsageReceipt, RegisteredAgent
 from hivegov_mcp.service import engine
-from hivegov_mcp.service.base import ServiceBase, reads, writes
+from hivegov_mcp.service.base import ServiceBase, is_system, reads, writes
 from hivegov_mcp.store.base import Transaction
 
 MAX_CHECKED_TOKENS = 100_000  # (agent, token hash) pairs checked against the log, kept per process
@@ -183,3 +184,51 @@ class AgentOperations(ServiceBase):
             check_roles([role], allow_empty=False)
         async with self.store.read() as tx:
             return AgentList(agents=await tx.list_agents(role))
+
+    @writes
+    async def report_model_usage(
+        self,
+        actor: Agent,
+        model: str,
+        *,
+        requests: int = 0,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+    ) -> ModelUsageReceipt:
+        """Log the model usage the calling agent spent acting (a council member reports it after
+        each agenda item): one model_usage_reported event on agent:ID, through the one write path
+        (the write limit counts it), and no row: the metrics sum it from the log."""
+        require(actor.id, "report_model_usage", actor.roles)
+        if is_system(actor):
+            raise PermissionDenied(
+                actor.id,
+                "report_model_usage",
+                ["to be a registered agent"],
+                detail="usage is reported with the token of the agent that spent it",
+            )
+        if len(model) > limits.MAX_MODEL_NAME:
+            raise InvalidInput(
+                "model", f"is {len(model)} characters; the limit is {limits.MAX_MODEL_NAME} (a model's name)"
+            )
+        limits.check_text("model", model, max_bytes=4 * limits.MAX_MODEL_NAME)
+        if not model.isprintable():
+            raise InvalidInput("model", f"{model[:40]!r} must be one line of printable characters (a model's name)")
+        counts = {"requests": requests, "input_tokens": input_tokens, "output_tokens": output_tokens}
+        for name, value in counts.items():
+            top = limits.MAX_MODEL_REQUESTS if name == "requests" else limits.MAX_MODEL_TOKENS
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+                raise InvalidInput(name, f"{value!r} must be a whole number from 0 to {top:,}")
+        if not any(counts.values()):
+            raise InvalidInput(
+                "requests/input_tokens/output_tokens",
+                "are all 0; report at least one request or token spent (nothing was recorded)",
+            )
+        async with self._begin(actor) as (tx, now):
+            receipt = await tx.append_audit(
+                at=now,
+                actor=actor.id,
+                action=replay_registry.MODEL_USAGE,
+                subject=f"agent:{actor.id}",
+                payload={"model": model, **counts},
+            )
+        return ModelUsageReceipt(receipt=receipt)

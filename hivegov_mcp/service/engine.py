@@ -142,7 +142,8 @@ async def check_agents(tx: Transaction, agents: list[Agent]) -> None:
     events: a weight or a voter role edited in the table is refused before it is logged as the
     vote's electorate."""
     events: dict[str, list[replay.LoggedEvent]] = {}
-    for e in await tx.events_of_subjects([f"agent:{a.id}" for a in agents]):
+    subjects = [f"agent:{a.id}" for a in agents]
+    for e in await tx.events_of_subjects(subjects, replay_registry.AGENT_EVENTS):  # not their usage reports
         events.setdefault(e.subject.removeprefix("agent:"), []).append(logged(e))
     for agent in agents:
         row = replay_registry.AgentRow(agent.id, agent.roles, agent.weight, agent.active)

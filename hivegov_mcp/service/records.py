@@ -25,7 +25,7 @@ from hivegov_mcp.domain.merkle import (
 )
 from hivegov_mcp.domain.metrics import TARGETS, Event, compute
 from hivegov_mcp.domain.models import Agent, DiscussionSummary, Proposal
-from hivegov_mcp.domain.permissions import may, may_ever
+from hivegov_mcp.domain.permissions import may
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.record_models import (
     Agenda,
@@ -190,6 +190,8 @@ class MetricsOperations(ServiceBase):
                 objections_resolved=f.objections_resolved,
                 votes=f.votes,
                 matched_outcome=f.matched_outcome / f.decisive_votes if f.decisive_votes else None,
+                model_requests=f.model_requests,
+                model_tokens=f.model_tokens,
             )
             for agent_id, f in measured.agents.items()
         ]
@@ -198,28 +200,39 @@ class MetricsOperations(ServiceBase):
         )
 
 
-AGENDA_SOON = timedelta(hours=1)  # a discussion closing within this is on the agenda
-AGENDA = {  # kind -> (who it concerns, why, the tool to call next)
+AGENDA_SOON = timedelta(hours=1)  # a discussion closing within this is said to close soon
+AGENDA = {  # kind -> (the permission acting on it needs, None: it concerns only the agent; why; the tool)
     "vote": (None, "voting is open and you have not voted", "cast_vote"),
     "objection": (None, "your objection is open on a proposal revised since", "resolve_comment"),
     "revise": (None, "your proposal is in revision: revise it, then start_discussion", "revise_proposal"),
-    "discussion": ("add_comment", "its discussion closes soon", "add_comment"),
+    "discussion": ("add_comment", "the discussion is open and you have not commented in this round", "add_comment"),
+    "summary": ("publish_summary", "the round has comments and no published summary", "publish_summary"),
+    "conclude": (
+        "conclude_discussion",
+        "the round has comments and no open objection: conclude it, or wait",
+        "conclude_discussion",
+    ),
+    "validate": ("record_validation", "its current version has no validation of yours", "record_validation"),
     "claim": ("claim_execution", "it is approved and can be executed", "claim_execution"),
     "appeal": ("decide_appeal", "an appeal waits for an arbiter", "decide_appeal"),
 }
+CLOSES_SOON = "its discussion closes soon"  # the why of a discussion item due within AGENDA_SOON
 
 
 class AgendaOperations(ServiceBase):
     @reads
     async def get_my_agenda(self, actor: Agent) -> Agenda:
-        """What needs the calling agent now, soonest deadline first, each with the tool to call."""
+        """What needs the calling agent now, soonest deadline first, each with the tool to call.
+        Only the kinds its roles let it act on are read (a discussion item is never its own
+        proposal's, so being an author does not count there)."""
+        kinds = [kind for kind, (action, _, _) in AGENDA.items() if action is None or may(action, actor.roles)]
         async with self._read() as (tx, now):
-            rows = await tx.agenda(actor.id, now, now + AGENDA_SOON)
+            rows = await tx.agenda(actor.id, kinds)
         items = []
         for row in rows:
-            action, why, tool = AGENDA[row.kind]
-            if action is not None and not may_ever(action, actor.roles):
-                continue
+            _, why, tool = AGENDA[row.kind]
+            if row.kind == "discussion" and row.deadline is not None and row.deadline <= now + AGENDA_SOON:
+                why = CLOSES_SOON
             items.append(
                 AgendaItem(
                     proposal_id=row.proposal_id,

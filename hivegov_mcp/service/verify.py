@@ -192,7 +192,8 @@ class VerifyOperations(ServiceBase):
             agents = await tx.list_agents()
             identities = await tx.agent_identities()
         async with self.store.read() as tx:
-            agent_events = _by_subject(await tx.events_of_subjects([f"agent:{a.id}" for a in agents]))
+            subjects = [f"agent:{a.id}" for a in agents]  # the events that change their rows, not usage reports
+            agent_events = _by_subject(await tx.events_of_subjects(subjects, replay_registry.AGENT_EVENTS))
             for agent in agents:
                 events = agent_events.get(f"agent:{agent.id}", [])
                 name, token_hash = identities[agent.id]

@@ -21,7 +21,7 @@ operations are batched, cancelled and failed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -237,9 +237,11 @@ class AfterVoteQueries(Protocol):
 class AgendaQueries(Protocol):
     """What may need an agent, across the aggregates (hivegov_mcp.store.sql.agenda)."""
 
-    async def agenda(self, agent_id: str, now: datetime, soon: datetime) -> list[AgendaRow]:
-        """What may need the agent: unvoted ballots, its objections on revised proposals, its
-        proposals in revision, discussions closing before `soon`, claimable executions, pending appeals."""
+    async def agenda(self, agent_id: str, kinds: Collection[str]) -> list[AgendaRow]:
+        """What may need the agent, of the `kinds` asked for: unvoted ballots, its objections on
+        revised proposals, its proposals in revision, others' discussions it has not commented on
+        in this round, rounds to summarize and to conclude, versions to validate, claimable
+        executions, pending appeals."""
         ...
 
 
@@ -258,8 +260,10 @@ class AuditQueries(Protocol):
         """The events of `subject` with one of `actions` (`exclude`: with none of them), in order."""
         ...
 
-    async def events_of_subjects(self, subjects: Sequence[str]) -> list[StoredEvent]:
-        """Every event of each of `subjects`, by subject, in order."""
+    async def events_of_subjects(
+        self, subjects: Sequence[str], actions: Sequence[str] | None = None
+    ) -> list[StoredEvent]:
+        """Every event of each of `subjects` (of one of `actions`, when given), by subject, in order."""
         ...
 
     def location(self) -> str:

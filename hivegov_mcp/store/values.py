@@ -115,7 +115,7 @@ class VoterStanding:
 
 @dataclass(frozen=True)
 class AgendaRow:
-    kind: str  # vote, objection, revise, discussion, claim, appeal
+    kind: str  # vote, objection, revise, discussion, summary, conclude, validate, claim, appeal
     proposal_id: str
     title: str
     status: Status

@@ -79,19 +79,23 @@ class AuditSQL(Executor):
         sql = f"SELECT seq, {columns} FROM audit_events WHERE subject = {p} AND action {test} ({wanted}) ORDER BY seq"
         return [rows.event(r) for r in await self._all(sql, [subject, *actions])]
 
-    async def events_of_subjects(self, subjects: Sequence[str]) -> list[StoredEvent]:
-        """Every event of each of `subjects`, by subject then in order: lookups of the subject
-        index by equality (no range of text, whose order a PostgreSQL collation may change)."""
+    async def events_of_subjects(
+        self, subjects: Sequence[str], actions: Sequence[str] | None = None
+    ) -> list[StoredEvent]:
+        """Every event of each of `subjects` (of one of `actions`, when given), by subject then in
+        order: lookups of the subject index by equality (no range of text, whose order a
+        PostgreSQL collation may change)."""
         d = self.dialect
         columns = ", ".join(d.stored_text(f) for f in AUDIT_FIELDS)
+        only = "" if actions is None else f" AND action IN ({d.marks(len(actions))})"
         found: list[StoredEvent] = []
         for start in range(0, len(subjects), SUBJECTS_PER_READ):
             chunk = list(subjects[start : start + SUBJECTS_PER_READ])
             sql = (
-                f"SELECT seq, {columns} FROM audit_events WHERE subject IN ({d.marks(len(chunk))}) "
+                f"SELECT seq, {columns} FROM audit_events WHERE subject IN ({d.marks(len(chunk))}){only} "
                 "ORDER BY subject, seq"
             )
-            found += [rows.event(r) for r in await self._all(sql, chunk)]
+            found += [rows.event(r) for r in await self._all(sql, [*chunk, *(actions or ())])]
         return found
 
     def location(self) -> str:
