@@ -97,10 +97,15 @@ class BudgetedEndpoint(WrapperModel):
             timeout=httpx2.Timeout(member.timeout_seconds, connect=10.0),
         )
         super().__init__(OpenAIChatModel(member.model, provider=OpenAIProvider(openai_client=client)))
+        self.client = client
         self.member = member
         self.budget = budget
         self.time = time
         self.item = ItemUsage()
+
+    async def close(self) -> None:
+        """Close the connections to the endpoint (the member is done)."""
+        await self.client.close()
 
     async def request(
         self,

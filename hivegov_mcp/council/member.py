@@ -131,6 +131,13 @@ class MemberLoop:
 
     async def run(self) -> None:
         """For ever (until cancelled or the token is refused): connect, serve, reconnect."""
+        try:
+            await self._run()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.endpoint.close()
+
+    async def _run(self) -> None:
         failures = 0
         while True:
             try:
@@ -251,10 +258,14 @@ class MemberLoop:
                     request_limit=self.council.max_steps_per_item + 4,
                 ),
             )
+            used = self.endpoint.item
+            cost = f"{used.requests} model request(s), {used.input_tokens + used.output_tokens} tokens"
             if self.current.calls == 0:
                 why = " ".join(str(result.output).split())[:160]
-                self.say(f"{self.member.agent} {pid} {tool}: no action: {why}")
+                self.say(f"{self.member.agent} {pid} {tool}: no action ({cost}): {why}")
                 self._note(last_action=f"{pid} {tool}: no action: {why}")
+            else:
+                self.say(f"{self.member.agent} {pid} {tool}: done: {self.current.calls} tool call(s), {cost}")
         except BudgetSpent as exc:
             outcome = "budget"
             self.say(f"{self.member.agent} {pid} {tool}: {exc}")

@@ -1,0 +1,233 @@
+"""The council's faults (issue 18): an endpoint that fails, answers garbage, or sends wrong
+tool arguments; a budget of 3 requests; a member whose token is deactivated mid-run; the server
+restarted mid-run. A real uvicorn on loopback, the scripted OpenAI-compatible endpoint on
+another, the council in this process with a clock the test moves."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+import pytest
+import uvicorn
+
+from hivegov_mcp.app import open_service
+from hivegov_mcp.council.runner import run_council
+from hivegov_mcp.council.scripted import ChatRequest, Fault, Reply, ScriptedEndpoint, call, say
+from hivegov_mcp.council.status import read
+from hivegov_mcp.domain.clock import FakeClock
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
+from hivegov_mcp.domain.models import Agent
+from hivegov_mcp.http.app import HttpOptions, build_http_app
+from hivegov_mcp.http.serve import guarded_config
+from hivegov_mcp.service import GovernanceService
+from hivegov_mcp.settings import Settings
+from tests.conftest import PROPOSAL
+from tests.council_helpers import FakeTime, Transcript, council, member
+from tests.http_helpers import serve
+
+pytestmark = pytest.mark.anyio
+
+WHY = "The specification is clear and the change is safe to adopt."
+
+
+async def _people(service: GovernanceService) -> None:
+    await service.register_agent(LOCAL_ADMIN, "alice", ["proposer"])
+    await service.register_agent(LOCAL_ADMIN, "carol", ["mediator"])
+
+
+async def _open_vote(service: GovernanceService) -> str:
+    alice = await _agent(service, "alice")
+    carol = await _agent(service, "carol")
+    pid = (await service.create_proposal(alice, **PROPOSAL)).id
+    await service.start_discussion(alice, pid)
+    await service.conclude_discussion(carol, pid, "approved-for-voting", "Ready.")
+    return pid
+
+
+async def _agent(service: GovernanceService, agent_id: str) -> Agent:
+    async with service.store.read() as tx:
+        found = await tx.get_agent(agent_id)
+    assert found is not None
+    return found
+
+
+def votes_approve(req: ChatRequest) -> Reply:
+    item = req.item
+    if req.calls or item.get("tool") != "cast_vote":
+        return say("Done." if req.calls else "Nothing to do.")
+    return call("cast_vote", proposal_id=item["proposal_id"], decision="approve", justification=WHY)
+
+
+async def _ballots(service: GovernanceService, pid: str) -> dict[str, str]:
+    log = await service.get_audit_log(LOCAL_ADMIN, proposal_id=pid, limit=200)
+    return {e.actor: e.action for e in log.events if e.action == "cast_vote"}
+
+
+async def test_an_endpoint_that_errs_then_answers_garbage_then_wrong_arguments_is_retried_and_corrected(
+    db_path: Path, clock: FakeClock, tmp_path: Path
+) -> None:
+    def flaky(req: ChatRequest) -> Reply:
+        n = endpoint.count("flaky")
+        if n == 1:
+            return Fault(500)
+        if n == 2:
+            return Fault(garbage=True)
+        if req.item.get("tool") != "cast_vote":
+            return say("Nothing to do.")
+        pid = req.item["proposal_id"]
+        if not req.calls:
+            return call("cast_vote", proposal_id=pid, decision="maybe", justification=WHY)
+        if len(req.calls) == 1:
+            return call("cast_vote", proposal_id=pid, decision="approve", justification=WHY)
+        return say("Done.")
+
+    def script(req: ChatRequest) -> Reply:
+        return flaky(req) if req.model == "flaky" else votes_approve(req)
+
+    endpoint = ScriptedEndpoint(script, models=("flaky", "steady"))
+    time, transcript = FakeTime(), Transcript()
+    async with serve(db_path, clock=clock) as served, endpoint.serving():
+        await _people(served.service)
+        tokens = {
+            name: (await served.service.register_agent(LOCAL_ADMIN, name, ["voter"])).token
+            for name in ("flaky", "steady")
+        }
+        pid = await _open_vote(served.service)
+        members = [member(n, tokens[n], n, endpoint.base_url) for n in ("flaky", "steady")]
+        setup = council(tmp_path, members, server=f"{served.base}/mcp")
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: run_council(setup, time=time, say=transcript))
+            await transcript.wait_for(f"flaky {pid} cast_vote: done")
+            await transcript.wait_for(f"steady {pid} cast_vote: done")
+            tg.cancel_scope.cancel()
+        ballots = await _ballots(served.service, pid)
+
+    assert ballots == {"flaky": "cast_vote", "steady": "cast_vote"}
+    # 500, garbage, the wrong call, the right call, "Done.": five requests, two waits of backoff
+    assert endpoint.count("flaky") == 5
+    assert time.waits[:2] == [2.0, 8.0]
+    corrected = [r for r in endpoint.requests if r.model == "flaky"][3]
+    assert corrected.model == "flaky" and corrected.messages[-1]["role"] == "tool"
+    assert "decision" in str(corrected.messages[-1]["content"])  # the refusal went back to the model
+    assert transcript.has(f"flaky {pid} cast_vote(decision=maybe")
+    assert endpoint.count("steady") >= 2  # the other member was never held up
+
+
+async def test_a_budget_of_three_requests_is_three_requests_at_the_endpoint_and_the_member_says_so(
+    db_path: Path, clock: FakeClock, tmp_path: Path
+) -> None:
+    def greedy(req: ChatRequest) -> Reply:  # reads for ever: only the budget stops it
+        return call("get_proposal", proposal_id=req.item.get("proposal_id", "BIP-001"))
+
+    endpoint = ScriptedEndpoint(greedy, models=("greedy",))
+    time, transcript = FakeTime(), Transcript()
+    async with serve(db_path, clock=clock) as served, endpoint.serving():
+        await _people(served.service)
+        token = (await served.service.register_agent(LOCAL_ADMIN, "greedy", ["voter"])).token
+        await _open_vote(served.service)
+        setup = council(
+            tmp_path,
+            [member("greedy", token, "greedy", endpoint.base_url, max_requests_per_hour=3)],
+            server=f"{served.base}/mcp",
+            steps=50,
+        )
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: run_council(setup, time=time, say=transcript))
+            said = await transcript.wait_for("budget spent")
+            await transcript.wait_for("greedy: budget spent")  # and it waits, not asking
+            seen_while_spent = endpoint.count()
+            status = read(setup.status_file)
+            calls_while_spent = len(transcript.lines)
+            time.advance(3601)  # an hour later it may ask again
+            await transcript.wait_for("greedy BIP-001 get_proposal", after=calls_while_spent)
+            tg.cancel_scope.cancel()
+
+    assert seen_while_spent == 3
+    assert "3 of 3 model requests in the last hour" in said
+    assert status is not None
+    budget = status["members"]["greedy"]["budget"]
+    assert (budget["requests_this_hour"], budget["max_requests_per_hour"]) == (3, 3)
+    assert status["members"]["greedy"]["state"].startswith("waiting: budget spent")
+    assert endpoint.count() > 3
+
+
+async def test_a_member_whose_token_is_deactivated_stops_alone_and_the_others_go_on(
+    db_path: Path, clock: FakeClock, tmp_path: Path
+) -> None:
+    endpoint = ScriptedEndpoint(votes_approve, models=("m",))
+    time, transcript = FakeTime(), Transcript()
+    async with serve(db_path, clock=clock) as served, endpoint.serving():
+        service = served.service
+        await _people(service)
+        tokens = {n: (await service.register_agent(LOCAL_ADMIN, n, ["voter"])).token for n in ("ann", "ben", "cy")}
+        first = await _open_vote(service)
+        members = [member(n, tokens[n], "m", endpoint.base_url) for n in ("ann", "ben", "cy")]
+        setup = council(tmp_path, members, server=f"{served.base}/mcp")
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: run_council(setup, time=time, say=transcript))
+            for n in ("ann", "ben", "cy"):
+                await transcript.wait_for(f"{n} {first} cast_vote(decision=approve")
+            await service.deactivate_agent(LOCAL_ADMIN, "ben")
+            second = await _open_vote(service)
+            stopped = await transcript.wait_for("ben: stopped")
+            await transcript.wait_for(f"ann {second} cast_vote(decision=approve")
+            await transcript.wait_for(f"cy {second} cast_vote(decision=approve")
+            tg.cancel_scope.cancel()
+        ballots = await _ballots(service, second)
+
+    assert "refused its token" in stopped and "rotate-token ben" in stopped
+    assert set(ballots) == {"ann", "cy"}
+    status = read(setup.status_file)
+    assert status is not None and status["members"]["ben"]["state"].startswith("stopped")
+
+
+@asynccontextmanager
+async def _server_on(port: int, db: Path, clock: FakeClock) -> AsyncIterator[GovernanceService]:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(64)
+    async with open_service(Settings(db=db, clock=clock)) as service:
+        app = build_http_app(service, HttpOptions(port=port, tick_seconds=0, feed_seconds=0.02))
+        server = uvicorn.Server(guarded_config(app))
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: server.serve(sockets=[sock]))
+            try:
+                yield service
+            finally:
+                server.should_exit = True
+    sock.close()
+
+
+async def test_the_council_reconnects_when_the_server_restarts_mid_run(
+    db_path: Path, clock: FakeClock, tmp_path: Path
+) -> None:
+    endpoint = ScriptedEndpoint(votes_approve, models=("m",))
+    time, transcript = FakeTime(), Transcript()
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    async with endpoint.serving(), anyio.create_task_group() as tg:
+        async with _server_on(port, db_path, clock) as service:
+            await _people(service)
+            token = (await service.register_agent(LOCAL_ADMIN, "ann", ["voter"])).token
+            first = await _open_vote(service)
+            setup = council(
+                tmp_path, [member("ann", token, "m", endpoint.base_url)], server=f"http://127.0.0.1:{port}/mcp"
+            )
+            tg.start_soon(lambda: run_council(setup, time=time, say=transcript))
+            await transcript.wait_for(f"ann {first} cast_vote(decision=approve")
+        async with _server_on(port, db_path, clock) as service:
+            second = await _open_vote(service)
+            await transcript.wait_for(f"ann {second} cast_vote(decision=approve")
+            ballots = await _ballots(service, second)
+            tg.cancel_scope.cancel()
+
+    assert transcript.has("ann: lost the server")
+    assert transcript.has("ann: connected as ann") and sum("ann: connected" in line for line in transcript.lines) >= 2
+    assert ballots == {"ann": "cast_vote"}
