@@ -212,6 +212,11 @@ AGENDA = {  # kind -> (the permission acting on it needs, None: it concerns only
         "the round has comments and no open objection: conclude it, or wait",
         "conclude_discussion",
     ),
+    "conclude_blocked": (
+        "conclude_discussion",
+        "the round has an open objection: conclude it requires-revision, or wait for the objection to be resolved",
+        "conclude_discussion",
+    ),
     "validate": ("record_validation", "its current version has no validation of yours", "record_validation"),
     "claim": ("claim_execution", "it is approved and can be executed", "claim_execution"),
     "appeal": ("decide_appeal", "an appeal waits for an arbiter", "decide_appeal"),

@@ -20,6 +20,11 @@ _ROUND_HAS_COMMENTS = (
     "EXISTS (SELECT 1 FROM comments c WHERE c.proposal_id = p.id AND c.round = p.round AND c.hidden_at IS NULL)"
 )
 
+_OPEN_OBJECTION = (  # unresolved and not hidden, on the proposal (as conclude_discussion counts them)
+    "SELECT 1 FROM comments o WHERE o.proposal_id = p.id AND o.type = 'objection' AND o.resolved_by IS NULL "
+    "AND o.hidden_at IS NULL"
+)
+
 
 class AgendaSQL(Executor):
     async def agenda(self, agent_id: str, kinds: Collection[str]) -> list[AgendaRow]:
@@ -49,11 +54,9 @@ class AgendaSQL(Executor):
                 "(SELECT 1 FROM round_summaries s WHERE s.proposal_id = p.id AND s.round = p.round)"
             ),
             # a round with comments and no objection open (unresolved and not hidden) on the proposal
-            "conclude": (
-                f"{_DISCUSSED} AND {_ROUND_HAS_COMMENTS} AND NOT EXISTS (SELECT 1 FROM comments o "
-                "WHERE o.proposal_id = p.id AND o.type = 'objection' AND o.resolved_by IS NULL "
-                "AND o.hidden_at IS NULL)"
-            ),
+            "conclude": f"{_DISCUSSED} AND {_ROUND_HAS_COMMENTS} AND NOT EXISTS ({_OPEN_OBJECTION})",
+            # a round with comments and an objection open: it can only end in revision (or wait)
+            "conclude_blocked": f"{_DISCUSSED} AND {_ROUND_HAS_COMMENTS} AND EXISTS ({_OPEN_OBJECTION})",
             # a current version the agent has not validated
             "validate": (
                 f"{_DISCUSSED} AND NOT EXISTS (SELECT 1 FROM validations x "
