@@ -140,7 +140,11 @@ async def run_council_demo(db_flag: str | None) -> int:
         if await target.exists() and (await target.stat()).st_size > 0:
             say(f"hivegov-mcp demo --council: {db} already exists; give a new file (or none for a temporary one)")
             return 2
-        return await _demo(folder, Path(db))
+        try:
+            return await _demo(folder, Path(db))
+        except (RuntimeError, TimeoutError) as exc:  # a step refused, or the council too slow
+            say(f"\n== demo FAILED: {exc or type(exc).__name__}")
+            return 1
 
 
 async def _demo(folder: Path, db: Path) -> int:
@@ -181,7 +185,7 @@ async def _demo(folder: Path, db: Path) -> int:
             await alice.call("start_discussion", proposal_id=pid)
             say(f"  alice    {pid} start_discussion")
             if await alice.until(pid, {"revision", "voting", "approved", "rejected"}) == "revision":
-                await alice.call("revise_proposal", proposal_id=pid, **REVISION)
+                await alice.call("revise_proposal", proposal_id=pid, expected_version=1, **REVISION)
                 say(f"  alice    {pid} revise_proposal: {REVISION['change_note']}")
                 await alice.call("start_discussion", proposal_id=pid)
                 say(f"  alice    {pid} start_discussion (round 2)")
