@@ -10,6 +10,11 @@ from pathlib import Path
 import anyio
 
 from hivegov_mcp.council.config import Council, Member
+from hivegov_mcp.council.scripted import ChatRequest, Reply, call, say
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
+from hivegov_mcp.domain.models import Agent
+from hivegov_mcp.service import GovernanceService
+from tests.conftest import PROPOSAL
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -92,3 +97,39 @@ def council(
         members=tuple(members),
         status_file=folder / "council.status.json",
     )
+
+
+JUSTIFICATION = "The specification is clear and the change is safe to adopt."
+
+
+async def people(service: GovernanceService) -> None:
+    await service.register_agent(LOCAL_ADMIN, "alice", ["proposer"])
+    await service.register_agent(LOCAL_ADMIN, "carol", ["mediator"])
+
+
+async def open_vote(service: GovernanceService) -> str:
+    alice = await agent(service, "alice")
+    carol = await agent(service, "carol")
+    pid = (await service.create_proposal(alice, **PROPOSAL)).id
+    await service.start_discussion(alice, pid)
+    await service.conclude_discussion(carol, pid, "approved-for-voting", "Ready.")
+    return pid
+
+
+async def agent(service: GovernanceService, agent_id: str) -> Agent:
+    async with service.store.read() as tx:
+        found = await tx.get_agent(agent_id)
+    assert found is not None
+    return found
+
+
+def votes_approve(req: ChatRequest) -> Reply:
+    item = req.item
+    if req.calls or item.get("tool") != "cast_vote":
+        return say("Done." if req.calls else "Nothing to do.")
+    return call("cast_vote", proposal_id=item["proposal_id"], decision="approve", justification=JUSTIFICATION)
+
+
+async def ballots(service: GovernanceService, pid: str) -> dict[str, str]:
+    log = await service.get_audit_log(LOCAL_ADMIN, proposal_id=pid, limit=200)
+    return {e.actor: e.action for e in log.events if e.action == "cast_vote"}

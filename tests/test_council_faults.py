@@ -20,51 +20,24 @@ from hivegov_mcp.council.scripted import ChatRequest, Fault, Reply, ScriptedEndp
 from hivegov_mcp.council.status import read
 from hivegov_mcp.domain.clock import FakeClock
 from hivegov_mcp.domain.identity import LOCAL_ADMIN
-from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.http.app import HttpOptions, build_http_app
 from hivegov_mcp.http.serve import guarded_config
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
-from tests.conftest import PROPOSAL
-from tests.council_helpers import FakeTime, Transcript, council, member
+from tests.council_helpers import (
+    JUSTIFICATION,
+    FakeTime,
+    Transcript,
+    ballots,
+    council,
+    member,
+    open_vote,
+    people,
+    votes_approve,
+)
 from tests.http_helpers import serve
 
 pytestmark = pytest.mark.anyio
-
-WHY = "The specification is clear and the change is safe to adopt."
-
-
-async def _people(service: GovernanceService) -> None:
-    await service.register_agent(LOCAL_ADMIN, "alice", ["proposer"])
-    await service.register_agent(LOCAL_ADMIN, "carol", ["mediator"])
-
-
-async def _open_vote(service: GovernanceService) -> str:
-    alice = await _agent(service, "alice")
-    carol = await _agent(service, "carol")
-    pid = (await service.create_proposal(alice, **PROPOSAL)).id
-    await service.start_discussion(alice, pid)
-    await service.conclude_discussion(carol, pid, "approved-for-voting", "Ready.")
-    return pid
-
-
-async def _agent(service: GovernanceService, agent_id: str) -> Agent:
-    async with service.store.read() as tx:
-        found = await tx.get_agent(agent_id)
-    assert found is not None
-    return found
-
-
-def votes_approve(req: ChatRequest) -> Reply:
-    item = req.item
-    if req.calls or item.get("tool") != "cast_vote":
-        return say("Done." if req.calls else "Nothing to do.")
-    return call("cast_vote", proposal_id=item["proposal_id"], decision="approve", justification=WHY)
-
-
-async def _ballots(service: GovernanceService, pid: str) -> dict[str, str]:
-    log = await service.get_audit_log(LOCAL_ADMIN, proposal_id=pid, limit=200)
-    return {e.actor: e.action for e in log.events if e.action == "cast_vote"}
 
 
 async def test_an_endpoint_that_errs_then_answers_garbage_then_wrong_arguments_is_retried_and_corrected(
@@ -80,9 +53,9 @@ async def test_an_endpoint_that_errs_then_answers_garbage_then_wrong_arguments_i
             return say("Nothing to do.")
         pid = req.item["proposal_id"]
         if not req.calls:
-            return call("cast_vote", proposal_id=pid, decision="maybe", justification=WHY)
+            return call("cast_vote", proposal_id=pid, decision="maybe", justification=JUSTIFICATION)
         if len(req.calls) == 1:
-            return call("cast_vote", proposal_id=pid, decision="approve", justification=WHY)
+            return call("cast_vote", proposal_id=pid, decision="approve", justification=JUSTIFICATION)
         return say("Done.")
 
     def script(req: ChatRequest) -> Reply:
@@ -91,12 +64,12 @@ async def test_an_endpoint_that_errs_then_answers_garbage_then_wrong_arguments_i
     endpoint = ScriptedEndpoint(script, models=("flaky", "steady"))
     time, transcript = FakeTime(), Transcript()
     async with serve(db_path, clock=clock) as served, endpoint.serving():
-        await _people(served.service)
+        await people(served.service)
         tokens = {
             name: (await served.service.register_agent(LOCAL_ADMIN, name, ["voter"])).token
             for name in ("flaky", "steady")
         }
-        pid = await _open_vote(served.service)
+        pid = await open_vote(served.service)
         members = [member(n, tokens[n], n, endpoint.base_url) for n in ("flaky", "steady")]
         setup = council(tmp_path, members, server=f"{served.base}/mcp")
         async with anyio.create_task_group() as tg:
@@ -104,9 +77,9 @@ async def test_an_endpoint_that_errs_then_answers_garbage_then_wrong_arguments_i
             await transcript.wait_for(f"flaky {pid} cast_vote: done")
             await transcript.wait_for(f"steady {pid} cast_vote: done")
             tg.cancel_scope.cancel()
-        ballots = await _ballots(served.service, pid)
+        cast = await ballots(served.service, pid)
 
-    assert ballots == {"flaky": "cast_vote", "steady": "cast_vote"}
+    assert cast == {"flaky": "cast_vote", "steady": "cast_vote"}
     # 500, garbage, the wrong call, the right call, "Done.": five requests, two waits of backoff
     assert endpoint.count("flaky") == 5
     assert time.waits[:2] == [2.0, 8.0]
@@ -126,9 +99,9 @@ async def test_a_budget_of_three_requests_is_three_requests_at_the_endpoint_and_
     endpoint = ScriptedEndpoint(greedy, models=("greedy",))
     time, transcript = FakeTime(), Transcript()
     async with serve(db_path, clock=clock) as served, endpoint.serving():
-        await _people(served.service)
+        await people(served.service)
         token = (await served.service.register_agent(LOCAL_ADMIN, "greedy", ["voter"])).token
-        await _open_vote(served.service)
+        await open_vote(served.service)
         setup = council(
             tmp_path,
             [member("greedy", token, "greedy", endpoint.base_url, max_requests_per_hour=3)],
@@ -162,9 +135,9 @@ async def test_a_member_whose_token_is_deactivated_stops_alone_and_the_others_go
     time, transcript = FakeTime(), Transcript()
     async with serve(db_path, clock=clock) as served, endpoint.serving():
         service = served.service
-        await _people(service)
+        await people(service)
         tokens = {n: (await service.register_agent(LOCAL_ADMIN, n, ["voter"])).token for n in ("ann", "ben", "cy")}
-        first = await _open_vote(service)
+        first = await open_vote(service)
         members = [member(n, tokens[n], "m", endpoint.base_url) for n in ("ann", "ben", "cy")]
         setup = council(tmp_path, members, server=f"{served.base}/mcp")
         async with anyio.create_task_group() as tg:
@@ -172,15 +145,15 @@ async def test_a_member_whose_token_is_deactivated_stops_alone_and_the_others_go
             for n in ("ann", "ben", "cy"):
                 await transcript.wait_for(f"{n} {first} cast_vote(decision=approve")
             await service.deactivate_agent(LOCAL_ADMIN, "ben")
-            second = await _open_vote(service)
+            second = await open_vote(service)
             stopped = await transcript.wait_for("ben: stopped")
             await transcript.wait_for(f"ann {second} cast_vote(decision=approve")
             await transcript.wait_for(f"cy {second} cast_vote(decision=approve")
             tg.cancel_scope.cancel()
-        ballots = await _ballots(service, second)
+        cast = await ballots(service, second)
 
     assert "refused its token" in stopped and "rotate-token ben" in stopped
-    assert set(ballots) == {"ann", "cy"}
+    assert set(cast) == {"ann", "cy"}
     status = read(setup.status_file)
     assert status is not None and status["members"]["ben"]["state"].startswith("stopped")
 
@@ -214,20 +187,20 @@ async def test_the_council_reconnects_when_the_server_restarts_mid_run(
     probe.close()
     async with endpoint.serving(), anyio.create_task_group() as tg:
         async with _server_on(port, db_path, clock) as service:
-            await _people(service)
+            await people(service)
             token = (await service.register_agent(LOCAL_ADMIN, "ann", ["voter"])).token
-            first = await _open_vote(service)
+            first = await open_vote(service)
             setup = council(
                 tmp_path, [member("ann", token, "m", endpoint.base_url)], server=f"http://127.0.0.1:{port}/mcp"
             )
             tg.start_soon(lambda: run_council(setup, time=time, say=transcript))
             await transcript.wait_for(f"ann {first} cast_vote(decision=approve")
         async with _server_on(port, db_path, clock) as service:
-            second = await _open_vote(service)
+            second = await open_vote(service)
             await transcript.wait_for(f"ann {second} cast_vote(decision=approve")
-            ballots = await _ballots(service, second)
+            cast = await ballots(service, second)
             tg.cancel_scope.cancel()
 
     assert transcript.has("ann: lost the server")
     assert transcript.has("ann: connected as ann") and sum("ann: connected" in line for line in transcript.lines) >= 2
-    assert ballots == {"ann": "cast_vote"}
+    assert cast == {"ann": "cast_vote"}

@@ -38,6 +38,10 @@ from hivegov_mcp.settings import ENV_TOKEN
 IDLE_S = 60.0  # with no event, the agenda is read again this often (deadlines that pass unseen)
 RECONNECT_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 ITEM_RETRY_S = (30.0, 120.0, 600.0)  # an item whose endpoint failed is taken up again after this
+# An item the model left alone is put to it again when someone else touches its proposal (a new
+# comment may change its mind: a mediator waiting for more views), at most this many times; a
+# new round or version is a new item.
+MAX_REASKS = 4
 USAGE_TOOL = "report_model_usage"  # the council's own bookkeeping, not offered to the model
 BLIND_TOOLS = frozenset({"add_comment", "get_proposal", "diff_proposal", "get_proposal_history", "whoami"})
 READ_ONLY = frozenset(
@@ -123,6 +127,7 @@ class MemberLoop:
         self.endpoint = BudgetedEndpoint(member, self.budget, time)
         self.changes = Changes(member.agent)
         self.handled: dict[tuple[Any, ...], int] = {}  # item key -> the log position it was handled at
+        self.asked: dict[tuple[Any, ...], int] = {}  # item key -> times its model was asked about it
         self.retry_at: dict[tuple[Any, ...], Any] = {}  # item key -> when to try again (endpoint failures)
         self.failures: dict[tuple[Any, ...], int] = {}
         self.current: Item | None = None
@@ -207,7 +212,10 @@ class MemberLoop:
             if key in self.retry_at and now < self.retry_at[key]:
                 continue
             done_at = self.handled.get(key)
-            if done_at is None or self.changes.touched.get(item["proposal_id"], 0) > done_at:
+            if done_at is None:
+                return item
+            touched = self.changes.touched.get(item["proposal_id"], 0) > done_at
+            if touched and self.asked.get(key, 0) <= MAX_REASKS:
                 return item
         return None
 
@@ -289,6 +297,7 @@ class MemberLoop:
             await self._report_usage(toolset, offered)
         if outcome == "handled":
             self.handled[key] = seen_at
+            self.asked[key] = self.asked.get(key, 0) + 1
             self.failures.pop(key, None)
             self.retry_at.pop(key, None)
             self._note(items=self.board.members[self.member.agent].items + 1)
