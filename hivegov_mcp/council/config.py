@@ -151,7 +151,8 @@ def parse(text: str, source: str) -> CouncilFile:
     try:
         return CouncilFile.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        errors = exc.errors()
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])  # a misspelt key first
         where = _where(tuple(first["loc"]))
         problem = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":

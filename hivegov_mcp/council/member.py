@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 import httpx2
@@ -35,6 +36,7 @@ from hivegov_mcp.council.status import StatusBoard
 from hivegov_mcp.council.wake import Changes, TokenRefused, follow_server
 from hivegov_mcp.settings import ENV_TOKEN
 
+DISCUSSION_PAGES = 20  # of 100 comments, read for one item
 IDLE_S = 60.0  # with no event, the agenda is read again this often (deadlines that pass unseen)
 RECONNECT_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 ITEM_RETRY_S = (30.0, 120.0, 600.0)  # an item whose endpoint failed is taken up again after this
@@ -93,16 +95,45 @@ def _args_text(args: dict[str, Any]) -> str:
 
 
 def _refused_token(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, TokenRefused):
+    """Whether the failure is the server refusing the token (over stdio, the server's own words)."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        e = pending.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, TokenRefused):
             return True
-        if isinstance(seen, httpx2.HTTPStatusError) and seen.response.status_code == 401:
+        if isinstance(e, httpx2.HTTPStatusError) and e.response.status_code == 401:
             return True
-        if isinstance(seen, BaseExceptionGroup):
-            return any(_refused_token(e) for e in seen.exceptions)
-        seen = seen.__cause__ or seen.__context__
+        if isinstance(e, ModelRetry) and "No valid identity" in e.message:
+            return True
+        if isinstance(e, BaseExceptionGroup):
+            pending.extend(e.exceptions)
+        pending.extend(x for x in (e.__cause__, e.__context__) if x is not None)
     return False
+
+
+async def token_refusal(council: Council, member: Member) -> str | None:
+    """Over HTTP, ask the REST door who the token is: the reason it is refused, or None. (The MCP
+    client reports a 401 as a generic error, so a lost server and a refused token look alike.)"""
+    if council.server is None:
+        return None
+    parts = urlsplit(council.server)
+    url = f"{parts.scheme}://{parts.netloc}/api/governance/agents/me"
+    try:
+        async with httpx2.AsyncClient(timeout=10.0) as http:
+            answer = await http.get(url, headers={"Authorization": f"Bearer {member.token}"})
+    except httpx2.HTTPError:
+        return None  # the server is away: not a verdict on the token
+    if answer.status_code != 401:
+        return None
+    try:
+        message = str(answer.json()["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        message = "HTTP 401"
+    return f"the server refused the token of {member.agent!r}: {message}"
 
 
 @dataclass
@@ -152,10 +183,11 @@ class MemberLoop:
             except anyio.get_cancelled_exc_class():
                 raise
             except Exception as exc:
-                if _refused_token(exc):
+                refusal = await token_refusal(self.council, self.member)
+                if refusal is not None or _refused_token(exc):
                     self._note(
                         state="stopped: the server refused this member's token",
-                        last_error=f"token refused (deactivated or rotated): {describe(exc)}",
+                        last_error=refusal or f"token refused (deactivated or rotated): {describe(exc)}",
                     )
                     self.say(
                         f"{self.member.agent}: stopped: the server refused its token; activate the agent or give "
@@ -241,9 +273,7 @@ class MemberLoop:
             and isinstance(proposal, dict)
             and proposal.get("round") == 1
         )
-        discussion = (
-            None if blind else await toolset.direct_call_tool("get_discussion", {"proposal_id": pid, "limit": 100})
-        )
+        discussion = None if blind else await read_discussion(toolset, pid)
         comment_ids = frozenset(int(c["id"]) for c in (discussion or {}).get("comments", []))
         allowed = offered - {USAGE_TOOL}
         if blind:
@@ -350,6 +380,21 @@ class MemberLoop:
         if actions_plus:
             changes["actions"] = status.actions + 1
         self.board.update(self.member.agent, self.time.now(), **changes)
+
+
+async def read_discussion(toolset: MCPToolset[Any], pid: str) -> dict[str, Any]:
+    """The discussion with every comment (a page of 100 at a time, oldest first, at most
+    DISCUSSION_PAGES pages): the prompt shows the newest, the citation check knows them all."""
+    first: dict[str, Any] = await toolset.direct_call_tool("get_discussion", {"proposal_id": pid, "limit": 100})
+    comments = list(first.get("comments", []))
+    after = first.get("next_after_id")
+    for _ in range(DISCUSSION_PAGES - 1):
+        if after is None:
+            break
+        page = await toolset.direct_call_tool("get_discussion", {"proposal_id": pid, "limit": 100, "after_id": after})
+        comments.extend(page.get("comments", []))
+        after = page.get("next_after_id")
+    return {**first, "comments": comments, "next_after_id": after}
 
 
 def toolset_for(council: Council, member: Member, hook: Any = None) -> MCPToolset[Any]:

@@ -14,7 +14,7 @@ import httpx2
 
 from hivegov_mcp.council.config import Council, Member
 from hivegov_mcp.council.endpoint import SystemTime, Time, describe
-from hivegov_mcp.council.member import MemberLoop, Say, stderr_line, toolset_for
+from hivegov_mcp.council.member import MemberLoop, Say, stderr_line, token_refusal, toolset_for
 from hivegov_mcp.council.status import StatusBoard
 from hivegov_mcp.council.wake import DatabaseEvents
 
@@ -111,7 +111,8 @@ async def _check_server(council: Council, member: Member) -> Finding:
                 me: Any = await toolset.direct_call_tool("whoami", {})
                 tools = await toolset.list_tools()
     except Exception as exc:
-        return Finding(member.agent, "server", False, f"{council.server or council.db}: {describe(exc)}")
+        refusal = await token_refusal(council, member)
+        return Finding(member.agent, "server", False, refusal or f"{council.server or council.db}: {describe(exc)}")
     if not isinstance(me, dict) or me.get("id") != member.agent:
         who = me.get("id") if isinstance(me, dict) else me
         return Finding(member.agent, "server", False, f"the token is agent {who!r}'s, not {member.agent!r}'s")
