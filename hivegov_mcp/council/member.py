@@ -10,18 +10,14 @@ is reconnected, a refused token stops this member alone.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import anyio
-import httpx2
-from fastmcp.client.transports import StdioTransport
 from pydantic_ai import Agent
 from pydantic_ai.exceptions import ModelRetry, UnexpectedModelBehavior, UsageLimitExceeded
 from pydantic_ai.mcp import MCPToolset
@@ -30,13 +26,12 @@ from pydantic_ai.usage import UsageLimits
 
 from hivegov_mcp.council.budget import Budget
 from hivegov_mcp.council.config import Council, Member
+from hivegov_mcp.council.connection import read_discussion, refused_token, token_refusal, toolset_for
 from hivegov_mcp.council.endpoint import BudgetedEndpoint, BudgetSpent, EndpointFailed, Time, describe
 from hivegov_mcp.council.prompts import instructions, item_prompt
 from hivegov_mcp.council.status import StatusBoard
-from hivegov_mcp.council.wake import Changes, TokenRefused, follow_server
-from hivegov_mcp.settings import ENV_TOKEN
+from hivegov_mcp.council.wake import Changes, follow_server
 
-DISCUSSION_PAGES = 20  # of 100 comments, read for one item
 IDLE_S = 60.0  # with no event, the agenda is read again this often (deadlines that pass unseen)
 RECONNECT_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 ITEM_RETRY_S = (30.0, 120.0, 600.0)  # an item whose endpoint failed is taken up again after this
@@ -94,48 +89,6 @@ def _args_text(args: dict[str, Any]) -> str:
     return ", ".join(shown)
 
 
-def _refused_token(exc: BaseException) -> bool:
-    """Whether the failure is the server refusing the token (over stdio, the server's own words)."""
-    seen: set[int] = set()
-    pending: list[BaseException] = [exc]
-    while pending:
-        e = pending.pop()
-        if id(e) in seen:
-            continue
-        seen.add(id(e))
-        if isinstance(e, TokenRefused):
-            return True
-        if isinstance(e, httpx2.HTTPStatusError) and e.response.status_code == 401:
-            return True
-        if isinstance(e, ModelRetry) and "No valid identity" in e.message:
-            return True
-        if isinstance(e, BaseExceptionGroup):
-            pending.extend(e.exceptions)
-        pending.extend(x for x in (e.__cause__, e.__context__) if x is not None)
-    return False
-
-
-async def token_refusal(council: Council, member: Member) -> str | None:
-    """Over HTTP, ask the REST door who the token is: the reason it is refused, or None. (The MCP
-    client reports a 401 as a generic error, so a lost server and a refused token look alike.)"""
-    if council.server is None:
-        return None
-    parts = urlsplit(council.server)
-    url = f"{parts.scheme}://{parts.netloc}/api/governance/agents/me"
-    try:
-        async with httpx2.AsyncClient(timeout=10.0) as http:
-            answer = await http.get(url, headers={"Authorization": f"Bearer {member.token}"})
-    except httpx2.HTTPError:
-        return None  # the server is away: not a verdict on the token
-    if answer.status_code != 401:
-        return None
-    try:
-        message = str(answer.json()["error"]["message"])
-    except (ValueError, KeyError, TypeError):
-        message = "HTTP 401"
-    return f"the server refused the token of {member.agent!r}: {message}"
-
-
 @dataclass
 class Item:
     """The agenda item being handled, as the tool hook sees it."""
@@ -184,7 +137,7 @@ class MemberLoop:
                 raise
             except Exception as exc:
                 refusal = await token_refusal(self.council, self.member)
-                if refusal is not None or _refused_token(exc):
+                if refusal is not None or refused_token(exc):
                     self._note(
                         state="stopped: the server refused this member's token",
                         last_error=refusal or f"token refused (deactivated or rotated): {describe(exc)}",
@@ -380,37 +333,6 @@ class MemberLoop:
         if actions_plus:
             changes["actions"] = status.actions + 1
         self.board.update(self.member.agent, self.time.now(), **changes)
-
-
-async def read_discussion(toolset: MCPToolset[Any], pid: str) -> dict[str, Any]:
-    """The discussion with every comment (a page of 100 at a time, oldest first, at most
-    DISCUSSION_PAGES pages): the prompt shows the newest, the citation check knows them all."""
-    first: dict[str, Any] = await toolset.direct_call_tool("get_discussion", {"proposal_id": pid, "limit": 100})
-    comments = list(first.get("comments", []))
-    after = first.get("next_after_id")
-    for _ in range(DISCUSSION_PAGES - 1):
-        if after is None:
-            break
-        page = await toolset.direct_call_tool("get_discussion", {"proposal_id": pid, "limit": 100, "after_id": after})
-        comments.extend(page.get("comments", []))
-        after = page.get("next_after_id")
-    return {**first, "comments": comments, "next_after_id": after}
-
-
-def toolset_for(council: Council, member: Member, hook: Any = None) -> MCPToolset[Any]:
-    """The server's tools as `member`: over Streamable HTTP with its token, or a `hivegov-mcp serve`
-    of its own on stdio with the token in its environment."""
-    if council.server is not None:
-        return MCPToolset(
-            council.server,
-            headers={"Authorization": f"Bearer {member.token}"},
-            process_tool_call=hook,
-            max_retries=3,
-        )
-    assert council.db is not None
-    env = {ENV_TOKEN: member.token, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    command = [sys.executable, "-m", "hivegov_mcp", "--db", str(council.db), "serve"]
-    return MCPToolset(StdioTransport(command[0], command[1:], env=env), process_tool_call=hook, max_retries=3)
 
 
 def _seconds(value: float) -> Any:

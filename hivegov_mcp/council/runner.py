@@ -13,8 +13,9 @@ import anyio
 import httpx2
 
 from hivegov_mcp.council.config import Council, Member
+from hivegov_mcp.council.connection import token_refusal, toolset_for
 from hivegov_mcp.council.endpoint import SystemTime, Time, describe
-from hivegov_mcp.council.member import MemberLoop, Say, stderr_line, token_refusal, toolset_for
+from hivegov_mcp.council.member import MemberLoop, Say, stderr_line
 from hivegov_mcp.council.status import StatusBoard
 from hivegov_mcp.council.wake import DatabaseEvents
 
