@@ -10,7 +10,7 @@ import pytest
 
 from hivegov_mcp.domain.clock import FakeClock
 from hivegov_mcp.domain.config import GovernanceConfig, Rules
-from hivegov_mcp.domain.errors import InvalidInput, NotNow, PermissionDenied, TransitionNotAllowed
+from hivegov_mcp.domain.errors import Conflict, InvalidInput, NotNow, PermissionDenied, TransitionNotAllowed
 from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.domain.phases import Status
@@ -220,6 +220,26 @@ async def test_a_summarizer_publishes_a_summary_per_round_beside_the_digest(
 
     assert (published.round, published.author) == (1, "sum")
     assert [(s.round, s.text) for s in discussion.published_summaries] == [(1, "Broad support; no open objection.")]
+
+
+async def test_a_summary_of_a_round_that_has_ended_is_refused_not_filed_under_the_next(
+    service: GovernanceService, cast: Cast
+) -> None:
+    summarizer = await _with_role(service, "sum", "summarizer")
+    pid = (await service.create_proposal(cast["alice"], **PROPOSAL)).id
+    await service.start_discussion(cast["alice"], pid)
+    await service.conclude_discussion(cast["carol"], pid, "requires-revision", "Name the scope.")
+    await service.revise_proposal(cast["alice"], pid, expected_version=1, abstract="Scoped.", change_note="Scope.")
+    await service.start_discussion(cast["alice"], pid)
+    before = (await service.get_audit_log(LOCAL_ADMIN)).events[-1].seq
+
+    with pytest.raises(Conflict, match=f"{pid} is in discussion round 2, not 1: round 1 has ended") as stale:
+        await service.publish_summary(summarizer, pid, "Round 1: one objection.", "requires-revision", round=1)
+    published = await service.publish_summary(summarizer, pid, "Round 2: scoped now.", "approved-for-voting", round=2)
+
+    assert "round=2" in stale.value.hint
+    assert (await service.get_audit_log(LOCAL_ADMIN)).events[-1].seq == before + 1  # the refused one wrote nothing
+    assert published.round == 2
 
 
 async def test_a_hidden_comment_leaves_views_summaries_and_search_and_its_author_sees_why(

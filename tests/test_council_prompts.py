@@ -320,13 +320,6 @@ class Backoff(FakeTime):
         await super().sleep(seconds)  # no checkpoint in between: the wait is set up when the test resumes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a summary written for round 1 is published as round 2's when the round changes while the model "
-    "works: member._on_tool_call checks only that the cited ids exist (in any round), and publish_summary "
-    "takes no round, so the server files it under the current round (seen in the demo: a round-1 "
-    "'requires-revision' summary counted as round 2's, and the mediator concluded on it)",
-)
 async def test_a_summary_written_for_a_round_that_ended_meanwhile_is_not_filed_under_the_next_round(
     db_path: Path, clock: FakeClock, tmp_path: Path
 ) -> None:

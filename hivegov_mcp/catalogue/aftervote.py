@@ -38,6 +38,7 @@ class PublishSummary(Arguments):
     proposal_id: ProposalId
     text: str = Field(min_length=1, description="Your summary of the current round (Markdown).")
     recommendation: ResolutionArg = Field(description="approved-for-voting, requires-revision or blocked.")
+    round: int | None = Field(None, ge=1, description="Refused if this round has ended.")
 
 
 class ModerateComment(Arguments):
@@ -87,8 +88,8 @@ OPERATIONS = [
         arguments=PublishSummary,
         result=PublishedSummaryReceipt,
         rest=Route("POST", "/discussions/{proposal_id}/published-summaries", "Publish a summary", REVIEW, status=201),
-        description="""Publish a summary of the current discussion round (summarizer), stored beside the
-        deterministic digest; the summarize_round prompt gathers what to write it from.""",
+        description="""Publish a summary of the current round (summarizer), stored beside the deterministic
+        digest; the summarize_round prompt gathers its material.""",
     ),
     Operation(
         name="moderate_comment",

@@ -131,7 +131,7 @@ OPERATIONS = [
         arguments=ReportModelUsage,
         result=ModelUsageReceipt,
         rest=Route("POST", "/agents/me/model-usage", "Report the model usage the agent spent", TAG, status=201),
-        description="""Report the model usage you spent acting (at least one count above 0); reporters see it
-        per agent in get_governance_metrics.""",
+        description="""Report the model usage you spent (a count above 0); reporters see it per agent in
+        get_governance_metrics.""",
     ),
 ]

@@ -95,6 +95,7 @@ class Item:
 
     data: dict[str, Any]
     comment_ids: frozenset[int]
+    round: int | None = None  # the discussion round the item was read in
     calls: int = 0
 
 
@@ -236,7 +237,7 @@ class MemberLoop:
             return tool_def.name in allowed
 
         prompt = item_prompt(item, proposal if isinstance(proposal, dict) else None, discussion, blind=blind)
-        self.current = Item(item, comment_ids)
+        self.current = Item(item, comment_ids, proposal.get("round") if isinstance(proposal, dict) else None)
         self.endpoint.item.__init__()  # type: ignore[misc]
         self._note(state=f"acting on {pid} ({tool})")
         outcome = "handled"
@@ -311,6 +312,8 @@ class MemberLoop:
         if current is not None:
             current.calls += 1
         if name == "publish_summary" and current is not None:
+            if current.round is not None and "round" not in args:
+                args = {**args, "round": current.round}  # the round it read: refused if it ended meanwhile
             problem = _uncited(str(args.get("text", "")), current.comment_ids)
             if problem:
                 self.say(f"{self.member.agent} {pid} {name}: refused by the council: {problem}")

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hivegov_mcp.domain import limits
-from hivegov_mcp.domain.errors import InvalidInput, NotFound, NotNow, PermissionDenied
+from hivegov_mcp.domain.errors import Conflict, InvalidInput, NotFound, NotNow, PermissionDenied
 from hivegov_mcp.domain.models import (
     Agent,
     AppealDecision,
@@ -229,13 +229,20 @@ class ReviewOperations(ServiceBase):
 
     @writes
     async def publish_summary(
-        self, actor: Agent, proposal_id: str, text: str, recommendation: str
+        self, actor: Agent, proposal_id: str, text: str, recommendation: str, round: int | None = None
     ) -> PublishedSummaryReceipt:
+        """Publish a summary of the current round; with `round`, only if that round is still the
+        current one (a summary written while the round ended is not filed under the next)."""
         advice = limits.choice("recommendation", Resolution, recommendation)
         limits.check_text("text", text, max_bytes=limits.MAX_COMMENT_BYTES)
         async with self._write(actor, proposal_id) as (tx, state, now):
             check_action(state.id, state.status, Action.PUBLISH_SUMMARY)
             require(actor.id, "publish_summary", actor.roles)
+            if round is not None and round != state.round:
+                raise Conflict(
+                    f"{state.id} is in discussion round {state.round}, not {round}: round {round} has ended.",
+                    f"Read the discussion of round {state.round}, then summarize it with round={state.round}.",
+                )
             summary = PublishedSummary(round=state.round, author=actor.id, text=text, recommendation=advice, at=now)
             await tx.insert_published_summary(state.id, summary)
             receipt = await tx.append_audit(
