@@ -204,3 +204,31 @@ async def test_the_council_reconnects_when_the_server_restarts_mid_run(
     assert transcript.has("ann: lost the server")
     assert transcript.has("ann: connected as ann") and sum("ann: connected" in line for line in transcript.lines) >= 2
     assert cast == {"ann": "cast_vote"}
+
+
+async def test_a_stop_lets_the_item_in_hand_finish_and_takes_no_other(
+    db_path: Path, clock: FakeClock, tmp_path: Path
+) -> None:
+    endpoint = ScriptedEndpoint(votes_approve, models=("m",))
+    transcript, stop = Transcript(), anyio.Event()
+
+    def say(line: str) -> None:
+        transcript(line)
+        if "cast_vote(decision=approve" in line:
+            stop.set()  # Ctrl-C while the first item is in hand: its tool call has returned, its model not
+
+    async with serve(db_path, clock=clock) as served, endpoint.serving():
+        await people(served.service)
+        token = (await served.service.register_agent(LOCAL_ADMIN, "ann", ["voter"])).token
+        await served.service.register_agent(LOCAL_ADMIN, "ben", ["voter"])  # so neither vote closes early
+        first, second = await open_vote(served.service), await open_vote(served.service)
+        setup = council(tmp_path, [member("ann", token, "m", endpoint.base_url)], server=f"{served.base}/mcp")
+        with anyio.fail_after(60):
+            board = await run_council(setup, time=FakeTime(), say=say, stop=stop)
+        log = await served.service.get_audit_log(LOCAL_ADMIN, limit=500)
+
+    voted = [e.subject for e in log.events if e.action == "cast_vote"]
+    assert len(voted) == 1 and voted[0] in (first, second)
+    assert transcript.has(f"ann {voted[0]} cast_vote: done")  # the item finished: its line and its cost
+    assert [e.actor for e in log.events if e.action == "model_usage_reported"] == ["ann"]  # and its usage
+    assert board.members["ann"].state == "stopped" and not board.running

@@ -129,7 +129,7 @@ class MemberLoop:
 
     async def _run(self) -> None:
         failures = 0
-        while True:
+        while not self.changes.stopping:
             try:
                 async with self._connected() as toolset:
                     failures = 0
@@ -175,7 +175,7 @@ class MemberLoop:
                 status = await toolset.direct_call_tool("get_governance_status", {})
                 self.changes.seq = max(self.changes.seq, int(status.get("audit_events", 0)))
                 tg.start_soon(follow_server, self.council.events_url, self.member.token, self.changes, self.time)
-            while True:
+            while not self.changes.stopping:  # a stop ends the loop between items, never inside one
                 agenda = await toolset.direct_call_tool("get_my_agenda", {})
                 item = self._next(agenda.get("items", []))
                 if item is None:
@@ -187,6 +187,8 @@ class MemberLoop:
                     await self._wait_for_budget(refusal)
                     continue
                 await self._handle(toolset, agent, offered, item)
+            tg.cancel_scope.cancel()  # the event stream
+        self._note(state="stopped")
 
     def _key(self, item: dict[str, Any]) -> tuple[Any, ...]:
         return (item["proposal_id"], item["tool"], item.get("ref_id"), item.get("status"), item.get("deadline"))

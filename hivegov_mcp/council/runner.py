@@ -11,6 +11,7 @@ from typing import Any
 
 import anyio
 import httpx2
+from anyio.abc import TaskGroup
 
 from hivegov_mcp.council.config import Council, Member
 from hivegov_mcp.council.connection import token_refusal, toolset_for
@@ -18,6 +19,8 @@ from hivegov_mcp.council.endpoint import SystemTime, Time, describe
 from hivegov_mcp.council.member import MemberLoop, Say, stderr_line
 from hivegov_mcp.council.status import StatusBoard
 from hivegov_mcp.council.wake import DatabaseEvents
+
+GRACE_S = 30.0  # after a stop, for the items in hand
 
 
 @asynccontextmanager
@@ -31,17 +34,34 @@ async def _events(council: Council, loops: list[MemberLoop]) -> AsyncIterator[No
         yield
 
 
-async def run_council(council: Council, *, time: Time | None = None, say: Say = stderr_line) -> StatusBoard:
-    """Run every member until cancelled; the board as they left it."""
+async def run_council(
+    council: Council, *, time: Time | None = None, say: Say = stderr_line, stop: anyio.Event | None = None
+) -> StatusBoard:
+    """Run every member until cancelled, or until `stop` is set: then each finishes the item in
+    hand (its tool calls, its line, its usage report) for at most GRACE_S; the board as they left it."""
     clock = time or SystemTime()
     board = StatusBoard.open(council)
     loops = [MemberLoop(m, council, board, clock, say) for m in council.members]
     door = council.server or f"{council.db} (stdio)"
     say(f"council: {len(loops)} member(s) on {door}; status in {council.status_file}; Ctrl-C stops")
+
+    async def stop_when_told(tg: TaskGroup) -> None:
+        assert stop is not None
+        await stop.wait()
+        for loop in loops:
+            loop.changes.stop()
+        await anyio.sleep(GRACE_S)
+        say(f"council: a member still busy after {GRACE_S:g}s is stopped where it is")
+        tg.cancel_scope.cancel()
+
     try:
         async with _events(council, loops), anyio.create_task_group() as tg:
-            for loop in loops:
-                tg.start_soon(loop.run)
+            async with anyio.create_task_group() as members:
+                for loop in loops:
+                    members.start_soon(loop.run)
+                if stop is not None:
+                    tg.start_soon(stop_when_told, members)
+            tg.cancel_scope.cancel()
     finally:
         board.running = False
         board.save(clock.now())
@@ -49,19 +69,24 @@ async def run_council(council: Council, *, time: Time | None = None, say: Say = 
 
 
 async def run_until_signal(council: Council) -> int:
-    """`council run`: the council until SIGINT or SIGTERM, then a clean stop."""
+    """`council run`: the council until SIGINT or SIGTERM; the items in hand are finished first,
+    a second signal stops at once."""
+    stop = anyio.Event()
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with anyio.create_task_group() as tg:
 
             async def council_then_stop() -> None:
-                await run_council(council)
+                await run_council(council, stop=stop)
                 tg.cancel_scope.cancel()
 
             tg.start_soon(council_then_stop)
             async for signum in signals:
-                stderr_line(f"council: {signal.Signals(signum).name}: stopping")
-                tg.cancel_scope.cancel()
-                break
+                if stop.is_set():
+                    stderr_line(f"council: {signal.Signals(signum).name} again: stopping now")
+                    tg.cancel_scope.cancel()
+                    break
+                stderr_line(f"council: {signal.Signals(signum).name}: finishing the items in hand (again: stop now)")
+                stop.set()
     stderr_line("council: stopped")
     return 0
 

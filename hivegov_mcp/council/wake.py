@@ -40,7 +40,12 @@ class Changes:
     agent: str
     seq: int = 0  # the last event seen
     touched: dict[str, int] = field(default_factory=dict)  # proposal id -> seq of its latest event by another
+    stopping: bool = False  # the council is stopping: finish the item in hand, take no other
     _event: anyio.Event = field(default_factory=anyio.Event)
+
+    def stop(self) -> None:
+        self.stopping = True
+        self._event.set()
 
     def saw(self, seq: int, actor: str, subject: str) -> None:
         if seq <= self.seq:
@@ -56,7 +61,8 @@ class Changes:
         """Until something happens, or `seconds` pass (the member then reads its agenda anyway)."""
         with anyio.move_on_after(seconds):
             await self._event.wait()
-        self._event = anyio.Event()
+        if not self.stopping:
+            self._event = anyio.Event()
 
 
 async def follow_server(url: str, token: str, changes: Changes, time: Time) -> None:
