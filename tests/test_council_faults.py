@@ -232,3 +232,28 @@ async def test_a_stop_lets_the_item_in_hand_finish_and_takes_no_other(
     assert transcript.has(f"ann {voted[0]} cast_vote: done")  # the item finished: its line and its cost
     assert [e.actor for e in log.events if e.action == "model_usage_reported"] == ["ann"]  # and its usage
     assert board.members["ann"].state == "stopped" and not board.running
+
+
+async def test_an_endpoint_that_never_answers_is_cut_off_at_the_members_timeout_and_tried_again(
+    db_path: Path, clock: FakeClock, tmp_path: Path
+) -> None:
+    def slow_then_fine(req: ChatRequest) -> Reply:
+        return Fault(hang=True) if endpoint.count() == 1 else votes_approve(req)
+
+    endpoint = ScriptedEndpoint(slow_then_fine, models=("m",))
+    time, transcript = FakeTime(), Transcript()
+    async with serve(db_path, clock=clock) as served, endpoint.serving():
+        await people(served.service)
+        token = (await served.service.register_agent(LOCAL_ADMIN, "ann", ["voter"])).token
+        pid = await open_vote(served.service)
+        hasty = member("ann", token, "m", endpoint.base_url, timeout_seconds=0.5)
+        setup = council(tmp_path, [hasty], server=f"{served.base}/mcp")
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: run_council(setup, time=time, say=transcript))
+            await transcript.wait_for(f"ann {pid} cast_vote: done")
+            tg.cancel_scope.cancel()
+        cast = await ballots(served.service, pid)
+
+    assert cast == {"ann": "cast_vote"}
+    assert time.waits[0] == 2.0  # the first backoff, after the timed-out request
+    assert endpoint.count() == 3  # the hung request, the vote, "Done."

@@ -29,10 +29,12 @@ from hivegov_mcp.council.prompts import parse_item
 
 @dataclass(frozen=True)
 class Fault:
-    """Answer with this HTTP status, or with a body that is not JSON (`garbage`)."""
+    """Answer with this HTTP status, or with a body that is not JSON (`garbage`), or not at all
+    until the endpoint stops (`hang`: the client's timeout has to end the request)."""
 
     status: int = 500
     garbage: bool = False
+    hang: bool = False
 
 
 @dataclass
@@ -108,6 +110,7 @@ class ScriptedEndpoint:
     models: tuple[str, ...] = ("scripted",)
     requests: list[ChatRequest] = field(default_factory=list)
     base_url: str = ""
+    _stopping: anyio.Event = field(default_factory=anyio.Event)
 
     def count(self, model: str | None = None) -> int:
         return sum(1 for r in self.requests if model is None or r.model == model)
@@ -119,6 +122,8 @@ class ScriptedEndpoint:
         self.requests.append(chat)
         reply = self.script(chat)
         if isinstance(reply, Fault):
+            if reply.hang:
+                await self._stopping.wait()
             if reply.garbage:
                 return Response("<html>upstream hiccup{", media_type="application/json")
             return JSONResponse({"error": {"message": "scripted failure", "type": "server_error"}}, reply.status)
@@ -179,6 +184,7 @@ class ScriptedEndpoint:
                 try:
                     yield self
                 finally:
+                    self._stopping.set()  # hanging answers end
                     server.should_exit = True
         finally:
             sock.close()
