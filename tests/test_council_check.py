@@ -134,7 +134,7 @@ async def test_each_problem_is_a_fail_line_naming_it_and_check_returns_2_having_
     )
     assert f"{closed} can't be reached" in _line(lines, "faraway", "endpoint")
     assert _line(lines, "faraway", "server").startswith("ok ")  # its token is fine: only the endpoint fails
-    assert _line(lines, "thief", "server").endswith("the token is agent 'gpt''s, not 'thief''s")
+    assert _line(lines, "thief", "server").endswith("the token in HIVEGOV_TOKEN is agent gpt's, not thief's")
     assert "the server refused the token of 'stranger'" in _line(lines, "stranger", "server")
     assert "the server refused the token of 'gone'" in _line(lines, "gone", "server")
     assert lines[-1] == f"{tmp_path / 'council.toml'}: 6 member(s), 5 problem(s)"
@@ -178,7 +178,7 @@ async def test_a_member_whose_token_is_refused_at_start_stops_alone_and_the_othe
         )
         async with anyio.create_task_group() as tg:
             tg.start_soon(lambda: run_council(setup, time=FakeTime(), say=transcript))
-            await transcript.wait_for("stranger: stopped: the server refused its token", timeout=20)
+            await transcript.wait_for("stranger: stopped: the server refused the token in HIVEGOV_TOKEN", timeout=20)
             await transcript.wait_for(f"good {pid} add_comment: no action", timeout=20)  # the council goes on
             tg.cancel_scope.cancel()
 

@@ -105,6 +105,8 @@ def test_a_db_and_a_status_file_are_relative_to_the_files_folder_and_the_default
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
+    (folder / "data").mkdir()
+    (folder / "data" / "gov.db").write_bytes(b"")  # `db` must name a file that is there
 
     council = load(path, environ=ENV)
     assert council.server is None and council.events_url is None

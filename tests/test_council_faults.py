@@ -152,7 +152,7 @@ async def test_a_member_whose_token_is_deactivated_stops_alone_and_the_others_go
             tg.cancel_scope.cancel()
         cast = await ballots(service, second)
 
-    assert "refused its token" in stopped and "rotate-token ben" in stopped
+    assert "refused the token in HIVEGOV_TOKEN" in stopped and "rotate-token ben" in stopped
     assert set(cast) == {"ann", "cy"}
     status = read(setup.status_file)
     assert status is not None and status["members"]["ben"]["state"].startswith("stopped")

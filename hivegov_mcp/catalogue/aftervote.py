@@ -38,7 +38,7 @@ class PublishSummary(Arguments):
     proposal_id: ProposalId
     text: str = Field(min_length=1, description="Your summary of the current round (Markdown).")
     recommendation: ResolutionArg = Field(description="approved-for-voting, requires-revision or blocked.")
-    round: int | None = Field(None, ge=1, description="Refused if this round has ended.")
+    round: int | None = Field(None, ge=1, strict=True, description="Refused if this round has ended.")
 
 
 class ModerateComment(Arguments):

@@ -44,7 +44,7 @@ def _http_url(value: str, what: str) -> str:
 
 
 class CouncilSection(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     server: str | None = Field(
         None, description="The server's Streamable HTTP endpoint, e.g. http://127.0.0.1:8811/mcp"
@@ -67,7 +67,7 @@ class CouncilSection(BaseModel):
 
 
 class MemberSection(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     agent: str = Field(min_length=1, max_length=64)
     token_env: EnvName
@@ -116,13 +116,14 @@ class Member:
     max_tokens_per_day: int
     blind_first_round: bool
     timeout_seconds: float
+    token_env: str = "HIVEGOV_TOKEN"  # where the token came from (named in messages, never the token)
 
 
 @dataclass(frozen=True)
 class Council:
     path: Path
     server: str | None
-    db: Path | None
+    db: Path | str | None  # a file, or a postgresql:// URL
     max_steps_per_item: int
     members: tuple[Member, ...]
     status_file: Path
@@ -134,6 +135,20 @@ class Council:
             return None
         parts = urlsplit(self.server)
         return f"{parts.scheme}://{parts.netloc}{EVENTS_PATH}"
+
+
+def _database(db: str | None, file: Path) -> Path | str | None:
+    """`db`: a PostgreSQL URL as given, or a SQLite file (relative to the council file) that exists."""
+    if db is None or db.startswith(("postgresql://", "postgres://")):
+        return db
+    path = (file.parent / Path(db).expanduser()).resolve()
+    if not path.is_file():
+        raise ConfigError(
+            f"{file}: council.db",
+            f"there is no database at {path}",
+            f"create it with `hivegov-mcp --db {path} agent add …`, or give the path of an existing one",
+        )
+    return path
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
@@ -204,10 +219,11 @@ def load(path: str | Path, environ: dict[str, str] | None = None) -> Council:
                 max_tokens_per_day=m.max_tokens_per_day,
                 blind_first_round=blind,
                 timeout_seconds=m.timeout_seconds,
+                token_env=m.token_env,
             )
         )
     c = parsed.council
-    db = None if c.db is None else (file.parent / Path(c.db).expanduser()).resolve()
+    db = _database(c.db, file)
     status = Path(c.status_file).expanduser() if c.status_file else file.with_name(f"{file.stem}.status.json")
     if not status.is_absolute():
         status = file.parent / status

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 ATTEMPTS = 4  # per model request: the first and three retries
 BACKOFF_S = (2.0, 8.0, 30.0)  # before the 2nd, 3rd and 4th attempt
+MAX_ANSWER_TOKENS = 4096  # one answer's length (and never past what is left of the day's budget)
 
 
 class Time(Protocol):
@@ -80,6 +81,8 @@ def _retryable(exc: Exception) -> bool:
 
 
 def describe(exc: BaseException) -> str:
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:  # a task group's: its cause
+        exc = exc.exceptions[0]
     if isinstance(exc, ModelHTTPError):
         return f"HTTP {exc.status_code}"
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -120,8 +123,10 @@ class BudgetedEndpoint(WrapperModel):
                 raise BudgetSpent(refusal, self.budget.resumes_at(now))
             self.budget.request_sent(now)
             self.item.requests += 1
+            left = self.budget.max_tokens_per_day - self.budget.tokens
+            settings: ModelSettings = {**(model_settings or {}), "max_tokens": max(1, min(MAX_ANSWER_TOKENS, left))}
             try:
-                response = await self.wrapped.request(messages, model_settings, model_request_parameters)
+                response = await self.wrapped.request(messages, settings, model_request_parameters)
             except (ModelAPIError, UnexpectedModelBehavior, ValidationError, json.JSONDecodeError) as exc:
                 if not _retryable(exc):
                     raise EndpointFailed(

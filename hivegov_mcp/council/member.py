@@ -10,11 +10,11 @@ is reconnected, a refused token stops this member alone.
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import anyio
@@ -29,6 +29,7 @@ from hivegov_mcp.council.config import Council, Member
 from hivegov_mcp.council.connection import read_discussion, refused_token, token_refusal, toolset_for
 from hivegov_mcp.council.endpoint import BudgetedEndpoint, BudgetSpent, EndpointFailed, Time, describe
 from hivegov_mcp.council.prompts import instructions, item_prompt
+from hivegov_mcp.council.scope import USAGE_TOOL, printable, refusal, tools_for_item
 from hivegov_mcp.council.status import StatusBoard
 from hivegov_mcp.council.wake import Changes, follow_server
 
@@ -39,29 +40,13 @@ ITEM_RETRY_S = (30.0, 120.0, 600.0)  # an item whose endpoint failed is taken up
 # comment may change its mind: a mediator waiting for more views), at most this many times; a
 # new round or version is a new item.
 MAX_REASKS = 4
-USAGE_TOOL = "report_model_usage"  # the council's own bookkeeping, not offered to the model
-BLIND_TOOLS = frozenset({"add_comment", "get_proposal", "diff_proposal", "get_proposal_history", "whoami"})
-READ_ONLY = frozenset(
-    {
-        "whoami",
-        "get_proposal",
-        "list_proposals",
-        "diff_proposal",
-        "get_proposal_history",
-        "search_proposals",
-        "get_discussion",
-        "get_voting_results",
-        "get_my_agenda",
-        "list_agents",
-    }
-)
-CITATION = re.compile(r"#(\d+)")
+REASK_AFTER_CAP_S = 600.0  # past the cap, a touched item is put to the model again at most this often
 
 Say = Callable[[str], None]
 
 
 def stderr_line(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    print(printable(text), file=sys.stderr, flush=True)
 
 
 def _brief(result: Any) -> str:
@@ -79,10 +64,10 @@ def _brief(result: Any) -> str:
     return f" ({', '.join(bits)})" if bits else ""
 
 
-def _args_text(args: dict[str, Any]) -> str:
+def _args_text(args: dict[str, Any], pid: str) -> str:
     shown = []
     for k, v in args.items():
-        if k == "proposal_id":
+        if k == "proposal_id" and v == pid:
             continue
         text = v if isinstance(v, str) else repr(v)
         shown.append(f"{k}={text[:40] + '…' if len(text) > 40 else text}")
@@ -96,7 +81,8 @@ class Item:
     data: dict[str, Any]
     comment_ids: frozenset[int]
     round: int | None = None  # the discussion round the item was read in
-    calls: int = 0
+    calls: int = 0  # tool calls the model made
+    refused: int = 0  # of which refused (by the council or the server)
 
 
 class MemberLoop:
@@ -107,12 +93,13 @@ class MemberLoop:
         self.council = council
         self.board = board
         self.time = time
-        self.say = say
+        self.say: Say = lambda line: say(printable(line))  # agents' text never drives the terminal
         self.budget: Budget = board.budgets[member.agent]
         self.endpoint = BudgetedEndpoint(member, self.budget, time)
         self.changes = Changes(member.agent)
         self.handled: dict[tuple[Any, ...], int] = {}  # item key -> the log position it was handled at
-        self.asked: dict[tuple[Any, ...], int] = {}  # item key -> times its model was asked about it
+        self.asked: dict[tuple[Any, ...], tuple[int, datetime]] = {}  # item key -> (times asked, last asked)
+        self.read_only: set[str] = set()  # the server's tools that only read (their annotations)
         self.retry_at: dict[tuple[Any, ...], Any] = {}  # item key -> when to try again (endpoint failures)
         self.failures: dict[tuple[Any, ...], int] = {}
         self.current: Item | None = None
@@ -138,21 +125,24 @@ class MemberLoop:
                 raise
             except Exception as exc:
                 refusal = await token_refusal(self.council, self.member)
-                if refusal is not None or refused_token(exc):
-                    self._note(
-                        state="stopped: the server refused this member's token",
-                        last_error=refusal or f"token refused (deactivated or rotated): {describe(exc)}",
-                    )
+                if isinstance(exc, WrongAgent) or refusal is not None or refused_token(exc):
+                    why = str(exc) if isinstance(exc, WrongAgent) else refusal or describe(exc)
+                    self._note(state="stopped: the server refused this member's token", last_error=why)
                     self.say(
-                        f"{self.member.agent}: stopped: the server refused its token; activate the agent or give "
-                        f"it a new token (hivegov-mcp agent rotate-token {self.member.agent}), then restart the council"
+                        f"{self.member.agent}: stopped: the server refused the token in {self.member.token_env} "
+                        f"({why}); activate the agent or give it a new token (hivegov-mcp agent rotate-token "
+                        f"{self.member.agent}), then restart the council"
                     )
                     return
                 wait = RECONNECT_S[min(failures, len(RECONNECT_S) - 1)]
                 failures += 1
+                where = self.council.server or f"{self.council.db} (stdio)"
                 self._note(state="reconnecting", last_error=f"lost the server: {describe(exc)}", error=True)
-                self.say(f"{self.member.agent}: lost the server ({describe(exc)}); reconnecting in {wait:g}s")
-                await self.time.sleep(wait)
+                self.say(
+                    f"{self.member.agent}: lost the server at {where} ({describe(exc)}); reconnecting in {wait:g}s"
+                    + (" (is `hivegov-mcp serve --transport streamable-http` running there?)" if failures == 1 else "")
+                )
+                await self._pause(wait)
 
     @asynccontextmanager
     async def _connected(self) -> AsyncIterator[MCPToolset[Any]]:
@@ -161,8 +151,13 @@ class MemberLoop:
 
     async def _serve(self, toolset: MCPToolset[Any]) -> None:
         me = await toolset.direct_call_tool("whoami", {})
-        roles = list(me.get("roles", [])) if isinstance(me, dict) else []
-        offered = {t.name for t in await toolset.list_tools()}
+        if not isinstance(me, dict) or me.get("id") != self.member.agent:
+            who = me.get("id") if isinstance(me, dict) else me
+            raise WrongAgent(f"it is agent {who}'s token, not {self.member.agent}'s")
+        roles = list(me.get("roles", []))
+        tools = await toolset.list_tools()
+        offered = {t.name for t in tools}
+        self.read_only = {t.name for t in tools if t.annotations is not None and t.annotations.read_only_hint}
         agent: Agent[None, str] = Agent(
             self.endpoint,
             instructions=instructions(self.member.agent, roles, self.council.max_steps_per_item, self.member.persona),
@@ -202,8 +197,10 @@ class MemberLoop:
             done_at = self.handled.get(key)
             if done_at is None:
                 return item
-            touched = self.changes.touched.get(item["proposal_id"], 0) > done_at
-            if touched and self.asked.get(key, 0) <= MAX_REASKS:
+            if self.changes.touched.get(item["proposal_id"], 0) <= done_at:
+                continue
+            times, last = self.asked.get(key, (0, now))
+            if times <= MAX_REASKS or (now - last).total_seconds() >= REASK_AFTER_CAP_S:
                 return item
         return None
 
@@ -212,7 +209,19 @@ class MemberLoop:
         resumes = self.budget.resumes_at(now)
         self._note(state=f"waiting: {refusal}", last_error=refusal)
         self.say(f"{self.member.agent}: {refusal}")
-        await self.time.sleep(max(1.0, (resumes - now).total_seconds()))
+        await self._pause(max(1.0, (resumes - now).total_seconds()))
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait `seconds` on the council's clock, or until the council stops."""
+        async with anyio.create_task_group() as tg:
+
+            async def end_on_stop() -> None:
+                await self.changes.stopped.wait()
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(end_on_stop)
+            await self.time.sleep(seconds)  # started now, so the wait counts from now
+            tg.cancel_scope.cancel()
 
     # -- one item ---------------------------------------------------------------------------
 
@@ -222,6 +231,7 @@ class MemberLoop:
         key = self._key(item)
         pid, tool = item["proposal_id"], item["tool"]
         seen_at = self.changes.seq
+        self.asked[key] = (self.asked.get(key, (0, self.time.now()))[0] + 1, self.time.now())
         proposal = await toolset.direct_call_tool("get_proposal", {"proposal_id": pid})
         blind = (
             self.member.blind_first_round
@@ -231,9 +241,7 @@ class MemberLoop:
         )
         discussion = None if blind else await read_discussion(toolset, pid)
         comment_ids = frozenset(int(c["id"]) for c in (discussion or {}).get("comments", []))
-        allowed = offered - {USAGE_TOOL}
-        if blind:
-            allowed &= BLIND_TOOLS
+        allowed = tools_for_item(item, offered, self.read_only, blind=blind)
 
         def only_allowed(ctx: RunContext[None], tool_def: ToolDefinition) -> bool:
             return tool_def.name in allowed
@@ -259,7 +267,8 @@ class MemberLoop:
                 self.say(f"{self.member.agent} {pid} {tool}: no action ({cost}): {why}")
                 self._note(last_action=f"{pid} {tool}: no action: {why}")
             else:
-                self.say(f"{self.member.agent} {pid} {tool}: done: {self.current.calls} tool call(s), {cost}")
+                refused = f" ({self.current.refused} refused)" if self.current.refused else ""
+                self.say(f"{self.member.agent} {pid} {tool}: done: {self.current.calls} tool call(s){refused}, {cost}")
         except BudgetSpent as exc:
             outcome = "budget"
             self.say(f"{self.member.agent} {pid} {tool}: {exc}")
@@ -283,7 +292,6 @@ class MemberLoop:
             await self._report_usage(toolset, offered)
         if outcome == "handled":
             self.handled[key] = seen_at
-            self.asked[key] = self.asked.get(key, 0) + 1
             self.failures.pop(key, None)
             self.retry_at.pop(key, None)
             self._note(items=self.board.members[self.member.agent].items + 1)
@@ -313,21 +321,26 @@ class MemberLoop:
         pid = (current.data["proposal_id"] if current else None) or "-"
         if current is not None:
             current.calls += 1
-        if name == "publish_summary" and current is not None:
-            if current.round is not None and "round" not in args:
+        if current is not None:
+            if name == "publish_summary" and current.round is not None and "round" not in args:
                 args = {**args, "round": current.round}  # the round it read: refused if it ended meanwhile
-            problem = _uncited(str(args.get("text", "")), current.comment_ids)
+            problem = refusal(current.data, name, args, current.comment_ids, self.read_only)
             if problem:
-                self.say(f"{self.member.agent} {pid} {name}: refused by the council: {problem}")
+                current.refused += 1
+                self.say(
+                    f"{self.member.agent} {pid} {name}({_args_text(args, pid)}): refused by the council: {problem}"
+                )
                 raise ModelRetry(problem)
         try:
             result = await call_tool(name, args)
         except ModelRetry as exc:
-            self.say(f"{self.member.agent} {pid} {name}({_args_text(args)}): refused: {exc.message}")
-            self._note(last_action=f"{pid} {name}: refused: {exc.message}", actions_plus=True)
+            if current is not None:
+                current.refused += 1
+            self.say(f"{self.member.agent} {pid} {name}({_args_text(args, pid)}): refused: {exc.message}")
+            self._note(last_action=f"{pid} {name}: refused: {exc.message}")
             raise
-        self.say(f"{self.member.agent} {pid} {name}({_args_text(args)}): ok{_brief(result)}")
-        if name not in READ_ONLY:
+        self.say(f"{self.member.agent} {pid} {name}({_args_text(args, pid)}): ok{_brief(result)}")
+        if name not in self.read_only:
             self._note(last_action=f"{pid} {name}: ok{_brief(result)}", actions_plus=True)
         return result
 
@@ -340,18 +353,9 @@ class MemberLoop:
         self.board.update(self.member.agent, self.time.now(), **changes)
 
 
-def _seconds(value: float) -> Any:
-    from datetime import timedelta
-
+def _seconds(value: float) -> timedelta:
     return timedelta(seconds=value)
 
 
-def _uncited(text: str, known: frozenset[int]) -> str | None:
-    cited = {int(n) for n in CITATION.findall(text)}
-    if not cited:
-        return "cite the comments your summary rests on by id, like #12 (the discussion lists them)"
-    unknown = sorted(cited - known)
-    if unknown:
-        listed = ", ".join(f"#{n}" for n in unknown)
-        return f"{listed} is not a comment of this discussion: cite only the ids the discussion lists"
-    return None
+class WrongAgent(Exception):
+    """The token is another agent's: the member would act under a name that isn't its own."""

@@ -14,6 +14,9 @@ from typing import Any
 from hivegov_mcp.domain.render import fence
 
 MAX_COMMENTS_SHOWN = 60  # the newest comments of a long discussion; the model can page with get_discussion
+MAX_COMMENT_CHARS = 2_000  # of one comment in the prompt (the rest: get_discussion)
+MAX_DISCUSSION_CHARS = 40_000  # of the comments in the prompt, newest kept
+MAX_SECTION_CHARS = 8_000  # of one section of the proposal
 
 INSTRUCTIONS = """\
 You are {agent}, a member of a governance council on hivegov (BIP-06). You act only by calling
@@ -44,11 +47,15 @@ def instructions(agent: str, roles: list[str], steps: int, persona: str | None) 
     return INSTRUCTIONS.format(agent=agent, roles=", ".join(roles) or "none", steps=steps, persona=extra)
 
 
+def _cut(text: str, limit: int, rest: str) -> str:
+    return text if len(text) <= limit else text[:limit] + f" …(cut: {rest} has the rest)"
+
+
 def _proposal_text(p: dict[str, Any]) -> str:
     parts = [f"# {p.get('title', '')}", f"type: {p.get('type')}, author: {p.get('author')}"]
     for name in ("abstract", "motivation", "specification", "implementation"):
         if p.get(name):
-            parts.append(f"## {name.capitalize()}\n{p[name]}")
+            parts.append(f"## {name.capitalize()}\n{_cut(str(p[name]), MAX_SECTION_CHARS, 'get_proposal')}")
     if p.get("dependencies"):
         parts.append("Depends on: " + ", ".join(p["dependencies"]))
     if p.get("change_note"):
@@ -61,7 +68,20 @@ def _comment_line(c: dict[str, Any]) -> str:
     if c.get("type") == "objection":
         state = " (resolved)" if c.get("resolved") else " (open)"
     parent = f" reply to #{c['parent_id']}" if c.get("parent_id") else ""
-    return f"#{c['id']} round {c.get('round')} {c.get('author')} {c.get('type')}{state}{parent}: {c.get('content', '')}"
+    # The text as one JSON string: a line break inside it can't start a line that passes for another comment.
+    text = json.dumps(_cut(str(c.get("content", "")), MAX_COMMENT_CHARS, "get_discussion"), ensure_ascii=False)
+    return f"#{c['id']} round {c.get('round')} {c.get('author')} {c.get('type')}{state}{parent}: {text}"
+
+
+def _newest(lines: list[str]) -> list[str]:
+    kept: list[str] = []
+    size = 0
+    for line in reversed(lines):
+        size += len(line) + 1
+        if size > MAX_DISCUSSION_CHARS:
+            break
+        kept.append(line)
+    return kept[::-1]
 
 
 def item_prompt(
@@ -95,7 +115,10 @@ def item_prompt(
             summary += ", open objections: " + ", ".join(f"#{i}" for i in open_ids)
         published = [s for s in discussion.get("published_summaries", []) if s.get("round") == discussion.get("round")]
         summary += f", summaries published this round: {len(published)}"
-        body = "\n".join(_comment_line(c) for c in comments) or "(no comments yet)"
+        shown = _newest([_comment_line(c) for c in comments])
+        body = "\n".join(shown) or "(no comments yet)"
+        if len(shown) < discussion.get("comment_count", len(shown)):
+            summary += f"; the newest {len(shown)} shown, get_discussion pages through the rest"
         lines.append(f"\nThe discussion ({summary}):\n" + fence(body))
     return "\n".join(lines)
 

@@ -141,7 +141,9 @@ async def _check_server(council: Council, member: Member) -> Finding:
         return Finding(member.agent, "server", False, refusal or f"{council.server or council.db}: {describe(exc)}")
     if not isinstance(me, dict) or me.get("id") != member.agent:
         who = me.get("id") if isinstance(me, dict) else me
-        return Finding(member.agent, "server", False, f"the token is agent {who!r}'s, not {member.agent!r}'s")
+        return Finding(
+            member.agent, "server", False, f"the token in {member.token_env} is agent {who}'s, not {member.agent}'s"
+        )
     return Finding(
         member.agent, "server", True, f"token ok, roles {', '.join(me.get('roles', []))}; {len(tools)} tools"
     )

@@ -42,6 +42,7 @@ class ChatRequest:
     model: str
     messages: list[dict[str, Any]]
     tools: list[str]
+    max_tokens: int | None = None  # the longest answer the member allows (its budget's share)
 
     @property
     def prompt(self) -> str:
@@ -118,7 +119,12 @@ class ScriptedEndpoint:
     async def _chat(self, request: Request) -> Response:
         body = await request.json()
         tools = [t["function"]["name"] for t in body.get("tools") or []]
-        chat = ChatRequest(model=str(body.get("model")), messages=list(body.get("messages") or []), tools=tools)
+        chat = ChatRequest(
+            model=str(body.get("model")),
+            messages=list(body.get("messages") or []),
+            tools=tools,
+            max_tokens=body.get("max_tokens") or body.get("max_completion_tokens"),
+        )
         self.requests.append(chat)
         reply = self.script(chat)
         if isinstance(reply, Fault):

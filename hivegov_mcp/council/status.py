@@ -15,6 +15,8 @@ from typing import Any
 
 from hivegov_mcp.council.budget import Budget
 from hivegov_mcp.council.config import Council
+from hivegov_mcp.council.scope import printable
+from hivegov_mcp.domain.errors import ConfigError
 
 
 @dataclass
@@ -43,8 +45,16 @@ class StatusBoard:
 
     @classmethod
     def open(cls, council: Council) -> StatusBoard:
-        """The board for this council, with the budgets the last run left (if its file is there)."""
+        """The board for this council, with the budgets the last run left (if its file is there).
+        A council still running on the file (another process) is refused: both would act."""
         saved = read(council.status_file) or {}
+        other = int(saved.get("pid", 0))
+        if saved.get("running") and other != os.getpid() and _alive(other):
+            raise ConfigError(
+                str(council.status_file),
+                f"another `council run` (pid {other}) is using this status file: its members would act twice",
+                "stop it first, or give this council its own [council] status_file",
+            )
         budgets: dict[str, Budget] = {}
         members: dict[str, MemberStatus] = {}
         for m in council.members:
@@ -121,7 +131,8 @@ def render(data: dict[str, Any]) -> str:
     for agent, m in data.get("members", {}).items():
         b = m.get("budget", {})
         lines.append(f"\n{agent}  model {m['model']} at {m['base_url']}")
-        lines.append(f"  state      {m['state'] if live else 'stopped (was: ' + m['state'] + ')'}")
+        state = m["state"] if live or m["state"].startswith("stopped") else f"stopped (was: {m['state']})"
+        lines.append(f"  state      {printable(state)}")
         lines.append(
             f"  budget     {b.get('requests_this_hour', 0)}/{b.get('max_requests_per_hour', '?')} requests this hour, "
             f"{b.get('tokens_today', 0)}/{b.get('max_tokens_per_day', '?')} tokens today "
@@ -129,7 +140,7 @@ def render(data: dict[str, Any]) -> str:
         )
         lines.append(f"  work       {m['items']} item(s), {m['actions']} tool call(s), {m['errors']} error(s)")
         if m.get("last_action"):
-            lines.append(f"  last       {m['last_action_at']}  {m['last_action']}")
+            lines.append(f"  last       {m['last_action_at']}  {printable(m['last_action'])}")
         if m.get("last_error"):
-            lines.append(f"  last error {m['last_error_at']}  {m['last_error']}")
+            lines.append(f"  last error {m['last_error_at']}  {printable(m['last_error'])}")
     return "\n".join(lines) + "\n"

@@ -41,10 +41,12 @@ class Changes:
     seq: int = 0  # the last event seen
     touched: dict[str, int] = field(default_factory=dict)  # proposal id -> seq of its latest event by another
     stopping: bool = False  # the council is stopping: finish the item in hand, take no other
+    stopped: anyio.Event = field(default_factory=anyio.Event)  # set with `stopping`, for waits
     _event: anyio.Event = field(default_factory=anyio.Event)
 
     def stop(self) -> None:
         self.stopping = True
+        self.stopped.set()
         self._event.set()
 
     def saw(self, seq: int, actor: str, subject: str) -> None:
@@ -98,7 +100,7 @@ class DatabaseEvents:
         self.members: list[Changes] = []
 
     @asynccontextmanager
-    async def tail(self, db: Path, *, every_s: float = 0.25) -> AsyncIterator[DatabaseEvents]:
+    async def tail(self, db: Path | str, *, every_s: float = 0.25) -> AsyncIterator[DatabaseEvents]:
         from hivegov_mcp.app import open_service
         from hivegov_mcp.runtime.feed import AuditFeed
         from hivegov_mcp.settings import Settings

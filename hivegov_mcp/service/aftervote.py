@@ -239,8 +239,9 @@ class ReviewOperations(ServiceBase):
             check_action(state.id, state.status, Action.PUBLISH_SUMMARY)
             require(actor.id, "publish_summary", actor.roles)
             if round is not None and round != state.round:
+                when = "has ended" if round < state.round else "has not started"
                 raise Conflict(
-                    f"{state.id} is in discussion round {state.round}, not {round}: round {round} has ended.",
+                    f"{state.id} is in discussion round {state.round}, not {round}: round {round} {when}.",
                     f"Read the discussion of round {state.round}, then summarize it with round={state.round}.",
                 )
             summary = PublishedSummary(round=state.round, author=actor.id, text=text, recommendation=advice, at=now)
