@@ -207,7 +207,7 @@ async def _summary(db: Path, config: Path, pid: str, final: str) -> bool:
         metrics = await service.get_governance_metrics(LOCAL_ADMIN)
     say(f"\n== The audit log of {pid}: who did what")
     for e in log.events:
-        detail = e.payload.get("type") or e.payload.get("resolution") or e.payload.get("to") or ""
+        detail = next((str(e.payload[k]) for k in ("type", "resolution", "recommendation", "to") if k in e.payload), "")
         say(f"  #{e.seq:<3} {e.actor:<9} {e.action:<22} {detail}")
     usage = {a.agent_id: a for a in metrics.agents if getattr(a, "model_requests", 0)}
     if usage:

@@ -138,6 +138,8 @@ async def _check_server(council: Council, member: Member) -> Finding:
                 tools = await toolset.list_tools()
     except Exception as exc:
         refusal = await token_refusal(council, member)
+        if refusal is None and council.server is not None and "connect" in describe(exc).lower():
+            refusal = f"can't reach {council.server}: is `hivegov-mcp serve --transport streamable-http` running there?"
         return Finding(member.agent, "server", False, refusal or f"{council.server or council.db}: {describe(exc)}")
     if not isinstance(me, dict) or me.get("id") != member.agent:
         who = me.get("id") if isinstance(me, dict) else me
