@@ -354,3 +354,16 @@ def test_a_misspelled_table_is_named_as_an_unknown_key() -> None:
     with pytest.raises(ConfigError) as raised:
         parse(VALID.replace("[council]", "[councill]"), "council.toml")
     assert "councill" in raised.value.message and "is not a council key" in raised.value.message
+
+
+def test_the_example_council_file_loads_with_its_variables_set() -> None:
+    example = Path(__file__).resolve().parent.parent / "examples" / "council.toml"
+    env = {"GPT_HIVEGOV_TOKEN": "t1", "QWEN_HIVEGOV_TOKEN": "t2", "OPENAI_API_KEY": "k"}
+
+    council = load(example, environ=env)
+
+    assert [(m.agent, m.model, m.api_key) for m in council.members] == [
+        ("gpt", "gpt-4.1-mini", "k"),
+        ("qwen", "qwen2.5:14b", None),
+    ]
+    assert council.server == "http://127.0.0.1:8811/mcp" and council.max_steps_per_item == 8
