@@ -197,8 +197,9 @@ def test_instant_runoff_elects_knoxville_in_wikipedias_tennessee_example() -> No
 
 
 def test_schulze_elects_nashville_the_condorcet_winner_on_the_tennessee_ballots() -> None:
-    """Same ballots: Nashville beats Memphis 58-42 and Chattanooga and Knoxville 68-32 each
-    (Wikipedia, "Condorcet method", Tennessee example), so Schulze elects it."""
+    """Same ballots: Nashville beats Memphis 58-42 and Chattanooga and Knoxville 68-32 each (our
+    count of the ballots above; the Tennessee example's pages name Nashville the Condorcet
+    winner), so Schulze elects it."""
     eligible, ballots = _groups(TENNESSEE, TENNESSEE_VOTERS)
     result = tally_ranked(eligible, ballots, [1, 2, 3, 4], quorum=HALF)
     assert result.winner == 2
