@@ -10,14 +10,14 @@ from itertools import pairwise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hivegov_mcp.domain.methods import (
+from hivegov_mcp.domain.delegation import (
     CarriedWeight,
     DelegationResult,
     Uncounted,
     UncountedWeight,
     resolve_delegations,
-    tally_approval,
 )
+from hivegov_mcp.domain.methods import tally_approval
 
 
 def test_a_non_voter_s_weight_follows_its_chain_to_the_first_eligible_voter() -> None:
