@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from fractions import Fraction
 from typing import Any
 
 from hivegov_mcp.domain.audit import ballot_commitment, content_hash
 from hivegov_mcp.domain.phases import INITIAL_STATUS, Action, Status
+from hivegov_mcp.domain.recount import recount_majority
 
 # Actions that never move a proposal (nor change its deadline): the many comments and ballots.
 NOT_MOVES = frozenset(
@@ -99,6 +101,8 @@ class ProposalRows:
     rules_version: int | Unknown | None = UNKNOWN  # the rules version frozen for its vote
     marks: Sequence[CommentMarks] = ()
     validations: Sequence[tuple[int, int, str, str]] = ()  # (id, version, validator, result)
+    # rules version -> (quorum, threshold) for its type: the closed vote is recounted under them
+    counting: Mapping[int, tuple[Fraction, Fraction]] = field(default_factory=dict)
 
 
 def _sha256(text: str) -> str:
@@ -203,6 +207,7 @@ def check_proposal(rows: ProposalRows, events: Sequence[LoggedEvent]) -> Disagre
         or _check_marks(pid, rows, resolved, hidden)
         or check_validations(pid, rows.validations, validations)
         or _check_votes(pid, rows, ballots, closed)
+        or _recount(pid, rows, vote, closed)
         or _check_after_vote(pid, rows, appeals, attempts)
     )
 
@@ -412,6 +417,18 @@ def _check_after_vote(
         if outcome != logged:
             return Disagreement(row, f"its outcome is {outcome}; the log recorded {logged}", claimed.seq)
     return None
+
+
+def _recount(pid: str, rows: ProposalRows, vote: FrozenVote, closed: LoggedEvent | None) -> Disagreement | None:
+    """The closed vote, counted again from its events alone."""
+    if closed is None or not isinstance(vote.eligible, Mapping):
+        return None  # no vote closed, or one from before the log froze its electorate
+    version = closed.payload.get("rules_version")
+    if not isinstance(version, int) or version not in rows.counting:
+        return None
+    quorum, threshold = rows.counting[version]
+    problem = recount_majority(closed.payload, vote.eligible, quorum=quorum, threshold=threshold)
+    return None if problem is None else Disagreement(f"tallies: {pid}", f"the closing event: {problem}", closed.seq)
 
 
 def _check_votes(

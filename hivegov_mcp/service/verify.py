@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from fractions import Fraction
 
 import anyio
 
 from hivegov_mcp.domain import replay, replay_registry
 from hivegov_mcp.domain.audit import ChainVerifier, StoredEvent, event_leaf
+from hivegov_mcp.domain.config import ProposalType, parse_config
+from hivegov_mcp.domain.errors import ConfigError
 from hivegov_mcp.domain.merkle import Frontier, cover
 from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.domain.record_models import AuditVerification
 from hivegov_mcp.domain.tally import Tally
 from hivegov_mcp.service.base import ServiceBase
-from hivegov_mcp.store.base import StoredCheckpoint
+from hivegov_mcp.store.base import StoredCheckpoint, StoredRules
 
 VERIFY_PAGE = 5_000
 STATE_PAGE = 200  # proposals per read of the state check
@@ -138,6 +141,8 @@ class VerifyOperations(ServiceBase):
     async def _check_state(self) -> Finding | None:
         """Every proposal's and agent's rows against the log's events about it."""
         number = 0
+        async with self.store.read() as tx:
+            counting = _counting(await tx.all_rules())
         while True:
             async with self.store.read() as tx:
                 page = await tx.proposals_after(number, STATE_PAGE)
@@ -176,6 +181,7 @@ class VerifyOperations(ServiceBase):
                             for c in comments
                         ],
                         validations=validations[state.id],
+                        counting=counting[ProposalType(state.type)],
                     )
                     found = replay.check_proposal(rows, [_logged(e) for e in events_of.get(state.id, [])])
                     if found is not None:
@@ -213,6 +219,22 @@ class VerifyOperations(ServiceBase):
             logged = [_logged(e) for e in events]
             found = found or replay_registry.check_webhook(hook_id, url, removed, logged, secret=secret)
         return None if found is None else Finding(found.seq, found.problem, found.row)
+
+
+def _counting(stored: list[StoredRules]) -> dict[ProposalType, dict[int, tuple[Fraction, Fraction]]]:
+    """Per proposal type, each rules version's quorum and threshold: a closed vote is recounted
+    under the version it froze. A text that no longer parses is left out here (the rules check
+    names it)."""
+    counting: dict[ProposalType, dict[int, tuple[Fraction, Fraction]]] = {t: {} for t in ProposalType}
+    for r in stored:
+        try:
+            config = parse_config(r.toml)
+        except ConfigError:
+            continue
+        for t in ProposalType:
+            rules = config.rules_for(t)
+            counting[t][r.version] = (rules.quorum, rules.approval_threshold)
+    return counting
 
 
 def _logged(e: StoredEvent) -> replay.LoggedEvent:
