@@ -32,8 +32,9 @@ EXPECTED: dict[Action, dict[Status, frozenset[Status]]] = {
     A.ADD_COMMENT: {S.DISCUSSION: frozenset({S.DISCUSSION})},
     A.RESOLVE_COMMENT: {S.DISCUSSION: frozenset({S.DISCUSSION}), S.REVISION: frozenset({S.REVISION})},
     A.SUMMARIZE: {s: frozenset({s}) for s in AFTER_DRAFT},
-    A.CONCLUDE: {S.DISCUSSION: frozenset({S.VOTING, S.REVISION, S.REJECTED})},
-    A.DISCUSSION_DEADLINE: {S.DISCUSSION: frozenset({S.VOTING, S.REVISION})},
+    # approved straight from discussion: a type decided by consent, without a vote (DESIGN §20)
+    A.CONCLUDE: {S.DISCUSSION: frozenset({S.VOTING, S.REVISION, S.REJECTED, S.APPROVED})},
+    A.DISCUSSION_DEADLINE: {S.DISCUSSION: frozenset({S.VOTING, S.REVISION, S.APPROVED})},
     A.EXCEED_REVISION_ROUNDS: {S.REVISION: frozenset({S.REJECTED})},
     A.CAST_VOTE: {S.VOTING: frozenset({S.VOTING})},
     A.CLOSE_VOTING: {S.VOTING: frozenset({S.APPROVED, S.REJECTED})},
@@ -131,10 +132,10 @@ def test_concluding_a_discussion_needs_a_target_because_it_has_three_outcomes() 
     assert next_status("BIP-001", Status.DISCUSSION, Action.CONCLUDE, Status.REJECTED) is Status.REJECTED
 
 
-def test_concluding_a_discussion_straight_to_approved_is_refused() -> None:
+def test_concluding_a_discussion_straight_to_executing_is_refused() -> None:
     with pytest.raises(TransitionNotAllowed) as info:
-        next_status("BIP-007", Status.DISCUSSION, Action.CONCLUDE, Status.APPROVED)
-    assert str(info.value) == "Can't conclude_discussion to approved on BIP-007: it is in discussion."
+        next_status("BIP-007", Status.DISCUSSION, Action.CONCLUDE, Status.EXECUTING)
+    assert str(info.value) == "Can't conclude_discussion to executing on BIP-007: it is in discussion."
 
 
 def test_a_discussion_deadline_can_not_reject() -> None:

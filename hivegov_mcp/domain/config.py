@@ -32,6 +32,14 @@ class Visibility(StrEnum):
     LIVE = "live"
 
 
+class DecisionMethod(StrEnum):
+    """How a proposal type is decided (DESIGN §20). The option methods (approval, score, ranked,
+    ranked_irv) need options on proposals and come with them."""
+
+    MAJORITY = "majority"  # a vote: approve, reject or abstain, under quorum and threshold
+    CONSENT = "consent"  # no vote: approved when its discussion ends with no unresolved objection
+
+
 @dataclass(frozen=True)
 class Rules:
     """The rules that apply to one proposal type."""
@@ -55,6 +63,7 @@ class Rules:
     execution_lease_minutes: float = 60
     max_execution_attempts: int = 3
     require_validation: bool = False
+    method: DecisionMethod = DecisionMethod.MAJORITY
 
     def discussion_range(self) -> tuple[float, float]:
         """The durations an agent may ask start_discussion for. The operator's own default is always
@@ -137,6 +146,15 @@ def _apply(base: Rules, table: Mapping[str, Any], where: str) -> Rules:
             if not isinstance(value, bool):
                 raise ConfigError(path, f"{value!r} must be true or false")
             changes[key] = value
+        elif key == "method":
+            try:
+                changes[key] = DecisionMethod(value)
+            except ValueError:
+                raise ConfigError(
+                    path,
+                    f"{value!r} is not a decision method here: use majority or consent "
+                    "(approval, score, ranked and ranked_irv need proposal options, which this version has not)",
+                ) from None
         else:  # results_visibility
             try:
                 changes[key] = Visibility(value)
@@ -212,10 +230,13 @@ def _normal(name: str, value: object) -> object:
 
 
 def _rule_lines(rules: Rules, *, unlike: Rules | None = None) -> list[str]:
+    """Every rule (or those unlike `unlike`'s). `method` is written only when it is not majority,
+    so the rules stored before methods existed keep their hash."""
     return [
         f"{f.name} = {_toml_value(_normal(f.name, getattr(rules, f.name)))}"
         for f in fields(Rules)
-        if unlike is None or getattr(rules, f.name) != getattr(unlike, f.name)
+        if (unlike is None or getattr(rules, f.name) != getattr(unlike, f.name))
+        and not (f.name == "method" and unlike is None and rules.method is DecisionMethod.MAJORITY)
     ]
 
 

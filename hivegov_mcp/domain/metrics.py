@@ -99,7 +99,8 @@ def compute(events: Iterable[Event], since: datetime, until: datetime) -> Metric
                 eligible_at_open[e.subject] = len(e.payload.get("eligible", {}))
                 if e.subject in started:
                     reached_voting.add(e.subject)
-            if inside and to == "approved" and e.action in CLOSING_ACTIONS:  # not a lapsed lease's return
+            decided = e.action in CLOSING_ACTIONS or e.payload.get("method") == "consent"
+            if inside and to == "approved" and decided:  # not a lapsed lease's return
                 approved.add(e.subject)
             if to == "executed" and e.subject in approved:
                 executed.add(e.subject)

@@ -84,8 +84,9 @@ TRANSITIONS: Mapping[Action, Mapping[Status, frozenset[Status]]] = {
         _S.REVISION: frozenset({_S.REVISION}),
     },
     Action.SUMMARIZE: {s: frozenset({s}) for s in Status if s is not _S.DRAFT},
-    Action.CONCLUDE: {_S.DISCUSSION: frozenset({_S.VOTING, _S.REVISION, _S.REJECTED})},
-    Action.DISCUSSION_DEADLINE: {_S.DISCUSSION: frozenset({_S.VOTING, _S.REVISION})},
+    # approved straight from discussion: a proposal type decided by consent (no vote)
+    Action.CONCLUDE: {_S.DISCUSSION: frozenset({_S.VOTING, _S.REVISION, _S.REJECTED, _S.APPROVED})},
+    Action.DISCUSSION_DEADLINE: {_S.DISCUSSION: frozenset({_S.VOTING, _S.REVISION, _S.APPROVED})},
     Action.EXCEED_REVISION_ROUNDS: {_S.REVISION: frozenset({_S.REJECTED})},
     Action.CAST_VOTE: {_S.VOTING: frozenset({_S.VOTING})},
     Action.CLOSE_VOTING: _CLOSE,

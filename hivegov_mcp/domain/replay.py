@@ -42,6 +42,7 @@ NOT_MOVES = frozenset(
 )
 
 VOTING_BLOCKED = "voting_blocked"
+CONSENT = "consent"  # the `method` of a move that approved a proposal by consent, without a vote
 CLOSES_VOTE = (Action.CLOSE_VOTING.value, Action.VOTING_DEADLINE.value, Action.EARLY_CLOSE.value)
 # Every event that sets or clears a proposal's deadline (all the moves, and a blocked vote).
 SETS_DEADLINE = (*(a.value for a in Action if a not in NOT_MOVES), VOTING_BLOCKED)
@@ -232,6 +233,11 @@ class FrozenVote:
             self.rules_version = version if version is None or isinstance(version, int | Unknown) else UNKNOWN
         elif p["to"] == Status.DISCUSSION.value:  # reopened: the next vote freezes its own
             self.eligible, self.rules_version, self.seq = None, None, e.seq
+        elif p.get("method") == CONSENT and p["to"] == Status.APPROVED.value:  # decided without a vote
+            self.seq = e.seq
+            self.eligible = {}
+            version = p.get("rules_version", UNKNOWN)
+            self.rules_version = version if isinstance(version, int | Unknown) else UNKNOWN
 
 
 class _Deadline:
@@ -269,7 +275,7 @@ def deadline_after(e: LoggedEvent, current: str | Unknown | None) -> str | Unkno
     if p["to"] in (Status.DISCUSSION.value, Status.VOTING.value):
         given = p.get("deadline")
         return given if isinstance(given, str) else UNKNOWN
-    if e.action in CLOSES_VOTE:
+    if e.action in CLOSES_VOTE or p.get("method") == CONSENT:
         given = p.get("appeal_until")
         return given if isinstance(given, str) else None
     if e.action == Action.CLAIM_EXECUTION.value:

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from hivegov_mcp.domain import limits
 from hivegov_mcp.domain.audit import canonical_json, event_leaf
+from hivegov_mcp.domain.config import DecisionMethod
 from hivegov_mcp.domain.errors import (
     Conflict,
     InvalidInput,
@@ -278,7 +279,8 @@ class DiscussionOperations(ServiceBase):
                     )
                 if blocked:
                     payload["overridden_validation"] = blocked
-                state, receipt = await engine.open_voting(
+                decide = engine.approve_by_consent if rules.method is DecisionMethod.CONSENT else engine.open_voting
+                state, receipt = await decide(
                     tx, state, self.rules, Action.CONCLUDE, actor=actor.id, now=now, payload=payload
                 )
             elif outcome is Resolution.REQUIRES_REVISION:

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from hivegov_mcp.domain import replay, replay_registry
 from hivegov_mcp.domain.audit import StoredEvent
-from hivegov_mcp.domain.config import GovernanceConfig, Rules
+from hivegov_mcp.domain.config import DecisionMethod, GovernanceConfig, Rules
 from hivegov_mcp.domain.errors import LogTampered, NoEligibleVoters
 from hivegov_mcp.domain.models import Agent, Ballot, Receipt, Resolution
 from hivegov_mcp.domain.permissions import Role
@@ -258,6 +258,42 @@ async def open_voting(
     )
 
 
+async def approve_by_consent(
+    tx: Transaction,
+    state: ProposalState,
+    source: RulesSource,
+    action: Action,
+    *,
+    actor: str,
+    now: datetime,
+    payload: dict[str, Any],
+) -> tuple[ProposalState, Receipt]:
+    """discussion -> approved without a vote, for a type decided by consent (DESIGN §20): the round
+    ended with no unresolved objection. The rules version is frozen as for a vote, and the
+    approval opens its appeal window."""
+    version, config = await source.current(tx)
+    rules = config.rules_for(state.type)
+    await tx.conclude_round(state.id, state.round, now, Resolution.APPROVED_FOR_VOTING.value)
+    event = {**payload, "method": DecisionMethod.CONSENT.value, "rules_version": version}
+    window = timedelta(minutes=rules.appeal_window_minutes)
+    appeal_until = now + window if window > timedelta(0) else None
+    if appeal_until is not None:
+        event["appeal_until"] = appeal_until.isoformat()
+    return await move(
+        tx,
+        state,
+        action,
+        actor=actor,
+        now=now,
+        target=Status.APPROVED,
+        payload=event,
+        outcome=Status.APPROVED.value,
+        outcome_reason=None,
+        deadline=appeal_until,
+        rules_version=version,
+    )
+
+
 def count(eligible: dict[str, int], ballots: list[Ballot], rules: Rules) -> Tally:
     return tally_votes(
         eligible,
@@ -344,6 +380,11 @@ async def _discussion_deadline(
             actor=ENGINE,
             now=now,
             payload=payload,
+        )
+        return state
+    if config.rules_for(state.type).method is DecisionMethod.CONSENT:
+        state, _ = await approve_by_consent(
+            tx, state, source, Action.DISCUSSION_DEADLINE, actor=ENGINE, now=now, payload=due
         )
         return state
     try:

@@ -10,6 +10,7 @@ from hivegov_mcp.domain.config import Visibility
 from hivegov_mcp.domain.errors import (
     InvalidInput,
     NotEligible,
+    NotFound,
     TransitionNotAllowed,
 )
 from hivegov_mcp.domain.models import Agent, ResultsReceipt, TallyCounts, VoteReceipt, VotingResults
@@ -84,6 +85,14 @@ class VotingOperations(ServiceBase):
             return await self._results(tx, await self._state(tx, proposal_id))
 
     async def _results(self, tx: Transaction, state: ProposalState) -> VotingResults:
+        consent = state.voting_opened_at is None and state.rules_version is not None and state.outcome == "approved"
+        if consent and state.status in RESULTS_READABLE:
+            raise NotFound(
+                "vote on",
+                state.id,
+                hint=f"{state.id} was decided by consent, its type's method: it was approved when its discussion "
+                "ended with no unresolved objection, without a vote (get_proposal_history shows the round).",
+            )
         if state.voting_opened_at is None or state.status not in RESULTS_READABLE:
             raise TransitionNotAllowed(
                 state.id,
