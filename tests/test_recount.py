@@ -88,3 +88,17 @@ async def _closed_vote(service: GovernanceService, cast: Cast) -> str:
     closed = await service.get_proposal(LOCAL_ADMIN, pid)
     assert closed.status.value in ("approved", "rejected")
     return pid
+
+
+@pytest.mark.anyio
+@pytest.mark.both_stores
+async def test_a_closing_event_stating_other_rules_than_its_frozen_version_is_named(
+    service: GovernanceService, cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "fraction_text", lambda value: "1/2")  # a server writing the wrong rules down
+    pid = await _closed_vote(service, cast)
+    monkeypatch.undo()
+    check = await service.verify_audit()
+
+    assert not check.ok and check.row == f"tallies: {pid}"
+    assert check.problem is not None and "counted under quorum 1/2 and threshold 1/2" in check.problem

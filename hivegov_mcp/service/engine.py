@@ -33,7 +33,7 @@ from hivegov_mcp.domain.models import Agent, Ballot, Receipt, Resolution
 from hivegov_mcp.domain.permissions import Role
 from hivegov_mcp.domain.phases import DEADLINE_ACTIONS, Action, Status
 from hivegov_mcp.domain.phases import next_status as checked_next_status
-from hivegov_mcp.domain.tally import Decision, Tally, tally_votes
+from hivegov_mcp.domain.tally import Decision, Tally, fraction_text, tally_votes
 from hivegov_mcp.store.base import ProposalState, Transaction
 
 ENGINE = "@engine"
@@ -329,6 +329,9 @@ async def close_voting(
         "reason": tally.reason.value if tally.reason else None,
         "ballots": {b.agent_id: b.decision.value for b in ballots},
         "rules_version": frozen_version(state),
+        # what it was counted under, so anyone can recount it from the log alone (examples/recount.py)
+        "quorum": fraction_text(rules.quorum),
+        "approval_threshold": fraction_text(rules.approval_threshold),
     }
     # The resolution opens its appeal window (DESIGN §15): its end is the proposal's next deadline.
     window = timedelta(minutes=rules.appeal_window_minutes)
