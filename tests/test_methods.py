@@ -20,10 +20,9 @@ from hivegov_mcp.domain.methods import (
     NoWinnerReason,
     OptionResult,
     tally_approval,
-    tally_ranked,
-    tally_ranked_irv,
     tally_score,
 )
+from hivegov_mcp.domain.ranked import tally_ranked, tally_ranked_irv
 
 HALF = Fraction(1, 2)
 NO_QUORUM = Fraction(0)

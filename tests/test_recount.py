@@ -27,7 +27,7 @@ EVERYONE = {"bob": 1, "carol": 1, "dave": 1}
 
 
 def test_a_closing_event_that_agrees_with_its_ballots_recounts_clean() -> None:
-    assert recount_majority(CLOSING, EVERYONE, quorum=Fraction(3, 5), threshold=Fraction(2, 3)) is None
+    assert recount_majority(CLOSING, EVERYONE, quorum=Fraction(3, 5), threshold=Fraction(2, 3), version=1) is None
 
 
 @pytest.mark.parametrize(
@@ -41,13 +41,15 @@ def test_a_closing_event_that_agrees_with_its_ballots_recounts_clean() -> None:
     ],
 )
 def test_a_closing_event_that_does_not_follow_from_its_ballots_is_named(change: dict[str, object], named: str) -> None:
-    problem = recount_majority({**CLOSING, **change}, EVERYONE, quorum=Fraction(3, 5), threshold=Fraction(2, 3))
+    problem = recount_majority(
+        {**CLOSING, **change}, EVERYONE, quorum=Fraction(3, 5), threshold=Fraction(2, 3), version=1
+    )
     assert problem is not None and named in problem
 
 
 def test_the_recount_uses_the_frozen_threshold() -> None:
     # 2 of 3 approve: approved at a 2/3 threshold, rejected at 3/4
-    problem = recount_majority(CLOSING, EVERYONE, quorum=Fraction(3, 5), threshold=Fraction(3, 4))
+    problem = recount_majority(CLOSING, EVERYONE, quorum=Fraction(3, 5), threshold=Fraction(3, 4), version=1)
     assert problem is not None and "the ballots give 'rejected'" in problem
 
 
@@ -101,4 +103,4 @@ async def test_a_closing_event_stating_other_rules_than_its_frozen_version_is_na
     check = await service.verify_audit()
 
     assert not check.ok and check.row == f"tallies: {pid}"
-    assert check.problem is not None and "counted under quorum 1/2 and threshold 1/2" in check.problem
+    assert check.problem is not None and "says it counted under quorum 1/2 and threshold 1/2" in check.problem

@@ -13,13 +13,21 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
-from hivegov_mcp.domain.tally import Decision, tally_votes
+from hivegov_mcp.domain.tally import Decision, fraction_text, tally_votes
 
 
 def recount_majority(
-    closing: Mapping[str, Any], eligible: Mapping[str, int], *, quorum: Fraction, threshold: Fraction
+    closing: Mapping[str, Any], eligible: Mapping[str, int], *, quorum: Fraction, threshold: Fraction, version: int
 ) -> str | None:
-    """What the closing event recorded that its own ballots don't give, or None."""
+    """What the closing event recorded that its own ballots don't give under rules `version` (its
+    quorum and threshold), or None. An event that states the rules it counted under must state these."""
+    stated = (closing.get("quorum"), closing.get("approval_threshold"))
+    frozen = (fraction_text(quorum), fraction_text(threshold))
+    if stated != (None, None) and stated != frozen:
+        return (
+            f"it says it counted under quorum {stated[0]} and threshold {stated[1]}; rules version {version} has "
+            f"{frozen[0]} and {frozen[1]}"
+        )
     ballots = closing.get("ballots")
     if not isinstance(ballots, Mapping):
         return "it records no ballots to recount"

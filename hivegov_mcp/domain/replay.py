@@ -26,7 +26,6 @@ from typing import Any
 from hivegov_mcp.domain.audit import ballot_commitment, content_hash
 from hivegov_mcp.domain.phases import INITIAL_STATUS, Action, Status
 from hivegov_mcp.domain.recount import recount_majority
-from hivegov_mcp.domain.tally import fraction_text
 
 # Actions that never move a proposal (nor change its deadline): the many comments and ballots.
 NOT_MOVES = frozenset(
@@ -434,15 +433,7 @@ def _recount(pid: str, rows: ProposalRows, vote: FrozenVote, closed: LoggedEvent
     if not isinstance(version, int) or version not in rows.counting:
         return None
     quorum, threshold = rows.counting[version]
-    stated = (closed.payload.get("quorum"), closed.payload.get("approval_threshold"))
-    if stated != (None, None) and stated != (fraction_text(quorum), fraction_text(threshold)):
-        return Disagreement(
-            f"tallies: {pid}",
-            f"the closing event says it counted under quorum {stated[0]} and threshold {stated[1]}; rules version "
-            f"{version} has {fraction_text(quorum)} and {fraction_text(threshold)}",
-            closed.seq,
-        )
-    problem = recount_majority(closed.payload, vote.eligible, quorum=quorum, threshold=threshold)
+    problem = recount_majority(closed.payload, vote.eligible, quorum=quorum, threshold=threshold, version=version)
     return None if problem is None else Disagreement(f"tallies: {pid}", f"the closing event: {problem}", closed.seq)
 
 

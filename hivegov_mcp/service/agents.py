@@ -12,7 +12,7 @@ from hivegov_mcp.domain.identity import MAX_WEIGHT, check_roles, hash_token, new
 from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.domain.permissions import require
 from hivegov_mcp.domain.record_models import AgentList, AgentReceipt, ModelUsageReceipt, RegisteredAgent
-from hivegov_mcp.service import engine
+from hivegov_mcp.service import guards
 from hivegov_mcp.service.base import ServiceBase, is_system, reads, writes
 from hivegov_mcp.store.base import Transaction
 
@@ -59,7 +59,7 @@ class AgentOperations(ServiceBase):
             events = await tx.audit_events_of(f"agent:{agent.id}", replay_registry.TOKEN_EVENTS)
             issued = json.loads(events[-1].payload).get("token_sha256") if events else None
             if isinstance(issued, str) and issued != replay_registry.token_digest(token_hash):
-                raise engine.tampered(
+                raise guards.tampered(
                     tx,
                     "agents",
                     f"{agent.id}'s token_hash is not the token the log last issued to it",

@@ -17,7 +17,7 @@ from hivegov_mcp.domain.config import GovernanceConfig, ProposalType, parse_conf
 from hivegov_mcp.domain.errors import ConfigError, InvalidInput, NotFound, RateLimited
 from hivegov_mcp.domain.models import Agent, Proposal, ProposalContent, ProposalReceipt, Receipt
 from hivegov_mcp.domain.phases import DEADLINE_ACTIONS, phase_of
-from hivegov_mcp.service import engine
+from hivegov_mcp.service import engine, guards
 from hivegov_mcp.service.checkpoint import Signer
 from hivegov_mcp.store.base import ProposalState, Store, StoredRules, Transaction
 
@@ -119,10 +119,10 @@ class RuleBook:
             events = await tx.audit_events(subject="rules", after_seq=0, limit=None)
             found = replay_registry.check_rules(
                 [(version, stored.toml, stored.hash)],
-                [e for e in map(engine.logged, events) if e.payload.get("version") == version],
+                [e for e in map(guards.logged, events) if e.payload.get("version") == version],
             )
             if found is not None:
-                raise engine.tampered(tx, "rules_versions", f"version {version}: {found.problem}", found.seq)
+                raise guards.tampered(tx, "rules_versions", f"version {version}: {found.problem}", found.seq)
             try:
                 self._parsed[version] = parse_config(stored.toml)
             except ConfigError as exc:

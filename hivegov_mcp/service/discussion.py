@@ -30,7 +30,7 @@ from hivegov_mcp.domain.models import (
 from hivegov_mcp.domain.permissions import require
 from hivegov_mcp.domain.phases import Action, Status, check_action
 from hivegov_mcp.domain.summary import summarize
-from hivegov_mcp.service import engine
+from hivegov_mcp.service import engine, guards
 from hivegov_mcp.service.base import (
     ServiceBase,
     reads,
@@ -266,7 +266,7 @@ class DiscussionOperations(ServiceBase):
             rules = (await self.rules.current(tx))[1].rules_for(state.type)
             payload: dict[str, object] = {"resolution": outcome.value, "reason": reason}
             if outcome is Resolution.APPROVED_FOR_VOTING:
-                await engine.check_settled_objections(tx, state)
+                await guards.check_settled_objections(tx, state)
                 objections = await tx.unresolved_objections(state.id)
                 if objections and not override:
                     raise ObjectionsUnresolved(state.id, objections)

@@ -10,30 +10,24 @@ another process already handled is simply gone.
 Rules come from the database through a `RulesSource`: the version in force for what
 happens now, and the version frozen when voting opened for everything about that vote.
 
-What decides an outcome is checked against what the log fixed before it is used (issue 17):
-the electorate and rules version a vote closes with against its opening event, a passed
-deadline against the move that set it, the objections counted as settled and the validations
-against their events. A state table edited behind the server's back is refused there
-(`LogTampered`, nothing written), not only found by `audit verify`.
+What decides an outcome is checked against what the log fixed before it is used (`guards.py`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from hivegov_mcp.domain import replay, replay_registry
-from hivegov_mcp.domain.audit import StoredEvent
 from hivegov_mcp.domain.config import DecisionMethod, GovernanceConfig, Rules
-from hivegov_mcp.domain.errors import LogTampered, NoEligibleVoters
-from hivegov_mcp.domain.models import Agent, Ballot, Receipt, Resolution
+from hivegov_mcp.domain.errors import NoEligibleVoters
+from hivegov_mcp.domain.models import Ballot, Receipt, Resolution
 from hivegov_mcp.domain.permissions import Role
 from hivegov_mcp.domain.phases import DEADLINE_ACTIONS, Action, Status
 from hivegov_mcp.domain.phases import next_status as checked_next_status
 from hivegov_mcp.domain.tally import Decision, Tally, fraction_text, tally_votes
+from hivegov_mcp.service import guards
 from hivegov_mcp.store.base import ProposalState, Transaction
 
 ENGINE = "@engine"
@@ -49,107 +43,6 @@ class RulesSource(Protocol):
     async def at(self, tx: Transaction, version: int) -> GovernanceConfig:
         """The rules of one stored version."""
         ...
-
-
-def logged(e: StoredEvent) -> replay.LoggedEvent:
-    return replay.LoggedEvent(seq=e.seq, action=e.action, actor=e.actor, payload=json.loads(e.payload))
-
-
-async def logged_moves(tx: Transaction, proposal_id: str) -> list[replay.LoggedEvent]:
-    """The proposal's moves (and blocked votes) from the log, without its comments and ballots:
-    what fixes its deadline and its vote."""
-    return [
-        logged(e) for e in await tx.audit_events_of(proposal_id, tuple(a.value for a in replay.NOT_MOVES), exclude=True)
-    ]
-
-
-def tampered(tx: Transaction, table: str, detail: str, seq: int | None) -> LogTampered:
-    where = f" (audit event {seq})" if seq is not None else ""
-    return LogTampered(tx.location(), f"table {table} disagrees with the log{where}: {detail}")
-
-
-async def check_vote(tx: Transaction, state: ProposalState, eligible: dict[str, int]) -> None:
-    """The electorate and rules version about to count, against the event that opened the vote."""
-    vote = replay.FrozenVote()
-    for e in await logged_moves(tx, state.id):
-        vote.feed(e)
-    if not isinstance(vote.eligible, replay.Unknown):
-        differs = replay.electorate_difference(eligible, vote.eligible or {})
-        if differs is not None:
-            raise tampered(tx, "eligible_voters", f"{state.id}: {differs}", vote.seq)
-    if not isinstance(vote.rules_version, replay.Unknown) and state.rules_version != vote.rules_version:
-        detail = (
-            f"{state.id} votes under rules version {state.rules_version}; its vote opened under {vote.rules_version}"
-        )
-        raise tampered(tx, "proposals", detail, vote.seq)
-
-
-async def check_deadline(tx: Transaction, state: ProposalState) -> None:
-    """A deadline about to be applied, against the move that set it."""
-    deadline, seq = replay.logged_deadline(await logged_moves(tx, state.id))
-    if not isinstance(deadline, replay.Unknown) and deadline != state.deadline:
-        shown = "none" if deadline is None else deadline.isoformat()
-        mine = "none" if state.deadline is None else state.deadline.isoformat()
-        raise tampered(tx, "proposals", f"{state.id}'s deadline is {mine}; the log set {shown}", seq)
-
-
-async def check_settled_objections(tx: Transaction, state: ProposalState) -> None:
-    """The proposal's objections against the comments the log recorded as objections, and those
-    the table counts as resolved or hidden against their events."""
-    logged_objections = {
-        int(e.payload["comment_id"])
-        for e in map(logged, await tx.audit_events_of(state.id, (Action.ADD_COMMENT.value,)))
-        if e.payload.get("type") == "objection" and isinstance(e.payload.get("comment_id"), int)
-    }
-    table = set(await tx.objection_ids(state.id))
-    if table != logged_objections:
-        comment = min(table ^ logged_objections)
-        detail = "is not an objection; the log recorded one" if comment in logged_objections else "is an objection"
-        raise tampered(tx, "comments", f"comment {comment} on {state.id} {detail}", None)
-    settled = await tx.settled_objections(state.id)
-    if not settled:
-        return
-    events = await tx.audit_events_of(state.id, (Action.RESOLVE_COMMENT.value, Action.MODERATE.value))
-    resolves: dict[int, replay.LoggedEvent] = {}
-    moderations: dict[int, replay.LoggedEvent] = {}
-    for e in map(logged, events):
-        into = resolves if e.action == Action.RESOLVE_COMMENT.value else moderations
-        number = e.payload.get("comment_id" if into is resolves else "comment")
-        if isinstance(number, int):
-            into[number] = e
-    for c in settled:
-        mark = replay.CommentMarks(
-            c.id, c.resolved_by, c.resolution_note, c.hidden_by, c.hidden_reason, c.resolved_at, c.hidden_at
-        )
-        found = replay.check_marks(state.id, mark, resolves.get(c.id), moderations.get(c.id))
-        if found is not None:
-            raise tampered(tx, "comments", f"objection {c.id} on {state.id}: {found.problem}", found.seq)
-
-
-async def check_validations(tx: Transaction, state: ProposalState) -> None:
-    """The proposal's validations against their record_validation events."""
-    rows = [(v.id, v.version, v.validator, v.result.value) for v in await tx.validations(state.id)]
-    events = await tx.audit_events_of(state.id, (Action.RECORD_VALIDATION.value,))
-    found = replay.check_validations(
-        state.id, rows, {int(e.payload["validation"]): e for e in map(logged, events) if "validation" in e.payload}
-    )
-    if found is not None:
-        raise tampered(tx, "validations", found.problem, found.seq)
-
-
-async def check_agents(tx: Transaction, agents: list[Agent]) -> None:
-    """The agents' roles, weights and activity, the electorate a vote freezes, against their
-    events: a weight or a voter role edited in the table is refused before it is logged as the
-    vote's electorate."""
-    events: dict[str, list[replay.LoggedEvent]] = {}
-    subjects = [f"agent:{a.id}" for a in agents]
-    for e in await tx.events_of_subjects(subjects, replay_registry.AGENT_EVENTS):  # not their usage reports
-        events.setdefault(e.subject.removeprefix("agent:"), []).append(logged(e))
-    for agent in agents:
-        row = replay_registry.AgentRow(agent.id, agent.roles, agent.weight, agent.active)
-        found = replay_registry.check_agent(row, events.get(agent.id, []))
-        if found is not None:
-            raise tampered(tx, "agents", f"{found.row.removeprefix('agents: ')} {found.problem}", found.seq)
 
 
 def frozen_version(state: ProposalState) -> int:
@@ -237,7 +130,7 @@ async def open_voting(
     version, config = await source.current(tx)
     rules = config.rules_for(state.type)
     agents = await tx.list_agents()
-    await check_agents(tx, agents)
+    await guards.check_agents(tx, agents)
     eligible = {a.id: a.weight for a in agents if Role.VOTER.value in a.roles and a.active}
     if not eligible:
         raise NoEligibleVoters(state.id)
@@ -258,6 +151,16 @@ async def open_voting(
     )
 
 
+def open_appeal_window(event: dict[str, Any], rules: Rules, now: datetime) -> datetime | None:
+    """A resolution opens its appeal window (DESIGN §15): its end, recorded in the event, is the
+    proposal's next deadline (None when the rules give no window)."""
+    window = timedelta(minutes=rules.appeal_window_minutes)
+    appeal_until = now + window if window > timedelta(0) else None
+    if appeal_until is not None:
+        event["appeal_until"] = appeal_until.isoformat()
+    return appeal_until
+
+
 async def approve_by_consent(
     tx: Transaction,
     state: ProposalState,
@@ -275,10 +178,7 @@ async def approve_by_consent(
     rules = config.rules_for(state.type)
     await tx.conclude_round(state.id, state.round, now, Resolution.APPROVED_FOR_VOTING.value)
     event = {**payload, "method": DecisionMethod.CONSENT.value, "rules_version": version}
-    window = timedelta(minutes=rules.appeal_window_minutes)
-    appeal_until = now + window if window > timedelta(0) else None
-    if appeal_until is not None:
-        event["appeal_until"] = appeal_until.isoformat()
+    appeal_until = open_appeal_window(event, rules, now)
     return await move(
         tx,
         state,
@@ -316,7 +216,7 @@ async def close_voting(
     """voting -> approved or rejected by the one tally, under the frozen rules. The tally is
     stored (and never recounted); the event records every counted ballot."""
     eligible = await tx.eligible(state.id)
-    await check_vote(tx, state, eligible)
+    await guards.check_vote(tx, state, eligible)
     rules = await vote_rules(tx, source, state)
     ballots = await tx.last_ballots(state.id)
     tally = count(eligible, ballots, rules)
@@ -333,11 +233,7 @@ async def close_voting(
         "quorum": fraction_text(rules.quorum),
         "approval_threshold": fraction_text(rules.approval_threshold),
     }
-    # The resolution opens its appeal window (DESIGN §15): its end is the proposal's next deadline.
-    window = timedelta(minutes=rules.appeal_window_minutes)
-    appeal_until = now + window if window > timedelta(0) else None
-    if appeal_until is not None:
-        event["appeal_until"] = appeal_until.isoformat()
+    appeal_until = open_appeal_window(event, rules, now)
     return await move(
         tx,
         state,
@@ -356,7 +252,7 @@ async def close_voting(
 async def validation_block(tx: Transaction, rules: Rules, state: ProposalState) -> str | None:
     """Why validation keeps the proposal from voting, or None: its current version failed a
     validation, or the rules require a pass and it has none (DESIGN §15)."""
-    await check_validations(tx, state)
+    await guards.check_validations(tx, state)
     latest = [v for v in await tx.validations(state.id) if v.version == state.version]
     if latest and latest[-1].result.value == "fail":
         return f"version {state.version} failed validation (by {latest[-1].validator})"
@@ -369,7 +265,7 @@ async def _discussion_deadline(
     tx: Transaction, source: RulesSource, state: ProposalState, now: datetime, due: dict[str, Any]
 ) -> ProposalState:
     """Open voting, or send the proposal to revision while objections are open or validation blocks."""
-    await check_settled_objections(tx, state)
+    await guards.check_settled_objections(tx, state)
     objections = await tx.unresolved_objections(state.id)
     _, config = await source.current(tx)
     blocked = await validation_block(tx, config.rules_for(state.type), state)
@@ -466,6 +362,6 @@ async def apply_deadline(
     action = DEADLINE_ACTIONS.get(state.status)
     if action is None:
         return state, False
-    await check_deadline(tx, state)
+    await guards.check_deadline(tx, state)
     state = await DEADLINE_HANDLERS[action](tx, source, state, now, {"deadline": state.deadline.isoformat()})
     return state, True

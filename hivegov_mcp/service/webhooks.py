@@ -12,7 +12,7 @@ from hivegov_mcp.domain.errors import InvalidInput, NotFound
 from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.domain.permissions import require
 from hivegov_mcp.domain.record_models import RegisteredWebhook, Webhook, WebhookList
-from hivegov_mcp.service import engine
+from hivegov_mcp.service import guards
 from hivegov_mcp.service.base import ServiceBase, reads, writes
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class WebhookOperations(ServiceBase):
         kept = []
         for (hook, secret), logged in zip(hooks, events, strict=True):
             found = replay_registry.check_webhook(
-                hook.id, hook.url, False, [engine.logged(e) for e in logged], secret=secret
+                hook.id, hook.url, False, [guards.logged(e) for e in logged], secret=secret
             )
             if found is None:
                 kept.append((hook, secret))
