@@ -27,7 +27,7 @@ from pydantic_ai.usage import UsageLimits
 from hivegov_mcp.council.budget import Budget
 from hivegov_mcp.council.config import Council, Member
 from hivegov_mcp.council.connection import read_discussion, refused_token, token_refusal, toolset_for
-from hivegov_mcp.council.endpoint import BudgetedEndpoint, BudgetSpent, EndpointFailed, Time, describe
+from hivegov_mcp.council.endpoint import BudgetedEndpoint, BudgetSpent, EndpointFailed, ItemUsage, Time, describe
 from hivegov_mcp.council.prompts import instructions, item_prompt
 from hivegov_mcp.council.scope import USAGE_TOOL, printable, refusal, tools_for_item
 from hivegov_mcp.council.status import StatusBoard
@@ -100,7 +100,7 @@ class MemberLoop:
         self.handled: dict[tuple[Any, ...], int] = {}  # item key -> the log position it was handled at
         self.asked: dict[tuple[Any, ...], tuple[int, datetime]] = {}  # item key -> (times asked, last asked)
         self.read_only: set[str] = set()  # the server's tools that only read (their annotations)
-        self.retry_at: dict[tuple[Any, ...], Any] = {}  # item key -> when to try again (endpoint failures)
+        self.retry_at: dict[tuple[Any, ...], datetime] = {}  # item key -> when to try again (endpoint failures)
         self.failures: dict[tuple[Any, ...], int] = {}
         self.current: Item | None = None
 
@@ -248,7 +248,7 @@ class MemberLoop:
 
         prompt = item_prompt(item, proposal if isinstance(proposal, dict) else None, discussion, blind=blind)
         self.current = Item(item, comment_ids, proposal.get("round") if isinstance(proposal, dict) else None)
-        self.endpoint.item.__init__()  # type: ignore[misc]
+        self.endpoint.item = ItemUsage()  # what this item costs
         self._note(state=f"acting on {pid} ({tool})")
         outcome = "handled"
         try:
@@ -278,7 +278,7 @@ class MemberLoop:
             n = self.failures.get(key, 0)
             self.failures[key] = n + 1
             wait = ITEM_RETRY_S[min(n, len(ITEM_RETRY_S) - 1)]
-            self.retry_at[key] = self.time.now() + _seconds(wait)
+            self.retry_at[key] = self.time.now() + timedelta(seconds=wait)
             self.say(f"{self.member.agent} {pid} {tool}: the model failed: {exc}; trying this item again in {wait:g}s")
             self._note(last_error=f"{pid} {tool}: {exc}", error=True)
         except UsageLimitExceeded as exc:
@@ -351,10 +351,6 @@ class MemberLoop:
         if actions_plus:
             changes["actions"] = status.actions + 1
         self.board.update(self.member.agent, self.time.now(), **changes)
-
-
-def _seconds(value: float) -> timedelta:
-    return timedelta(seconds=value)
 
 
 class WrongAgent(Exception):

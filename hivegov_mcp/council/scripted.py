@@ -197,133 +197,100 @@ class ScriptedEndpoint:
 
 
 # The demo's council: four scripted members who take a proposal through discussion, an
-# objection, a revision, a summary, a conclusion and a vote. Each acts once per item.
+# objection, a revision, a summary, a conclusion and a vote. Each makes one call per item.
+
+NOTHING = "Nothing for me to do on this item."
 
 
-def _done_or(req: ChatRequest, act: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    if req.calls:
-        return say("Done.")
-    return act()
+def _member(ballot_why: str, act: Callable[[ChatRequest, dict[str, Any]], dict[str, Any] | None]) -> Script:
+    """A demo member: after its one call it is done; a ballot to cast is an approval with
+    `ballot_why`; any other item is `act`'s (None: nothing to do)."""
 
-
-def critic(req: ChatRequest) -> Reply:
-    item = req.item
-
-    def act() -> dict[str, Any]:
-        tool = item.get("tool")
-        if tool == "add_comment" and item.get("version") == 1:
-            return call(
-                "add_comment",
-                proposal_id=item["proposal_id"],
-                type="objection",
-                content="The specification has no migration plan for existing entries; add one before we vote.",
-            )
-        if tool == "add_comment":
-            return call(
-                "add_comment",
-                proposal_id=item["proposal_id"],
-                type="support",
-                content="Version 2's migration plan answers my objection.",
-            )
-        if tool == "resolve_comment":
-            return call("resolve_comment", comment_id=item["ref_id"], note="The revision adds the migration plan.")
-        if tool == "cast_vote":
-            return call(
-                "cast_vote",
-                proposal_id=item["proposal_id"],
-                decision="approve",
-                justification="With the migration plan the change is safe and the format is clear.",
-            )
-        return say("Nothing for me to do on this item.")
-
-    return _done_or(req, act)
-
-
-def supporter(req: ChatRequest) -> Reply:
-    item = req.item
-
-    def act() -> dict[str, Any]:
-        if item.get("tool") == "add_comment":
-            return call(
-                "add_comment",
-                proposal_id=item["proposal_id"],
-                type="support",
-                content="Structured entries let other agents check each change; I support this.",
-            )
+    def script(req: ChatRequest) -> Reply:
+        item = req.item
+        if req.calls:
+            return say("Done.")
         if item.get("tool") == "cast_vote":
-            return call(
-                "cast_vote",
-                proposal_id=item["proposal_id"],
-                decision="approve",
-                justification="It makes the log checkable by every agent at little cost.",
-            )
-        return say("Nothing for me to do on this item.")
+            return call("cast_vote", proposal_id=item["proposal_id"], decision="approve", justification=ballot_why)
+        return act(req, item) or say(NOTHING)
 
-    return _done_or(req, act)
+    return script
 
 
-def mediator(req: ChatRequest) -> Reply:
-    item = req.item
+def _critic(req: ChatRequest, item: dict[str, Any]) -> dict[str, Any] | None:
+    if item.get("tool") == "add_comment" and item.get("version") == 1:
+        return call(
+            "add_comment",
+            proposal_id=item["proposal_id"],
+            type="objection",
+            content="The specification has no migration plan for existing entries; add one before we vote.",
+        )
+    if item.get("tool") == "add_comment":
+        return call(
+            "add_comment",
+            proposal_id=item["proposal_id"],
+            type="support",
+            content="Version 2's migration plan answers my objection.",
+        )
+    if item.get("tool") == "resolve_comment":
+        return call("resolve_comment", comment_id=item["ref_id"], note="The revision adds the migration plan.")
+    return None
 
-    def act() -> dict[str, Any]:
-        if item.get("tool") == "cast_vote":
-            return call(
-                "cast_vote",
-                proposal_id=item["proposal_id"],
-                decision="approve",
-                justification="The discussion resolved its one objection; the proposal is ready.",
-            )
-        if item.get("tool") != "conclude_discussion":
-            return say("Nothing for me to do on this item.")
-        if len(req.comments(item.get("round"))) < 2:
-            return say("Waiting for more views before ending the round.")
-        if req.open_objections:
-            first = req.open_objections[0]
-            return call(
-                "conclude_discussion",
-                proposal_id=item["proposal_id"],
-                resolution="requires-revision",
-                reason=f"Objection #{first} is open: the author should revise.",
-            )
-        if not req.summaries_this_round:
-            return say("Waiting for the round's summary before ending it.")
+
+def _supporter(req: ChatRequest, item: dict[str, Any]) -> dict[str, Any] | None:
+    if item.get("tool") != "add_comment":
+        return None
+    return call(
+        "add_comment",
+        proposal_id=item["proposal_id"],
+        type="support",
+        content="Structured entries let other agents check each change; I support this.",
+    )
+
+
+def _mediator(req: ChatRequest, item: dict[str, Any]) -> dict[str, Any] | None:
+    if item.get("tool") != "conclude_discussion":
+        return None
+    if len(req.comments(item.get("round"))) < 2:
+        return say("Waiting for more views before ending the round.")
+    if req.open_objections:
         return call(
             "conclude_discussion",
             proposal_id=item["proposal_id"],
-            resolution="approved-for-voting",
-            reason="The objection was resolved and the round supports the proposal.",
+            resolution="requires-revision",
+            reason=f"Objection #{req.open_objections[0]} is open: the author should revise.",
         )
+    if not req.summaries_this_round:
+        return say("Waiting for the round's summary before ending it.")
+    return call(
+        "conclude_discussion",
+        proposal_id=item["proposal_id"],
+        resolution="approved-for-voting",
+        reason="The objection was resolved and the round supports the proposal.",
+    )
 
-    return _done_or(req, act)
+
+def _summarizer(req: ChatRequest, item: dict[str, Any]) -> dict[str, Any] | None:
+    if item.get("tool") != "publish_summary":
+        return None
+    comments = req.comments(item.get("round"))
+    if len(comments) < 2:
+        return say("Too few comments to summarise yet.")
+    cited = "; ".join(f"{c['author']} {c['type']} (#{c['id']})" for c in comments)
+    blocked = bool(req.open_objections)
+    return call(
+        "publish_summary",
+        proposal_id=item["proposal_id"],
+        text=f"Round {item.get('round')}: {cited}."
+        + (" An objection is still open." if blocked else " No objection is open."),
+        recommendation="requires-revision" if blocked else "approved-for-voting",
+    )
 
 
-def summarizer(req: ChatRequest) -> Reply:
-    item = req.item
-
-    def act() -> dict[str, Any]:
-        if item.get("tool") == "cast_vote":
-            return call(
-                "cast_vote",
-                proposal_id=item["proposal_id"],
-                decision="approve",
-                justification="The round's summary shows support and no open objection.",
-            )
-        if item.get("tool") != "publish_summary":
-            return say("Nothing for me to do on this item.")
-        comments = req.comments(item.get("round"))
-        if len(comments) < 2:
-            return say("Too few comments to summarise yet.")
-        cited = "; ".join(f"{c['author']} {c['type']} (#{c['id']})" for c in comments)
-        blocked = bool(req.open_objections)
-        return call(
-            "publish_summary",
-            proposal_id=item["proposal_id"],
-            text=f"Round {item.get('round')}: {cited}."
-            + (" An objection is still open." if blocked else " No objection is open."),
-            recommendation="requires-revision" if blocked else "approved-for-voting",
-        )
-
-    return _done_or(req, act)
+critic = _member("With the migration plan the change is safe and the format is clear.", _critic)
+supporter = _member("It makes the log checkable by every agent at little cost.", _supporter)
+mediator = _member("The discussion resolved its one objection; the proposal is ready.", _mediator)
+summarizer = _member("The round's summary shows support and no open objection.", _summarizer)
 
 
 DEMO_MODELS: dict[str, Script] = {
