@@ -23,6 +23,7 @@ from hivegov_mcp.store.postgres.store import WRITE_LOCK
 # target's own (it was migrated when the service opened it).
 TABLES = (
     "agents",
+    "delegations",
     "rules_versions",
     "proposals",
     "proposal_versions",

@@ -288,6 +288,26 @@ CREATE TABLE audit_checkpoints (
 ALTER TABLE votes ADD COLUMN salt TEXT;
 """,
     ),
+    (
+        8,
+        "decision_methods",
+        """
+ALTER TABLE proposal_versions ADD COLUMN options TEXT;
+ALTER TABLE votes ALTER COLUMN decision DROP NOT NULL;
+ALTER TABLE votes ADD COLUMN ballot TEXT;
+ALTER TABLE votes ADD CONSTRAINT votes_one_choice CHECK ((decision IS NULL) <> (ballot IS NULL));
+ALTER TABLE vote_tallies ADD COLUMN method TEXT;
+ALTER TABLE vote_tallies ADD COLUMN option_result TEXT;
+CREATE TABLE delegations (
+    agent_id TEXT NOT NULL REFERENCES agents(id),
+    proposal_type TEXT NOT NULL CHECK (proposal_type IN ('', 'standards', 'informational', 'process')),
+    delegate TEXT NOT NULL REFERENCES agents(id),
+    since TEXT NOT NULL,
+    PRIMARY KEY (agent_id, proposal_type)
+);
+CREATE INDEX delegations_delegate ON delegations(delegate);
+""",
+    ),
 ]
 
 # The tables whose id the database assigns (an insert returns it).

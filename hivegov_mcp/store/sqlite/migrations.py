@@ -339,6 +339,46 @@ BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
 ALTER TABLE votes ADD COLUMN salt TEXT;
 """,
     ),
+    (
+        8,
+        "decision_methods",
+        """
+-- Decision methods (DESIGN §20). A version's options: a JSON list of labels, option id = position
+-- from 1 (NULL: none, a yes/no proposal).
+ALTER TABLE proposal_versions ADD COLUMN options TEXT;
+-- A ballot is a decision (majority) or an option ballot's canonical JSON, never both: the table is
+-- rebuilt because SQLite can't drop a NOT NULL.
+CREATE TABLE votes_methods (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    proposal_id TEXT NOT NULL,
+    agent_id TEXT NOT NULL,
+    decision TEXT CHECK (decision IN ('approve', 'reject', 'abstain')),
+    justification TEXT NOT NULL,
+    cast_at TEXT NOT NULL,
+    salt TEXT,
+    ballot TEXT,
+    CHECK ((decision IS NULL) <> (ballot IS NULL)),
+    FOREIGN KEY (proposal_id, agent_id) REFERENCES eligible_voters(proposal_id, agent_id)
+);
+INSERT INTO votes_methods (id, proposal_id, agent_id, decision, justification, cast_at, salt, ballot)
+SELECT id, proposal_id, agent_id, decision, justification, cast_at, salt, NULL FROM votes;
+DROP TABLE votes;
+ALTER TABLE votes_methods RENAME TO votes;
+CREATE INDEX votes_proposal ON votes(proposal_id, agent_id, id);
+-- The count of a vote on options (JSON), with its method; approve/reject/abstain stay 0 for it.
+ALTER TABLE vote_tallies ADD COLUMN method TEXT;
+ALTER TABLE vote_tallies ADD COLUMN option_result TEXT;
+-- Delegations (liquid democracy with override): one per agent and proposal type ('' = every type).
+CREATE TABLE delegations (
+    agent_id TEXT NOT NULL REFERENCES agents(id),
+    proposal_type TEXT NOT NULL CHECK (proposal_type IN ('', 'standards', 'informational', 'process')),
+    delegate TEXT NOT NULL REFERENCES agents(id),
+    since TEXT NOT NULL,
+    PRIMARY KEY (agent_id, proposal_type)
+);
+CREATE INDEX delegations_delegate ON delegations(delegate);
+""",
+    ),
 ]
 
 # The triggers that keep the log append-only (audit verify names a missing one).
