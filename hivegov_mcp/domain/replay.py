@@ -23,9 +23,15 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from hivegov_mcp.domain.audit import ballot_commitment, content_hash
+from hivegov_mcp.domain.audit import content_hash
 from hivegov_mcp.domain.phases import INITIAL_STATUS, Action, Status
-from hivegov_mcp.domain.recount import recount_majority
+from hivegov_mcp.domain.replay_events import UNKNOWN as UNKNOWN
+from hivegov_mcp.domain.replay_events import Disagreement as Disagreement
+from hivegov_mcp.domain.replay_events import LoggedEvent as LoggedEvent
+from hivegov_mcp.domain.replay_events import Unknown as Unknown
+from hivegov_mcp.domain.replay_votes import CONSENT as CONSENT
+from hivegov_mcp.domain.replay_votes import FrozenVote as FrozenVote
+from hivegov_mcp.domain.replay_votes import check_votes, recount_vote
 
 # Actions that never move a proposal (nor change its deadline): the many comments and ballots.
 NOT_MOVES = frozenset(
@@ -42,35 +48,9 @@ NOT_MOVES = frozenset(
 )
 
 VOTING_BLOCKED = "voting_blocked"
-CONSENT = "consent"  # the `method` of a move that approved a proposal by consent, without a vote
 CLOSES_VOTE = (Action.CLOSE_VOTING.value, Action.VOTING_DEADLINE.value, Action.EARLY_CLOSE.value)
 # Every event that sets or clears a proposal's deadline (all the moves, and a blocked vote).
 SETS_DEADLINE = (*(a.value for a in Action if a not in NOT_MOVES), VOTING_BLOCKED)
-
-
-@dataclass(frozen=True)
-class LoggedEvent:
-    seq: int
-    action: str
-    actor: str
-    payload: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class Disagreement:
-    row: str  # e.g. "votes: BIP-001 ballot 2 of dave"
-    problem: str
-    seq: int | None  # the event the row contradicts, if one
-
-
-class Unknown:
-    """What an older log did not record (a field added later): not checked."""
-
-    def __repr__(self) -> str:
-        return "unknown"
-
-
-UNKNOWN = Unknown()
 
 
 @dataclass(frozen=True)
@@ -207,37 +187,10 @@ def check_proposal(rows: ProposalRows, events: Sequence[LoggedEvent]) -> Disagre
         _check_frozen(pid, rows, vote, deadline)
         or _check_marks(pid, rows, resolved, hidden)
         or check_validations(pid, rows.validations, validations)
-        or _check_votes(pid, rows, ballots, closed)
-        or _recount(pid, rows, vote, closed)
+        or check_votes(pid, rows.votes, rows.tally, ballots, closed)
+        or recount_vote(pid, rows.counting, vote, closed)
         or _check_after_vote(pid, rows, appeals, attempts)
     )
-
-
-class FrozenVote:
-    """The electorate and rules version the log froze for the proposal's current vote."""
-
-    def __init__(self) -> None:
-        self.eligible: dict[str, int] | Unknown | None = None
-        self.rules_version: int | Unknown | None = None
-        self.seq: int | None = None
-
-    def feed(self, e: LoggedEvent) -> None:
-        p = e.payload
-        if "to" not in p or "from" not in p:
-            return
-        if p["to"] == Status.VOTING.value and p["from"] != Status.VOTING.value:
-            self.seq = e.seq
-            given = p.get("eligible")
-            self.eligible = {str(a): int(w) for a, w in given.items()} if isinstance(given, Mapping) else UNKNOWN
-            version = p.get("rules_version", UNKNOWN)
-            self.rules_version = version if version is None or isinstance(version, int | Unknown) else UNKNOWN
-        elif p["to"] == Status.DISCUSSION.value:  # reopened: the next vote freezes its own
-            self.eligible, self.rules_version, self.seq = None, None, e.seq
-        elif p.get("method") == CONSENT and p["to"] == Status.APPROVED.value:  # decided without a vote
-            self.seq = e.seq
-            self.eligible = {}
-            version = p.get("rules_version", UNKNOWN)
-            self.rules_version = version if isinstance(version, int | Unknown) else UNKNOWN
 
 
 class _Deadline:
@@ -422,57 +375,4 @@ def _check_after_vote(
             )
         if outcome != logged:
             return Disagreement(row, f"its outcome is {outcome}; the log recorded {logged}", claimed.seq)
-    return None
-
-
-def _recount(pid: str, rows: ProposalRows, vote: FrozenVote, closed: LoggedEvent | None) -> Disagreement | None:
-    """The closed vote, counted again from its events alone."""
-    if closed is None or not isinstance(vote.eligible, Mapping):
-        return None  # no vote closed, or one from before the log froze its electorate
-    version = closed.payload.get("rules_version")
-    if not isinstance(version, int) or version not in rows.counting:
-        return None
-    quorum, threshold = rows.counting[version]
-    problem = recount_majority(closed.payload, vote.eligible, quorum=quorum, threshold=threshold, version=version)
-    return None if problem is None else Disagreement(f"tallies: {pid}", f"the closing event: {problem}", closed.seq)
-
-
-def _check_votes(
-    pid: str, rows: ProposalRows, logged: Mapping[str, Sequence[LoggedEvent]], closed: LoggedEvent | None
-) -> Disagreement | None:
-    cast: dict[str, list[tuple[str, str, str | None]]] = {}
-    for agent, decision, justification, salt in rows.votes:
-        cast.setdefault(agent, []).append((decision, justification, salt))
-    for agent in sorted(set(cast) | set(logged)):
-        mine, events = cast.get(agent, []), logged.get(agent, [])
-        if len(mine) != len(events):
-            return Disagreement(
-                f"votes: {pid} ballots of {agent}",
-                f"{len(mine)} in the table, {len(events)} cast_vote events in the log",
-                events[-1].seq if events else None,
-            )
-        for n, ((decision, justification, salt), event) in enumerate(zip(mine, events, strict=True), start=1):
-            if ballot_commitment(decision, justification, salt) != event.payload.get("ballot_sha256"):
-                return Disagreement(
-                    f"votes: {pid} ballot {n} of {agent}",
-                    "is not the ballot its cast_vote event committed to (ballot_sha256)",
-                    event.seq,
-                )
-    if closed is None:
-        return None
-    last = {agent: ballots[-1][0] for agent, ballots in cast.items()}
-    counted = dict(closed.payload.get("ballots", {}))
-    if last != counted:
-        agent = sorted(a for a in set(last) | set(counted) if last.get(a) != counted.get(a))[0]
-        return Disagreement(
-            f"votes: {pid} ballot of {agent}",
-            f"the table says {last.get(agent, 'no vote')}; the vote was counted with {counted.get(agent, 'no vote')}",
-            closed.seq,
-        )
-    if rows.tally is not None and dict(rows.tally) != dict(closed.payload.get("tally", {})):
-        return Disagreement(
-            f"tallies: {pid}",
-            f"holds {dict(rows.tally)}; the closing event counted {closed.payload.get('tally')}",
-            closed.seq,
-        )
     return None
