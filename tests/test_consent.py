@@ -34,11 +34,11 @@ def test_method_is_a_rule_per_type_and_majority_leaves_the_canonical_text_as_it_
     assert parse_config(canonical_toml(CONSENT_FOR_PROCESS)) == CONSENT_FOR_PROCESS
 
 
-def test_a_method_this_version_has_not_is_refused_naming_the_ones_it_has() -> None:
+def test_an_unknown_method_is_refused_naming_the_ones_there_are() -> None:
     with pytest.raises(ConfigError) as refused:
-        parse_config('[governance]\nmethod = "ranked"\n')
+        parse_config('[governance]\nmethod = "plurality"\n')
     assert refused.value.key == "governance.method"
-    assert "use majority or consent" in refused.value.problem and "options" in refused.value.problem
+    assert "majority, consent, approval, score, ranked, ranked_irv" in refused.value.problem
 
 
 async def _discussed(service: GovernanceService, cast: Cast) -> str:

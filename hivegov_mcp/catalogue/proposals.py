@@ -33,6 +33,11 @@ class CreateProposal(Arguments):
     specification: str = Field(min_length=1, description="Exactly what changes (Markdown).")
     implementation: str = Field("", description="How it will be carried out (optional).")
     dependencies: list[str] | None = Field(None, description="Ids of existing proposals it depends on.")
+    options: list[str] | None = Field(
+        None,
+        description="2-20 short labels to vote on, only for a type decided by approval, score or ranking "
+        "(option id = position from 1); omit for a yes/no vote.",
+    )
 
 
 class GetProposal(Arguments):
@@ -58,6 +63,7 @@ class ReviseProposal(Arguments):
     specification: str | None = Field(None, description="New specification; unchanged when omitted.")
     implementation: str | None = Field(None, description="New implementation; unchanged if omitted.")
     dependencies: list[str] | None = Field(None, description="New dependency ids; unchanged if omitted.")
+    options: list[str] | None = Field(None, description="New option labels (2-20); unchanged if omitted.")
 
 
 class DiffProposal(Arguments):

@@ -17,7 +17,10 @@ TAG = "voting"
 
 class CastVote(Arguments):
     proposal_id: ProposalId
-    decision: DecisionArg = Field(description="Your vote.")
+    decision: DecisionArg | None = Field(None, description="Your vote, when the proposal's method is majority.")
+    approvals: list[int] | None = Field(None, description="approval: the option ids you approve (any number).")
+    scores: dict[int, int] | None = Field(None, description="score: every option id -> a whole score 0 to 5.")
+    ranking: list[int] | None = Field(None, description="ranked, ranked_irv: option ids, most preferred first.")
     justification: str = Field(
         min_length=1,
         description="Your reasoning: at least the rules' min_justification_chars, at most "
@@ -38,8 +41,10 @@ OPERATIONS = [
         arguments=CastVote,
         result=VoteReceipt,
         rest=Route("POST", "/votes/{proposal_id}", "Cast (or change) a vote", TAG),
-        description="""Vote on a proposal in voting, if you were an eligible voter when voting opened. You may
-        vote again to change your vote while voting is open; the last one counts.""",
+        description="""Vote on a proposal in voting, if you were an eligible voter when voting opened. Give the
+        one ballot field its method takes (get_voting_results shows method and options): majority -> decision;
+        approval -> approvals; score -> scores; ranked or ranked_irv -> ranking. Option ids are positions in the
+        proposal's options, from 1. You may vote again while voting is open; the last ballot counts.""",
     ),
     Operation(
         name="get_voting_results",

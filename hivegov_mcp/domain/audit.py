@@ -143,6 +143,13 @@ def content_hash(fields: Mapping[str, object]) -> str:
     return hashlib.sha256(canonical_json(dict(fields)).encode()).hexdigest()
 
 
+def option_ballot_commitment(ballot: Mapping[str, object], justification: str, salt: str) -> str:
+    """What a cast_vote event records of a ballot on options (approvals, scores or a ranking):
+    SHA-256 of the canonical JSON of the ballot, its justification and its random salt."""
+    committed = {"ballot": dict(ballot), "justification": justification, "salt": salt}
+    return hashlib.sha256(canonical_json(committed).encode()).hexdigest()
+
+
 def ballot_commitment(decision: str, justification: str, salt: str | None) -> str:
     """What a cast_vote event records of the ballot: SHA-256 of its canonical JSON with the vote's
     random salt (without one for ballots cast before salting)."""

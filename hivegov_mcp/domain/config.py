@@ -34,10 +34,23 @@ class Visibility(StrEnum):
 
 class DecisionMethod(StrEnum):
     """How a proposal type is decided (DESIGN §20). The option methods (approval, score, ranked,
-    ranked_irv) need options on proposals and come with them."""
+    ranked_irv) vote on a proposal's options (`OPTION_METHODS`)."""
 
     MAJORITY = "majority"  # a vote: approve, reject or abstain, under quorum and threshold
     CONSENT = "consent"  # no vote: approved when its discussion ends with no unresolved objection
+    APPROVAL = "approval"  # approve any set of options; the most weight wins
+    SCORE = "score"  # score every option 0-5; the highest weighted mean wins
+    RANKED = "ranked"  # rank options; the Schulze winner wins
+    RANKED_IRV = "ranked_irv"  # rank options; instant-runoff
+
+    @property
+    def votes_on_options(self) -> bool:
+        return self in OPTION_METHODS
+
+
+OPTION_METHODS = frozenset(
+    {DecisionMethod.APPROVAL, DecisionMethod.SCORE, DecisionMethod.RANKED, DecisionMethod.RANKED_IRV}
+)
 
 
 @dataclass(frozen=True)
@@ -150,11 +163,8 @@ def _apply(base: Rules, table: Mapping[str, Any], where: str) -> Rules:
             try:
                 changes[key] = DecisionMethod(value)
             except ValueError:
-                raise ConfigError(
-                    path,
-                    f"{value!r} is not a decision method here: use majority or consent "
-                    "(approval, score, ranked and ranked_irv need proposal options, which this version has not)",
-                ) from None
+                names = ", ".join(m.value for m in DecisionMethod)
+                raise ConfigError(path, f"{value!r} is not a decision method: use one of {names}") from None
         else:  # results_visibility
             try:
                 changes[key] = Visibility(value)

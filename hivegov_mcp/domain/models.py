@@ -60,6 +60,19 @@ class ProposalContent(PublicModel):
     specification: str = Field(description="What exactly changes.")
     implementation: str = Field(description="How it will be carried out (may be empty).")
     dependencies: list[str] = Field(description="Ids of proposals this one depends on.")
+    options: list[str] = Field(
+        default_factory=list,
+        description="The options voted on, for a type decided by approval, score or ranking: option id = "
+        "position from 1 (the first label is option 1). Empty for a yes/no proposal.",
+    )
+
+    def hashed_fields(self) -> dict[str, object]:
+        """What content_hash covers: every field, options only when there are some (so a proposal
+        without options hashes as it did before options existed)."""
+        fields = self.model_dump()
+        if not fields["options"]:
+            del fields["options"]
+        return fields
 
 
 class Proposal(ProposalContent):
@@ -345,10 +358,61 @@ class TallyCounts(PublicModel):
 
 class Ballot(PublicModel):
     agent_id: str = Field(description="Voter.")
-    decision: Decision = Field(description="approve, reject or abstain.")
+    decision: Decision | None = Field(description="approve, reject or abstain (majority); null for a vote on options.")
+    approvals: list[int] | None = Field(None, description="The option ids approved (approval).")
+    scores: dict[int, int] | None = Field(None, description="Option id -> score 0-5 (score).")
+    ranking: list[int] | None = Field(None, description="Option ids, most preferred first (ranked, ranked_irv).")
     justification: str = Field(description="The voter's reason (its data).")
     weight: int = Field(description="The voter's frozen weight.")
+    carried_weight: int | None = Field(
+        None, description="The weight the ballot counted with, its own plus what was delegated to it (after close)."
+    )
+    delegated_by: list[str] = Field(
+        default_factory=list, description="Eligible agents who did not vote and whose weight this ballot carried."
+    )
     cast_at: datetime = Field(description="When (UTC).")
+
+
+class OptionFigure(PublicModel):
+    option: int = Field(description="Option id.")
+    label: str = Field(description="Its label (the author's data).")
+    figure: str = Field(
+        description="Exact figure: weight approving (approval), mean score as n/d (score), options "
+        "it beats (ranked), weight in the last round (ranked_irv)."
+    )
+    value: float = Field(description="The figure as a number.")
+
+
+class RunoffRound(PublicModel):
+    number: int = Field(description="Round number, from 1.")
+    totals: dict[int, int] = Field(description="Option id -> first-preference weight among continuing options.")
+    exhausted: int = Field(description="Weight of ballots with no continuing option ranked.")
+    eliminated: int | None = Field(description="The option eliminated after this round; null in the winning round.")
+    tied_for_last: list[int] = Field(description="Options tied for least when the tie rule chose whom to eliminate.")
+
+
+class OptionTally(PublicModel):
+    """The count of a vote on options, as stored at close (never recounted)."""
+
+    winner: int | None = Field(description="The winning option id; null when there is none (see reason).")
+    winner_label: str | None = Field(description="The winning option's label.")
+    figures: list[OptionFigure] = Field(description="Every option's figure, in listed order.")
+    order: list[list[int]] = Field(description="Options from first to last; options in one list are tied.")
+    tied: list[int] = Field(description="Options tied for first before the tie rule chose (empty: no tie).")
+    tie_rule: str = Field(description="How a tie for first is broken.")
+    pairwise: list[list[int]] | None = Field(
+        None, description="ranked: pairwise[i][j] = weight ranking option i+1 above option j+1."
+    )
+    strongest_paths: list[list[int]] | None = Field(None, description="ranked: Schulze's strongest-path strengths.")
+    schulze_winners: list[int] | None = Field(None, description="ranked: options no other beats by a stronger path.")
+    rounds: list[RunoffRound] | None = Field(None, description="ranked_irv: every round, in order.")
+
+
+class UncountedVoter(PublicModel):
+    agent_id: str = Field(description="An eligible agent who did not vote and whose weight counted for no ballot.")
+    weight: int = Field(description="Its weight.")
+    reason: str = Field(description="no_delegation, dead_end (the chain reached no voter) or cycle.")
+    chain: list[str] = Field(description="The delegation chain it followed, from itself.")
 
 
 class VotingResults(PublicModel):
@@ -357,8 +421,12 @@ class VotingResults(PublicModel):
 
     proposal_id: str = Field(description="Proposal id.")
     status: Status = Field(description="Proposal status.")
-    result: Outcome | None = Field(description="approved or rejected; null while voting is open.")
-    reason: str | None = Field(description="quorum_not_met or threshold_not_met when rejected.")
+    method: str = Field("majority", description="majority, approval, score, ranked or ranked_irv (frozen at open).")
+    options: list[str] = Field(default_factory=list, description="The option labels voted on (id = position from 1).")
+    result: Outcome | None = Field(
+        description="approved or rejected (a vote on options: approved when an option won); null while open."
+    )
+    reason: str | None = Field(description="quorum_not_met, threshold_not_met or no_support when rejected.")
     quorum_met: bool = Field(description="Whether enough eligible weight has voted (abstentions count).")
     consensus: float | None = Field(description="approve / (approve + reject) by weight; hidden while open.")
     tally: TallyCounts | None = Field(description="Weights per decision; hidden while open.")
@@ -372,6 +440,10 @@ class VotingResults(PublicModel):
     eligible_weight: int = Field(description="Total eligible weight.")
     voted_weight: int = Field(description="Weight of those who voted.")
     ballots: list[Ballot] | None = Field(description="The counted ballots; hidden while open.")
+    option_tally: OptionTally | None = Field(None, description="A vote on options: its count (hidden while open).")
+    uncounted: list[UncountedVoter] | None = Field(
+        None, description="After close: eligible non-voters whose weight no ballot carried, and why."
+    )
     opened_at: datetime | None = Field(description="When voting opened (UTC).")
     deadline: datetime | None = Field(description="When voting closes (UTC).")
     closed_at: datetime | None = Field(description="When voting closed (UTC).")
@@ -384,7 +456,10 @@ class ResultsReceipt(VotingResults):
 class VoteReceipt(PublicModel):
     proposal_id: str = Field(description="Proposal id.")
     agent_id: str = Field(description="The voter.")
-    decision: Decision = Field(description="The vote as recorded.")
+    decision: Decision | None = Field(description="The vote as recorded (majority); null for a ballot on options.")
+    approvals: list[int] | None = Field(None, description="The option ids approved, as recorded.")
+    scores: dict[int, int] | None = Field(None, description="The scores, as recorded.")
+    ranking: list[int] | None = Field(None, description="The ranking, as recorded.")
     replaced_earlier_vote: bool = Field(description="True when this vote replaced the agent's earlier one.")
     status: Status = Field(description="Proposal status after the vote (voting closes early once all voted).")
     result: Outcome | None = Field(description="The outcome if this vote closed voting.")

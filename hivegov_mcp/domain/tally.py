@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from fractions import Fraction
 
+from hivegov_mcp.domain.methods import ballot_weights
+
 
 class Decision(StrEnum):
     APPROVE = "approve"
@@ -22,6 +24,7 @@ class Outcome(StrEnum):
 class RejectReason(StrEnum):
     QUORUM_NOT_MET = "quorum_not_met"
     THRESHOLD_NOT_MET = "threshold_not_met"
+    NO_SUPPORT = "no_support"  # a vote on options: quorum met, but no ballot supported any option
 
 
 def fraction_text(value: Fraction) -> str:
@@ -48,18 +51,19 @@ def tally_votes(
     *,
     quorum: Fraction,
     threshold: Fraction,
+    carried: Mapping[str, int] | None = None,
 ) -> Tally:
     """Count the last ballot of each eligible agent, weighted.
 
     `eligible` maps agent id to weight (frozen when voting opened); `ballots` maps agent id to
     its last decision. A ballot from an agent outside `eligible` is an error of the caller.
+    `carried` (agent id -> weight its ballot carries, delegation included) replaces each ballot's
+    own weight when given (`delegation.resolve_delegations(...).ballot_weights`).
     """
-    strangers = set(ballots) - set(eligible)
-    if strangers:
-        raise ValueError(f"ballots from agents outside the eligible set: {sorted(strangers)}")
+    counted = ballot_weights(eligible, ballots, carried)
     weights = {d: 0 for d in Decision}
     for agent, decision in ballots.items():
-        weights[decision] += eligible[agent]
+        weights[decision] += counted[agent]
     total = sum(eligible.values())
     voted = sum(weights.values())
     quorum_met = total > 0 and Fraction(voted) >= quorum * total

@@ -77,7 +77,7 @@ def sha256_text(text: str) -> str:
 
 
 def hash_content(content: ProposalContent) -> str:
-    return content_hash(content.model_dump())
+    return content_hash(content.hashed_fields())
 
 
 def is_system(agent: Agent) -> bool:

@@ -20,15 +20,19 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from hivegov_mcp.domain.ballots import MIN_OPTIONS
 from hivegov_mcp.domain.config import DecisionMethod, GovernanceConfig, Rules
-from hivegov_mcp.domain.errors import NoEligibleVoters
-from hivegov_mcp.domain.models import Ballot, Receipt, Resolution
+from hivegov_mcp.domain.counting import ballot_object, count, counted_options, delegation_record
+from hivegov_mcp.domain.delegation import resolve_delegations
+from hivegov_mcp.domain.errors import NoEligibleVoters, NotNow
+from hivegov_mcp.domain.models import Receipt, Resolution
 from hivegov_mcp.domain.permissions import Role
 from hivegov_mcp.domain.phases import DEADLINE_ACTIONS, Action, Status
 from hivegov_mcp.domain.phases import next_status as checked_next_status
-from hivegov_mcp.domain.tally import Decision, Tally, fraction_text, tally_votes
+from hivegov_mcp.domain.tally import Decision, fraction_text
 from hivegov_mcp.service import guards
 from hivegov_mcp.store.base import ProposalState, Transaction
+from hivegov_mcp.store.values import CountRecords
 
 ENGINE = "@engine"
 REVISION_LIMIT_REASON = "max_revision_rounds_exceeded"
@@ -134,6 +138,15 @@ async def open_voting(
     eligible = {a.id: a.weight for a in agents if Role.VOTER.value in a.roles and a.active}
     if not eligible:
         raise NoEligibleVoters(state.id)
+    if rules.method.votes_on_options:
+        current = await tx.get_version(state.id, state.version)
+        if current is None or len(current.content.options) < MIN_OPTIONS:
+            raise NotNow(
+                state.id,
+                "open voting",
+                f"its type is decided by {rules.method.value} and it has no options to vote on",
+                "A mediator concludes requires-revision; the author adds 2-20 options with revise_proposal.",
+            )
     await tx.freeze_eligible(state.id, eligible)
     await tx.conclude_round(state.id, state.round, now, Resolution.APPROVED_FOR_VOTING.value)
     deadline = now + timedelta(minutes=rules.voting_minutes)
@@ -194,15 +207,6 @@ async def approve_by_consent(
     )
 
 
-def count(eligible: dict[str, int], ballots: list[Ballot], rules: Rules) -> Tally:
-    return tally_votes(
-        eligible,
-        {b.agent_id: b.decision for b in ballots},
-        quorum=rules.quorum,
-        threshold=rules.approval_threshold,
-    )
-
-
 async def close_voting(
     tx: Transaction,
     state: ProposalState,
@@ -213,25 +217,51 @@ async def close_voting(
     now: datetime,
     payload: dict[str, Any] | None = None,
 ) -> tuple[ProposalState, Receipt]:
-    """voting -> approved or rejected by the one tally, under the frozen rules. The tally is
-    stored (and never recounted); the event records every counted ballot."""
+    """voting -> approved or rejected by the one count of the frozen method, under the frozen
+    rules, with the weight of non-voters following their delegations as of now. The count is
+    stored (and never recounted); the event records every counted ballot and the delegations
+    it followed, so anyone can recount it from the log alone (examples/recount.py)."""
     eligible = await tx.eligible(state.id)
     await guards.check_vote(tx, state, eligible)
     rules = await vote_rules(tx, source, state)
     ballots = await tx.last_ballots(state.id)
-    tally = count(eligible, ballots, rules)
-    await tx.store_tally(state.id, tally, frozen_version(state))
-    event = {
-        **(payload or {}),
-        "tally": {d.value: getattr(tally, d.value) for d in Decision},
+    delegations = await tx.delegation_map(state.type)
+    flow = resolve_delegations(eligible, {b.agent_id for b in ballots}, delegations)
+    carried = flow.ballot_weights
+    event: dict[str, Any] = {**(payload or {})}
+    if rules.method.votes_on_options:
+        version = await tx.get_version(state.id, state.version)
+        assert version is not None
+        tally, record = counted_options(eligible, ballots, rules, version.content.options, carried)
+        event |= {
+            "method": rules.method.value,
+            "options": version.content.options,
+            "ballots": {b.agent_id: ballot_object(b) for b in ballots},
+            "result": record,
+        }
+    else:
+        tally, record = count(eligible, ballots, rules, carried), None
+        event |= {
+            "tally": {d.value: getattr(tally, d.value) for d in Decision},
+            "ballots": {b.agent_id: b.decision.value for b in ballots if b.decision is not None},
+            "approval_threshold": fraction_text(rules.approval_threshold),
+        }
+    delegation = delegation_record(flow)
+    await tx.store_tally(
+        state.id,
+        tally,
+        frozen_version(state),
+        CountRecords(method=rules.method.value if record else None, result=record, delegation=delegation),
+    )
+    event |= {
         "quorum_met": tally.quorum_met,
         "consensus": str(tally.consensus),
         "reason": tally.reason.value if tally.reason else None,
-        "ballots": {b.agent_id: b.decision.value for b in ballots},
         "rules_version": frozen_version(state),
         # what it was counted under, so anyone can recount it from the log alone (examples/recount.py)
         "quorum": fraction_text(rules.quorum),
-        "approval_threshold": fraction_text(rules.approval_threshold),
+        "delegations": dict(sorted(delegations.items())),
+        "carried": delegation["carried"],
     }
     appeal_until = open_appeal_window(event, rules, now)
     return await move(
@@ -288,14 +318,18 @@ async def _discussion_deadline(
         return state
     try:
         state, _ = await open_voting(tx, state, source, Action.DISCUSSION_DEADLINE, actor=ENGINE, now=now, payload=due)
-    except NoEligibleVoters:
+    except (NoEligibleVoters, NotNow) as blocked_by:
         # Stay in discussion, without a deadline, until a mediator concludes: nothing is lost.
         state = replace(state, deadline=None, updated_at=now)
         await tx.save_proposal(state)
         await tx.append_audit(
-            at=now, actor=ENGINE, action="voting_blocked", subject=state.id, payload={**due, "why": "no voters"}
+            at=now,
+            actor=ENGINE,
+            action="voting_blocked",
+            subject=state.id,
+            payload={**due, "why": "no voters" if isinstance(blocked_by, NoEligibleVoters) else blocked_by.why},
         )
-        log.warning("%s: discussion ended but no agent holds the voter role", state.id)
+        log.warning("%s: discussion ended but voting can't open: %s", state.id, blocked_by)
     return state
 
 

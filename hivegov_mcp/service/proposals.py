@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from hivegov_mcp.domain import limits
+from hivegov_mcp.domain.ballots import check_options_fit, checked_options
 from hivegov_mcp.domain.config import ProposalType
 from hivegov_mcp.domain.errors import (
     InvalidInput,
@@ -56,6 +57,7 @@ class ProposalOperations(ServiceBase):
         specification: str,
         implementation: str = "",
         dependencies: Sequence[str] = (),
+        options: Sequence[str] | None = None,
     ) -> ProposalReceipt:
         require(actor.id, "create_proposal", actor.roles)
         kind = limits.choice("type", ProposalType, type)
@@ -66,10 +68,12 @@ class ProposalOperations(ServiceBase):
             specification=specification,
             implementation=implementation,
             dependencies=list(dependencies),
+            options=checked_options(options) if options else [],
         )
         self._check_content(content)
         async with self._begin(actor) as (tx, now):
             _, config = await self.rules.current(tx)
+            check_options_fit(kind.value, config.rules_for(kind).method, content.options)
             content = content.model_copy(
                 update={"dependencies": await self._check_dependencies(tx, dependencies, own_id=None)}
             )
@@ -167,8 +171,10 @@ class ProposalOperations(ServiceBase):
         specification: str | None = None,
         implementation: str | None = None,
         dependencies: Sequence[str] | None = None,
+        options: Sequence[str] | None = None,
     ) -> ProposalReceipt:
         limits.check_text("change_note", change_note, max_bytes=limits.MAX_REASON_BYTES)
+        labels = checked_options(options) if options is not None else None
         limits.check_encodable("proposal_id", proposal_id)
         async with self._write(actor, proposal_id) as (tx, state, now):
             check_action(state.id, state.status, Action.REVISE)
@@ -190,6 +196,10 @@ class ProposalOperations(ServiceBase):
             }
             if dependencies is not None:
                 changes["dependencies"] = await self._check_dependencies(tx, dependencies, own_id=state.id)
+            if labels is not None:
+                _, config = await self.rules.current(tx)
+                check_options_fit(state.type, config.rules_for(state.type).method, labels)
+                changes["options"] = labels
             content = current.content.model_copy(update=changes)
             self._check_content(content)
             digest = hash_content(content)

@@ -109,7 +109,7 @@ def proposal_values(state: ProposalState) -> dict[str, Any]:
 
 VERSION_COLUMNS = (
     "proposal_id, version, title, abstract, motivation, specification, implementation, dependencies, "
-    "change_note, content_hash, author, created_at"
+    "change_note, content_hash, author, created_at, options"
 )
 
 
@@ -124,6 +124,7 @@ def version(row: Row) -> Version:
             specification=row["specification"],
             implementation=row["implementation"],
             dependencies=json.loads(row["dependencies"]),
+            options=json.loads(row["options"]) if row["options"] else [],
         ),
         change_note=row["change_note"],
         content_hash=row["content_hash"],
@@ -148,6 +149,7 @@ def version_values(v: Version) -> tuple[Any, ...]:
         v.content_hash,
         v.author,
         ts(v.created_at),
+        json.dumps(c.options, ensure_ascii=False) if c.options else None,
     )
 
 
@@ -222,13 +224,17 @@ def hidden_comment(row: Row) -> HiddenComment:
 
 # -- voting -------------------------------------------------------------------------------------
 def stored_vote(row: Row) -> StoredVote:
-    return StoredVote(row["agent_id"], row["decision"], row["justification"], row["salt"])
+    return StoredVote(row["agent_id"], row["decision"], row["justification"], row["salt"], row["ballot"])
 
 
 def ballot(row: Row) -> Ballot:
+    on_options: dict[str, Any] = json.loads(row["ballot"]) if row["ballot"] else {}
     return Ballot(
         agent_id=row["agent_id"],
-        decision=Decision(row["decision"]),
+        decision=Decision(row["decision"]) if row["decision"] else None,
+        approvals=on_options.get("approvals"),
+        scores={int(k): v for k, v in on_options["scores"].items()} if "scores" in on_options else None,
+        ranking=on_options.get("ranking"),
         justification=row["justification"],
         weight=row["weight"],
         cast_at=_dt(row["cast_at"]),

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from hivegov_mcp.domain.models import ProposalContent
 from hivegov_mcp.domain.phases import Status
@@ -90,9 +91,21 @@ class CommentRow:
 @dataclass(frozen=True)
 class StoredVote:
     agent_id: str
-    decision: str
+    decision: str | None  # None: a ballot on options
     justification: str
     salt: str | None  # None: cast before ballots were salted
+    ballot: str | None = None  # a ballot on options: its canonical JSON (domain/ballots.py)
+
+
+@dataclass(frozen=True)
+class CountRecords:
+    """How a closed vote was counted, beside its tally: the method when it voted on options (None:
+    majority), its result record (`counting.result_record`) and where delegated weight went
+    (`{"carried": {voter: {"weight", "delegated_by"}}, "uncounted": [...]}`; None before delegation)."""
+
+    method: str | None = None
+    result: Mapping[str, Any] | None = None
+    delegation: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

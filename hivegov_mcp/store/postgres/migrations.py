@@ -298,6 +298,7 @@ ALTER TABLE votes ADD COLUMN ballot TEXT;
 ALTER TABLE votes ADD CONSTRAINT votes_one_choice CHECK ((decision IS NULL) <> (ballot IS NULL));
 ALTER TABLE vote_tallies ADD COLUMN method TEXT;
 ALTER TABLE vote_tallies ADD COLUMN option_result TEXT;
+ALTER TABLE vote_tallies ADD COLUMN delegation TEXT;
 CREATE TABLE delegations (
     agent_id TEXT NOT NULL REFERENCES agents(id),
     proposal_type TEXT NOT NULL CHECK (proposal_type IN ('', 'standards', 'informational', 'process')),

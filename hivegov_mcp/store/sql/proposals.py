@@ -105,7 +105,7 @@ class ProposalSQL(Executor):
         """Store a version and make it the proposal's searchable text."""
         p = self.dialect.placeholder
         await self._run(
-            f"INSERT INTO proposal_versions ({VERSION_COLUMNS}) VALUES ({self.dialect.marks(12)})",
+            f"INSERT INTO proposal_versions ({VERSION_COLUMNS}) VALUES ({self.dialect.marks(13)})",
             rows.version_values(version),
         )
         row = await self._one(f"SELECT number FROM proposals WHERE id = {p}", (version.proposal_id,))

@@ -3,15 +3,17 @@ stays, the latest counts), and the tally computed once at close (both engines)."
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from hivegov_mcp.domain.audit import canonical_json
 from hivegov_mcp.domain.models import Ballot
 from hivegov_mcp.domain.tally import Tally, fraction_text
 from hivegov_mcp.store import rows
 from hivegov_mcp.store.rows import ts
 from hivegov_mcp.store.sql.executor import Executor
-from hivegov_mcp.store.values import StoredVote, VoterStanding
+from hivegov_mcp.store.values import CountRecords, StoredVote, VoterStanding
 
 
 class VotingSQL(Executor):
@@ -44,18 +46,26 @@ class VotingSQL(Executor):
         return electorates
 
     async def insert_vote(
-        self, proposal_id: str, agent_id: str, decision: str, justification: str, at: datetime, salt: str
+        self,
+        proposal_id: str,
+        agent_id: str,
+        decision: str | None,
+        justification: str,
+        at: datetime,
+        salt: str,
+        ballot: str | None = None,
     ) -> None:
+        """A decision (majority) or a ballot on options (its canonical JSON), never both."""
         await self._run(
-            "INSERT INTO votes (proposal_id, agent_id, decision, justification, cast_at, salt) "
-            f"VALUES ({self.dialect.marks(6)})",
-            (proposal_id, agent_id, decision, justification, ts(at), salt),
+            "INSERT INTO votes (proposal_id, agent_id, decision, justification, cast_at, salt, ballot) "
+            f"VALUES ({self.dialect.marks(7)})",
+            (proposal_id, agent_id, decision, justification, ts(at), salt, ballot),
         )
 
     async def vote_rows(self, proposal_id: str) -> list[StoredVote]:
         p = self.dialect.placeholder
         found = await self._all(
-            f"SELECT agent_id, decision, justification, salt FROM votes WHERE proposal_id = {p} ORDER BY id",
+            f"SELECT agent_id, decision, justification, salt, ballot FROM votes WHERE proposal_id = {p} ORDER BY id",
             (proposal_id,),
         )
         return [rows.stored_vote(r) for r in found]
@@ -65,7 +75,7 @@ class VotingSQL(Executor):
         if not proposal_ids:
             return {}
         found = await self._all(
-            "SELECT proposal_id, agent_id, decision, justification, salt FROM votes "
+            "SELECT proposal_id, agent_id, decision, justification, salt, ballot FROM votes "
             f"WHERE proposal_id IN ({self.dialect.marks(len(proposal_ids))}) ORDER BY id",
             list(proposal_ids),
         )
@@ -77,7 +87,7 @@ class VotingSQL(Executor):
     async def last_ballots(self, proposal_id: str) -> list[Ballot]:
         p = self.dialect.placeholder
         found = await self._all(
-            "SELECT v.agent_id, v.decision, v.justification, e.weight, v.cast_at FROM votes v "
+            "SELECT v.agent_id, v.decision, v.ballot, v.justification, e.weight, v.cast_at FROM votes v "
             "JOIN eligible_voters e ON e.proposal_id = v.proposal_id AND e.agent_id = v.agent_id "
             f"WHERE v.proposal_id = {p} AND v.id = (SELECT MAX(id) FROM votes w "
             "WHERE w.proposal_id = v.proposal_id AND w.agent_id = v.agent_id) ORDER BY v.agent_id",
@@ -114,10 +124,13 @@ class VotingSQL(Executor):
         for table in ("votes", "vote_tallies", "eligible_voters"):
             await self._run(f"DELETE FROM {table} WHERE proposal_id = {p}", (proposal_id,))
 
-    async def store_tally(self, proposal_id: str, tally: Tally, rules_version: int) -> None:
+    async def store_tally(self, proposal_id: str, tally: Tally, rules_version: int, count: CountRecords) -> None:
+        """The count at close: `tally` (for a vote on options, zero counts with its outcome,
+        consensus and reason), and the records of how it was counted (JSON)."""
         await self._run(
             "INSERT INTO vote_tallies (proposal_id, approve, reject, abstain, eligible_weight, voted_weight, "
-            f"quorum_met, consensus, outcome, reason, rules_version) VALUES ({self.dialect.marks(11)})",
+            "quorum_met, consensus, outcome, reason, rules_version, method, option_result, delegation) "
+            f"VALUES ({self.dialect.marks(14)})",
             (
                 proposal_id,
                 tally.approve,
@@ -130,6 +143,9 @@ class VotingSQL(Executor):
                 tally.outcome.value,
                 tally.reason.value if tally.reason else None,
                 rules_version,
+                count.method,
+                canonical_json(count.result) if count.result is not None else None,
+                canonical_json(count.delegation) if count.delegation is not None else None,
             ),
         )
 
@@ -137,3 +153,17 @@ class VotingSQL(Executor):
         p = self.dialect.placeholder
         row = await self._one(f"SELECT * FROM vote_tallies WHERE proposal_id = {p}", (proposal_id,))
         return rows.tally(row) if row else None
+
+    async def get_count_records(self, proposal_id: str) -> CountRecords | None:
+        """How a closed vote was counted (None: still open)."""
+        p = self.dialect.placeholder
+        row = await self._one(
+            f"SELECT method, option_result, delegation FROM vote_tallies WHERE proposal_id = {p}", (proposal_id,)
+        )
+        if row is None:
+            return None
+        return CountRecords(
+            method=row["method"],
+            result=json.loads(row["option_result"]) if row["option_result"] else None,
+            delegation=json.loads(row["delegation"]) if row["delegation"] else None,
+        )

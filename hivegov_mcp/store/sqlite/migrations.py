@@ -368,6 +368,8 @@ CREATE INDEX votes_proposal ON votes(proposal_id, agent_id, id);
 -- The count of a vote on options (JSON), with its method; approve/reject/abstain stay 0 for it.
 ALTER TABLE vote_tallies ADD COLUMN method TEXT;
 ALTER TABLE vote_tallies ADD COLUMN option_result TEXT;
+-- Where delegated weight went at close (JSON: carried per ballot, uncounted non-voters).
+ALTER TABLE vote_tallies ADD COLUMN delegation TEXT;
 -- Delegations (liquid democracy with override): one per agent and proposal type ('' = every type).
 CREATE TABLE delegations (
     agent_id TEXT NOT NULL REFERENCES agents(id),
