@@ -43,6 +43,8 @@ CATALOGUE = {
     "cast_vote",
     "get_voting_results",
     "close_voting",
+    "delegate_vote",
+    "revoke_delegation",
     "record_validation",
     "publish_summary",
     "moderate_comment",
@@ -93,7 +95,8 @@ async def test_tools_list_shows_an_agent_the_tools_its_roles_can_use_and_a_hidde
 
     reads = READS
     everyone = {"summarize_discussion", "report_model_usage"}
-    assert voter == reads | everyone | {"add_comment", "resolve_comment", "cast_vote", "file_appeal"}
+    voting = {"cast_vote", "delegate_vote", "revoke_delegation"}
+    assert voter == reads | everyone | voting | {"add_comment", "resolve_comment", "file_appeal"}
     assert admin == reads | everyone | {
         "register_agent",
         "set_agent_roles",

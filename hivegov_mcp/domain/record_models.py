@@ -8,6 +8,7 @@ from datetime import datetime
 
 from pydantic import Field
 
+from hivegov_mcp.domain.config import ProposalType
 from hivegov_mcp.domain.models import Agent, PublicModel, Receipt
 from hivegov_mcp.domain.phases import Status
 
@@ -176,9 +177,31 @@ class AgendaItem(PublicModel):
     ref_id: int | None = Field(description="The comment or appeal concerned, when there is one.")
 
 
+class Delegation(PublicModel):
+    agent_id: str = Field(description="The agent whose vote is delegated.")
+    to_agent: str = Field(description="Its delegate.")
+    proposal_type: ProposalType | None = Field(description="The proposal type it covers; null: every type.")
+    since: datetime = Field(description="When it was made (UTC).")
+
+
+class DelegationReceipt(PublicModel):
+    delegation: Delegation = Field(description="The delegation made, or the one revoked.")
+    replaced: str | None = Field(description="The delegate it replaced, if any.")
+    closes_cycle: list[str] | None = Field(
+        description="The cycle it closes, from you back to you: such weight counts as not voted."
+    )
+    receipt: Receipt = Field(description="The audit event this write produced.")
+
+
+class DelegationList(PublicModel):
+    delegations: list[Delegation] = Field(description="Delegations in force, by agent then type.")
+
+
 class Agenda(PublicModel):
     agent_id: str = Field(description="You.")
     items: list[AgendaItem] = Field(description="What needs you now, soonest deadline first.")
+    delegations: list[Delegation] = Field(description="Yours: your weight when you don't vote.")
+    delegated_to_you: list[Delegation] = Field(description="To you: weight your ballot may carry.")
 
 
 class Webhook(PublicModel):

@@ -27,9 +27,11 @@ from sse_starlette import EventSourceResponse
 
 from hivegov_mcp.catalogue import CATALOGUE, Operation
 from hivegov_mcp.catalogue.base import describe_validation, validated
+from hivegov_mcp.domain.config import ProposalType
 from hivegov_mcp.domain.errors import HivegovError, NotAuthenticated
 from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.domain.permissions import Role
+from hivegov_mcp.domain.record_models import Delegation
 from hivegov_mcp.http import events
 from hivegov_mcp.runtime.feed import AuditFeed
 from hivegov_mcp.service import GovernanceService
@@ -258,12 +260,26 @@ async def audit(request: Request, after_seq: int = 0) -> Response:
     return await _page(request, "audit.html", load)
 
 
+async def _agents_context(service: GovernanceService, me: Agent) -> dict[str, Any]:
+    """The agents, each with its delegations, and whom the signed-in agent may delegate to."""
+    agents = (await service.list_agents(me)).agents
+    delegations: dict[str, list[Delegation]] = {}
+    for d in (await service.list_delegations(me)).delegations:
+        delegations.setdefault(d.agent_id, []).append(d)
+    return {
+        "agents": agents,
+        "is_admin": Role.ADMIN in me.roles,
+        "delegations": delegations,
+        "mine": delegations.get(me.id, []),
+        "can_delegate": Role.VOTER in me.roles,
+        "delegates": [a.id for a in agents if a.active and Role.VOTER in a.roles and a.id != me.id],
+        "types": [t.value for t in ProposalType],
+    }
+
+
 @router.get("/agents")
 async def agents(request: Request) -> Response:
-    async def load(service: GovernanceService, me: Agent) -> dict[str, Any]:
-        return {"agents": (await service.list_agents(me)).agents, "is_admin": Role.ADMIN in me.roles}
-
-    return await _page(request, "agents.html", load)
+    return await _page(request, "agents.html", _agents_context)
 
 
 @router.get("/metrics")
@@ -306,6 +322,8 @@ FORMS = (
     ("/appeals/{appeal_id}/decide", "decide_appeal"),
     ("/agents/{agent_id}/deactivate", "deactivate_agent"),
     ("/agents/{agent_id}/activate", "activate_agent"),
+    ("/agents/me/delegate", "delegate_vote"),
+    ("/agents/me/revoke-delegation", "revoke_delegation"),
 )
 
 
@@ -314,8 +332,8 @@ def _after(request: Request) -> tuple[str, str, Page]:
     pid = request.path_params.get("proposal_id")
     if pid is not None:
         return f"/proposals/{pid}", "proposal.html", lambda s, me: _proposal_context(s, me, pid, None)
-    if "agent_id" in request.path_params:
-        return "/agents", "base.html", _nothing
+    if request.url.path.startswith("/agents/"):
+        return "/agents", "agents.html", _agents_context
     referer = request.headers.get("referer", "/")
     return (referer if referer.startswith(str(request.base_url)) else "/"), "base.html", _nothing
 
@@ -333,7 +351,8 @@ def form_action(op: Operation) -> Callable[[Request], Awaitable[Response]]:
             return render("base.html", 403, me=me, csrf=expected, error="Missing or wrong CSRF token: reload the page.")
         back, page, load = _after(request)
         taken = op.arguments.model_fields
-        given = {name: form[name] for name in taken if name in form}
+        # An optional field left empty (a select's "every type", say) is an argument left out.
+        given = {name: form[name] for name in taken if name in form and (form[name] or taken[name].is_required())}
         given |= {name: value for name, value in request.path_params.items() if name in taken}
         try:
             arguments = validated(op, given)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from hivegov_mcp.service.aftervote import AfterVoteOperations, ReviewOperations
 from hivegov_mcp.service.agents import AgentOperations
+from hivegov_mcp.service.delegation import DelegationOperations
 from hivegov_mcp.service.discussion import DiscussionOperations
 from hivegov_mcp.service.proposals import ProposalOperations
 from hivegov_mcp.service.records import AgendaOperations, MerkleOperations, MetricsOperations, RecordOperations
@@ -27,6 +28,7 @@ class GovernanceService(
     ProposalOperations,
     DiscussionOperations,
     VotingOperations,
+    DelegationOperations,
     ReviewOperations,
     AfterVoteOperations,
     RecordOperations,

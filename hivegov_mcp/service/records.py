@@ -229,10 +229,12 @@ class AgendaOperations(ServiceBase):
     async def get_my_agenda(self, actor: Agent) -> Agenda:
         """What needs the calling agent now, soonest deadline first, each with the tool to call.
         Only the kinds its roles let it act on are read (a discussion item is never its own
-        proposal's, so being an author does not count there)."""
+        proposal's, so being an author does not count there). Beside them, its delegations and
+        those to it (whose weight its ballot may carry)."""
         kinds = [kind for kind, (action, _, _) in AGENDA.items() if action is None or may(action, actor.roles)]
         async with self._read() as (tx, now):
             rows = await tx.agenda(actor.id, kinds)
+            delegations, delegated_to_you = await tx.delegations_of(actor.id), await tx.delegations_to(actor.id)
         items = []
         for row in rows:
             _, why, tool = AGENDA[row.kind]
@@ -251,7 +253,7 @@ class AgendaOperations(ServiceBase):
             )
         far = datetime.max.replace(tzinfo=UTC)
         items.sort(key=lambda i: (i.deadline or far, i.proposal_id))
-        return Agenda(agent_id=actor.id, items=items)
+        return Agenda(agent_id=actor.id, items=items, delegations=delegations, delegated_to_you=delegated_to_you)
 
 
 class MerkleOperations(ServiceBase):

@@ -41,7 +41,7 @@ from hivegov_mcp.domain.models import (
     Validation,
 )
 from hivegov_mcp.domain.phases import Status
-from hivegov_mcp.domain.record_models import Webhook
+from hivegov_mcp.domain.record_models import Delegation, Webhook
 from hivegov_mcp.domain.tally import Tally
 from hivegov_mcp.store.values import (
     AgendaRow,
@@ -66,6 +66,7 @@ __all__ = [
     "AgentQueries",
     "AuditQueries",
     "CommentRow",
+    "DelegationQueries",
     "DiscussionQueries",
     "NewComment",
     "ProposalQueries",
@@ -208,6 +209,26 @@ class VotingQueries(Protocol):
     async def get_tally(self, proposal_id: str) -> Tally | None: ...
 
 
+class DelegationQueries(Protocol):
+    """Delegations, one per agent and proposal type (None: every type), and the map the count at
+    close follows (hivegov_mcp.store.sql.delegations)."""
+
+    async def set_delegation(self, agent_id: str, proposal_type: str | None, delegate: str, at: datetime) -> str | None:
+        """Make or replace a delegation: the delegate it replaced, if any."""
+        ...
+
+    async def remove_delegation(self, agent_id: str, proposal_type: str | None) -> str | None:
+        """Remove a delegation: the delegate it had, None when there was none."""
+        ...
+
+    async def delegations_of(self, agent_id: str) -> list[Delegation]: ...
+    async def delegations_to(self, agent_id: str) -> list[Delegation]: ...
+    async def all_delegations(self) -> list[Delegation]: ...
+    async def delegation_map(self, proposal_type: str) -> dict[str, str]:
+        """Agent -> delegate for a proposal of this type: the type's delegation over the general one."""
+        ...
+
+
 class AfterVoteQueries(Protocol):
     """Appeals, executions, validations and published summaries (hivegov_mcp.store.sql.aftervote)."""
 
@@ -318,6 +339,7 @@ class Transaction(
     ProposalQueries,
     DiscussionQueries,
     VotingQueries,
+    DelegationQueries,
     AfterVoteQueries,
     AgendaQueries,
     AuditQueries,
