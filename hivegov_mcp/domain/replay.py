@@ -20,18 +20,19 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from fractions import Fraction
 from typing import Any
 
 from hivegov_mcp.domain.audit import content_hash
+from hivegov_mcp.domain.delegation_log import DelegationHistory
 from hivegov_mcp.domain.phases import INITIAL_STATUS, Action, Status
+from hivegov_mcp.domain.recount import FrozenRules
 from hivegov_mcp.domain.replay_events import UNKNOWN as UNKNOWN
 from hivegov_mcp.domain.replay_events import Disagreement as Disagreement
 from hivegov_mcp.domain.replay_events import LoggedEvent as LoggedEvent
 from hivegov_mcp.domain.replay_events import Unknown as Unknown
 from hivegov_mcp.domain.replay_votes import CONSENT as CONSENT
+from hivegov_mcp.domain.replay_votes import CountRows, VoteRow, check_votes, recount_vote
 from hivegov_mcp.domain.replay_votes import FrozenVote as FrozenVote
-from hivegov_mcp.domain.replay_votes import check_votes, recount_vote
 
 # Actions that never move a proposal (nor change its deadline): the many comments and ballots.
 NOT_MOVES = frozenset(
@@ -73,8 +74,8 @@ class ProposalRows:
     version: int
     versions: Sequence[tuple[int, Mapping[str, Any], str]]  # (number, content fields, stored content_hash)
     comments: Sequence[tuple[int, str, str]]  # (id, type, content), hidden ones too
-    votes: Sequence[tuple[str, str, str, str | None]]  # (agent, decision, justification, salt), in order cast
-    tally: Mapping[str, int] | None  # the stored count of a closed vote: approve/reject/abstain
+    votes: Sequence[VoteRow]  # in the order cast
+    count: CountRows | None  # the stored count of a closed vote
     appeals: Sequence[tuple[int, str, str, str | None]] = ()  # (id, appellant, grounds, decision)
     executions: Sequence[tuple[int, str, str | None]] = ()  # (attempt, executor, outcome)
     eligible: Mapping[str, int] | None = None  # the frozen electorate (agent -> weight); None: not read
@@ -82,8 +83,11 @@ class ProposalRows:
     rules_version: int | Unknown | None = UNKNOWN  # the rules version frozen for its vote
     marks: Sequence[CommentMarks] = ()
     validations: Sequence[tuple[int, int, str, str]] = ()  # (id, version, validator, result)
-    # rules version -> (quorum, threshold) for its type: the closed vote is recounted under them
-    counting: Mapping[int, tuple[Fraction, Fraction]] = field(default_factory=dict)
+    # rules version -> its method, quorum and threshold for the type: the closed vote is recounted under them
+    counting: Mapping[int, FrozenRules] = field(default_factory=dict)
+    type: str | None = None  # None: not read
+    # the log's delegation events, replayed: what a vote closed at any event followed
+    delegations: DelegationHistory = field(default_factory=lambda: DelegationHistory({}))
 
 
 def _sha256(text: str) -> str:
@@ -106,12 +110,14 @@ def check_proposal(rows: ProposalRows, events: Sequence[LoggedEvent]) -> Disagre
     resolved: dict[int, LoggedEvent] = {}
     hidden: dict[int, LoggedEvent] = {}
     validations: dict[int, LoggedEvent] = {}
+    created_as: tuple[str, int] | None = None  # the type the log created it with
     for e in events:
         p = e.payload
         deadline.feed(e)
         vote.feed(e)
         if e.action == "create_proposal":
             status = (INITIAL_STATUS.value, e.seq)
+            created_as = (str(p["type"]), e.seq) if "type" in p else None
         elif "to" in p and "from" in p:
             status = (str(p["to"]), e.seq)
             if "ballots" in p:
@@ -145,6 +151,10 @@ def check_proposal(rows: ProposalRows, events: Sequence[LoggedEvent]) -> Disagre
     if rows.status != status[0]:
         return Disagreement(
             f"proposals: {pid} status", f"is {rows.status}; the log's last transition made it {status[0]}", status[1]
+        )
+    if created_as is not None and rows.type is not None and rows.type != created_as[0]:
+        return Disagreement(
+            f"proposals: {pid} type", f"is {rows.type}; the log created it as {created_as[0]}", created_as[1]
         )
     if version is not None and rows.version != version[0]:
         return Disagreement(
@@ -187,8 +197,17 @@ def check_proposal(rows: ProposalRows, events: Sequence[LoggedEvent]) -> Disagre
         _check_frozen(pid, rows, vote, deadline)
         or _check_marks(pid, rows, resolved, hidden)
         or check_validations(pid, rows.validations, validations)
-        or check_votes(pid, rows.votes, rows.tally, ballots, closed)
-        or recount_vote(pid, rows.counting, vote, closed)
+        or check_votes(pid, rows.votes, ballots, closed, stored=rows.count)
+        or recount_vote(
+            pid,
+            vote,
+            closed,
+            counting=rows.counting,
+            delegations=rows.delegations,
+            proposal_type=created_as[0] if created_as is not None else rows.type,
+            stored=rows.count,
+            options=_options_of(rows),
+        )
         or _check_after_vote(pid, rows, appeals, attempts)
     )
 
@@ -376,3 +395,9 @@ def _check_after_vote(
         if outcome != logged:
             return Disagreement(row, f"its outcome is {outcome}; the log recorded {logged}", claimed.seq)
     return None
+
+
+def _options_of(rows: ProposalRows) -> list[str] | None:
+    """The option labels of the version voted on (its current one; None: its row was not read)."""
+    content = next((c for number, c, _ in rows.versions if number == rows.version), None)
+    return None if content is None else list(content.get("options", []))

@@ -5,15 +5,43 @@ recounted from the log alone (`recount.py`). `replay.py` calls these for each pr
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
-from fractions import Fraction
+from dataclasses import dataclass
+from typing import Any
 
-from hivegov_mcp.domain.audit import ballot_commitment
+from hivegov_mcp.domain.audit import ballot_commitment, canonical_json, option_ballot_commitment
+from hivegov_mcp.domain.counting import delegation_record
+from hivegov_mcp.domain.delegation import resolve_delegations
+from hivegov_mcp.domain.delegation_log import DelegationHistory
 from hivegov_mcp.domain.phases import Status
-from hivegov_mcp.domain.recount import recount_majority
+from hivegov_mcp.domain.recount import FrozenRules, recount
 from hivegov_mcp.domain.replay_events import UNKNOWN, Disagreement, LoggedEvent, Unknown
 
 CONSENT = "consent"  # the `method` of a move that approved a proposal by consent, without a vote
+
+
+@dataclass(frozen=True)
+class VoteRow:
+    """A row of `votes`: a decision (majority) or a ballot on options (its JSON text)."""
+
+    agent: str
+    decision: str | None
+    ballot: str | None
+    justification: str
+    salt: str | None  # None: cast before ballots were salted
+
+
+@dataclass(frozen=True)
+class CountRows:
+    """A closed vote's count as `vote_tallies` stores it: the majority tally's counts, and the
+    records of how it was counted (the method of a vote on options, its result record, where
+    delegated weight went; None where the row has none)."""
+
+    tally: Mapping[str, int] | None = None
+    method: str | None = None
+    result: Mapping[str, Any] | None = None
+    delegation: Mapping[str, Any] | None = None
 
 
 class FrozenVote:
@@ -45,33 +73,62 @@ class FrozenVote:
 
 def recount_vote(
     pid: str,
-    counting: Mapping[int, tuple[Fraction, Fraction]],
     vote: FrozenVote,
     closed: LoggedEvent | None,
+    *,
+    counting: Mapping[int, FrozenRules],
+    delegations: DelegationHistory,
+    proposal_type: str | None,
+    stored: CountRows | None,
+    options: Sequence[str] | None = None,
 ) -> Disagreement | None:
-    """The closed vote, counted again from its events alone."""
-    if closed is None or not isinstance(vote.eligible, Mapping):
+    """The closed vote, counted again from its events alone: its opening event's electorate, the
+    delegations the log left in force for the proposal's type before its closing event, and the
+    method, quorum and threshold of the rules version it froze. The options it counted must be
+    those of the version voted on (`options`, None: not known), and the stored record of where
+    delegated weight went the recount's."""
+    if closed is None or not isinstance(vote.eligible, Mapping) or proposal_type is None:
         return None  # no vote closed, or one from before the log froze its electorate
     version = closed.payload.get("rules_version")
     if not isinstance(version, int) or version not in counting:
         return None
-    quorum, threshold = counting[version]
-    problem = recount_majority(closed.payload, vote.eligible, quorum=quorum, threshold=threshold, version=version)
-    return None if problem is None else Disagreement(f"tallies: {pid}", f"the closing event: {problem}", closed.seq)
+    given = closed.payload.get("options")
+    if options is not None and given is not None and list(given) != list(options):
+        return Disagreement(
+            f"tallies: {pid}",
+            f"the closing event counted options {canonical_json(given)}; the version voted on has "
+            f"{canonical_json(list(options))}",
+            closed.seq,
+        )
+    in_force = delegations.effective(proposal_type, closed.seq)
+    problem = recount(closed.payload, vote.eligible, rules=counting[version], version=version, delegations=in_force)
+    if problem is not None:
+        return Disagreement(f"tallies: {pid}", f"the closing event: {problem}", closed.seq)
+    if stored is not None and stored.delegation is not None:
+        ballots = closed.payload.get("ballots", {})
+        flow = resolve_delegations(vote.eligible, {str(a) for a in ballots}, in_force)
+        if dict(stored.delegation) != delegation_record(flow):
+            return Disagreement(
+                f"tallies: {pid} delegation",
+                "is not where the log's delegations carried the weight of those who did not vote",
+                closed.seq,
+            )
+    return None
 
 
 def check_votes(
     pid: str,
-    votes: Sequence[tuple[str, str, str, str | None]],
-    tally: Mapping[str, int] | None,
+    votes: Sequence[VoteRow],
     logged: Mapping[str, Sequence[LoggedEvent]],
     closed: LoggedEvent | None,
+    *,
+    stored: CountRows | None,
 ) -> Disagreement | None:
-    """The votes table (agent, decision, justification, salt, in the order cast) against the
-    cast_vote events (by agent), and the last ballots and stored tally against the closing event."""
-    cast: dict[str, list[tuple[str, str, str | None]]] = {}
-    for agent, decision, justification, salt in votes:
-        cast.setdefault(agent, []).append((decision, justification, salt))
+    """The votes table (in the order cast) against the cast_vote events (by agent), and the last
+    ballots and the stored count against the closing event."""
+    cast: dict[str, list[VoteRow]] = {}
+    for row in votes:
+        cast.setdefault(row.agent, []).append(row)
     for agent in sorted(set(cast) | set(logged)):
         mine, events = cast.get(agent, []), logged.get(agent, [])
         if len(mine) != len(events):
@@ -80,8 +137,8 @@ def check_votes(
                 f"{len(mine)} in the table, {len(events)} cast_vote events in the log",
                 events[-1].seq if events else None,
             )
-        for n, ((decision, justification, salt), event) in enumerate(zip(mine, events, strict=True), start=1):
-            if ballot_commitment(decision, justification, salt) != event.payload.get("ballot_sha256"):
+        for n, (row, event) in enumerate(zip(mine, events, strict=True), start=1):
+            if _commitment(row) != event.payload.get("ballot_sha256"):
                 return Disagreement(
                     f"votes: {pid} ballot {n} of {agent}",
                     "is not the ballot its cast_vote event committed to (ballot_sha256)",
@@ -89,19 +146,79 @@ def check_votes(
                 )
     if closed is None:
         return None
-    last = {agent: ballots[-1][0] for agent, ballots in cast.items()}
+    last = {agent: _counted_form(rows[-1]) for agent, rows in cast.items()}
     counted = dict(closed.payload.get("ballots", {}))
     if last != counted:
         agent = sorted(a for a in set(last) | set(counted) if last.get(a) != counted.get(a))[0]
         return Disagreement(
             f"votes: {pid} ballot of {agent}",
-            f"the table says {last.get(agent, 'no vote')}; the vote was counted with {counted.get(agent, 'no vote')}",
+            f"the table says {_shown(last.get(agent))}; the vote was counted with {_shown(counted.get(agent))}",
             closed.seq,
         )
-    if tally is not None and dict(tally) != dict(closed.payload.get("tally", {})):
+    return None if stored is None else _check_count(pid, stored, closed)
+
+
+def _check_count(pid: str, stored: CountRows, closed: LoggedEvent) -> Disagreement | None:
+    """The stored count against the closing event: the majority's tally, or the method and the
+    result record of a vote on options, and the weight the ballots carried."""
+    p = closed.payload
+    method = p.get("method")
+    if stored.method != method:
         return Disagreement(
-            f"tallies: {pid}",
-            f"holds {dict(tally)}; the closing event counted {closed.payload.get('tally')}",
+            f"tallies: {pid} method",
+            f"is {stored.method or 'majority'}; the closing event counted by {method or 'majority'}",
+            closed.seq,
+        )
+    if method is None and stored.tally is not None and dict(stored.tally) != dict(p.get("tally", {})):
+        return Disagreement(
+            f"tallies: {pid}", f"holds {dict(stored.tally)}; the closing event counted {p.get('tally')}", closed.seq
+        )
+    if method is not None and stored.result != p.get("result"):
+        wrong = _first_difference(stored.result or {}, p.get("result") or {})
+        return Disagreement(f"tallies: {pid} option_result", f"{wrong}: not what the closing event counted", closed.seq)
+    if stored.delegation is not None and stored.delegation.get("carried") != p.get("carried", {}):
+        return Disagreement(
+            f"tallies: {pid} delegation",
+            "says the ballots carried other weight than the closing event counted them with",
             closed.seq,
         )
     return None
+
+
+def _commitment(row: VoteRow) -> str | None:
+    """The commitment a cast_vote event logs for this row's ballot (None: no ballot it could be)."""
+    if row.ballot is None:
+        return None if row.decision is None else ballot_commitment(row.decision, row.justification, row.salt)
+    try:
+        ballot = json.loads(row.ballot)
+    except ValueError:
+        return None
+    if row.decision is not None or row.salt is None or not isinstance(ballot, dict):
+        return None
+    return option_ballot_commitment(ballot, row.justification, row.salt)
+
+
+def _counted_form(row: VoteRow) -> object:
+    """A row's ballot as a closing event lists it: the decision, or the ballot's JSON object."""
+    if row.ballot is None:
+        return row.decision
+    try:
+        return json.loads(row.ballot)
+    except ValueError:
+        return row.ballot
+
+
+def _shown(ballot: object) -> str:
+    if ballot is None:
+        return "no vote"
+    return ballot if isinstance(ballot, str) else canonical_json(ballot)
+
+
+def _first_difference(mine: Mapping[str, Any], logged: Mapping[str, Any]) -> str:
+    """The first key of a result record where the stored one differs, in words."""
+    for key in sorted(set(mine) | set(logged)):
+        if mine.get(key) != logged.get(key):
+            return (
+                f"its {key} is {canonical_json(mine.get(key))}, the closing event's {canonical_json(logged.get(key))}"
+            )
+    return "it differs"

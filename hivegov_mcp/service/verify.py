@@ -7,20 +7,28 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from fractions import Fraction
 
 import anyio
 
 from hivegov_mcp.domain import replay, replay_registry
 from hivegov_mcp.domain.audit import ChainVerifier, StoredEvent, event_leaf
 from hivegov_mcp.domain.config import ProposalType, parse_config
+from hivegov_mcp.domain.delegation_log import (
+    DELEGATION_EVENTS,
+    EVERY_TYPE,
+    DelegationHistory,
+    DelegationRow,
+    check_delegations,
+)
 from hivegov_mcp.domain.errors import ConfigError
 from hivegov_mcp.domain.merkle import Frontier, cover
 from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.domain.record_models import AuditVerification
+from hivegov_mcp.domain.recount import FrozenRules
+from hivegov_mcp.domain.replay_votes import CountRows, VoteRow
 from hivegov_mcp.domain.tally import Tally
 from hivegov_mcp.service.base import ServiceBase
-from hivegov_mcp.store.base import StoredCheckpoint, StoredRules
+from hivegov_mcp.store.base import StoredCheckpoint, StoredRules, Transaction
 
 VERIFY_PAGE = 5_000
 STATE_PAGE = 200  # proposals per read of the state check
@@ -143,6 +151,7 @@ class VerifyOperations(ServiceBase):
         number = 0
         async with self.store.read() as tx:
             counting = _counting(await tx.all_rules())
+            delegations = await _delegation_history(tx)
         while True:
             async with self.store.read() as tx:
                 page = await tx.proposals_after(number, STATE_PAGE)
@@ -159,10 +168,13 @@ class VerifyOperations(ServiceBase):
                         id=state.id,
                         status=state.status.value,
                         version=state.version,
-                        versions=[(v.version, v.content.model_dump(), v.content_hash) for v in versions],
+                        versions=[(v.version, v.content.hashed_fields(), v.content_hash) for v in versions],
                         comments=[(c.id, c.type, c.content) for c in comments],
-                        votes=[(v.agent_id, v.decision, v.justification, v.salt) for v in votes_of[state.id]],
-                        tally=_counts(await tx.get_tally(state.id)),
+                        votes=[
+                            VoteRow(v.agent_id, v.decision, v.ballot, v.justification, v.salt)
+                            for v in votes_of[state.id]
+                        ],
+                        count=await _count(tx, state.id),
                         appeals=[(a.id, a.appellant, a.grounds, a.decision) for a in await tx.appeals(state.id)],
                         executions=[(x.attempt, x.executor, x.outcome) for x in await tx.executions(state.id)],
                         eligible=electorates[state.id],
@@ -182,6 +194,8 @@ class VerifyOperations(ServiceBase):
                         ],
                         validations=validations[state.id],
                         counting=counting[ProposalType(state.type)],
+                        type=state.type,
+                        delegations=delegations,
                     )
                     found = replay.check_proposal(rows, [_logged(e) for e in events_of.get(state.id, [])])
                     if found is not None:
@@ -207,6 +221,13 @@ class VerifyOperations(ServiceBase):
                 found = replay_registry.check_agent(row, [_logged(e) for e in events])
                 if found is not None:
                     return Finding(found.seq, found.problem, found.row)
+            delegation_rows = [
+                DelegationRow(d.agent_id, d.proposal_type.value if d.proposal_type else EVERY_TYPE, d.to_agent)
+                for d in await tx.all_delegations()
+            ]
+        found = check_delegations(delegation_rows, delegations)
+        if found is not None:
+            return Finding(found.seq, found.problem, found.row)
         async with self.store.read() as tx:
             rules = await tx.all_rules()
             rules_events = await tx.audit_events(subject="rules", after_seq=0, limit=None)
@@ -221,11 +242,11 @@ class VerifyOperations(ServiceBase):
         return None if found is None else Finding(found.seq, found.problem, found.row)
 
 
-def _counting(stored: list[StoredRules]) -> dict[ProposalType, dict[int, tuple[Fraction, Fraction]]]:
-    """Per proposal type, each rules version's quorum and threshold: a closed vote is recounted
-    under the version it froze. A text that no longer parses is left out here (the rules check
-    names it)."""
-    counting: dict[ProposalType, dict[int, tuple[Fraction, Fraction]]] = {t: {} for t in ProposalType}
+def _counting(stored: list[StoredRules]) -> dict[ProposalType, dict[int, FrozenRules]]:
+    """Per proposal type, each rules version's method, quorum and threshold: a closed vote is
+    recounted under the version it froze. A text that no longer parses is left out here (the rules
+    check names it)."""
+    counting: dict[ProposalType, dict[int, FrozenRules]] = {t: {} for t in ProposalType}
     for r in stored:
         try:
             config = parse_config(r.toml)
@@ -233,8 +254,29 @@ def _counting(stored: list[StoredRules]) -> dict[ProposalType, dict[int, tuple[F
             continue
         for t in ProposalType:
             rules = config.rules_for(t)
-            counting[t][r.version] = (rules.quorum, rules.approval_threshold)
+            counting[t][r.version] = FrozenRules(rules.method, rules.quorum, rules.approval_threshold)
     return counting
+
+
+async def _delegation_history(tx: Transaction) -> DelegationHistory:
+    """Every agent's delegation events (subject agent:ID), replayed: what each closed vote followed."""
+    subjects = [f"agent:{a.id}" for a in await tx.list_agents()]
+    by_subject = _by_subject(await tx.events_of_subjects(subjects, DELEGATION_EVENTS))
+    return DelegationHistory({s.removeprefix("agent:"): [_logged(e) for e in es] for s, es in by_subject.items()})
+
+
+async def _count(tx: Transaction, proposal_id: str) -> CountRows | None:
+    """The stored count of a closed vote (None: no vote closed)."""
+    tally = await tx.get_tally(proposal_id)
+    if tally is None:
+        return None
+    records = await tx.get_count_records(proposal_id)
+    return CountRows(
+        tally=_counts(tally),
+        method=records.method if records else None,
+        result=records.result if records else None,
+        delegation=records.delegation if records else None,
+    )
 
 
 def _logged(e: StoredEvent) -> replay.LoggedEvent:
