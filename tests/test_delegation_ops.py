@@ -20,7 +20,7 @@ from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.domain.record_models import Delegation
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
-from tests.conftest import CAST, Cast
+from tests.conftest import CAST, PROPOSAL, Cast
 from tests.http_helpers import bearer, serve
 from tests.mcp_helpers import connect, ok, refused
 
@@ -220,6 +220,44 @@ async def test_the_agenda_lists_your_delegations_and_those_whose_weight_you_may_
     assert [d.to_agent for d in bob.delegations] == ["carol"] and bob.delegated_to_you == []
     alice = await service.get_my_agenda(cast["alice"])
     assert (alice.delegations, alice.delegated_to_you) == ([], [])
+
+
+WHY = "I weighed the specification against the motivation and it holds up."
+
+
+async def _voting(service: GovernanceService, cast: Cast) -> str:
+    pid = (await service.create_proposal(cast["alice"], **PROPOSAL)).id  # a process proposal
+    await service.start_discussion(cast["alice"], pid)
+    await service.conclude_discussion(cast["carol"], pid, "approved-for-voting", "Ready.")
+    return pid
+
+
+@pytest.mark.both_stores
+async def test_at_close_a_non_voter_s_weight_follows_the_delegations_made_until_then_and_voting_overrides(
+    service: GovernanceService, cast: Cast
+) -> None:
+    pid = await _voting(service, cast)  # eligible: bob, carol, dave
+    await service.delegate_vote(cast["bob"], "carol")  # made after voting opened: counted (as of close)
+    await service.delegate_vote(cast["dave"], "bob", proposal_type="process")
+    await service.delegate_vote(cast["dave"], "carol", proposal_type="standards")  # another type: not followed
+    await service.cast_vote(cast["carol"], pid, "approve", WHY)
+    await service.cast_vote(cast["bob"], pid, "reject", WHY)  # bob votes: his delegation to carol is overridden
+    closed = await service.close_voting(cast["carol"], pid, "Everyone who meant to vote has.")
+
+    results = await service.get_voting_results(cast["alice"], pid)
+    assert results.ballots is not None
+    carried = {b.agent_id: (b.carried_weight, b.delegated_by) for b in results.ballots}
+    assert carried == {"bob": (2, ["dave"]), "carol": (1, [])}
+    assert results.tally is not None and (results.tally.approve, results.tally.reject) == (1, 2)
+    assert closed.receipt.seq > 0 and results.uncounted == []
+
+    pid = await _voting(service, cast)
+    await service.delegate_vote(cast["carol"], "bob")  # bob -> carol -> bob: a cycle, neither voting
+    await service.cast_vote(cast["dave"], pid, "approve", WHY)  # dave votes: his delegation is overridden
+    await service.close_voting(cast["carol"], pid, "Time's up.")
+    results = await service.get_voting_results(cast["alice"], pid)
+    assert results.ballots is not None and [(b.agent_id, b.carried_weight) for b in results.ballots] == [("dave", 1)]
+    assert {(u.agent_id, u.reason) for u in results.uncounted or []} == {("bob", "cycle"), ("carol", "cycle")}
 
 
 async def test_delegation_over_mcp_and_rest_with_the_refusals_a_model_reads(db_path: Path, clock: FakeClock) -> None:
