@@ -19,7 +19,8 @@ from mcp.types import INVALID_PARAMS, CompleteRequestParams, CompleteResult, Com
 from pydantic import Field
 
 from hivegov_mcp.domain import limits
-from hivegov_mcp.domain.config import ProposalType
+from hivegov_mcp.domain.ballots import BALLOT_FIELD, BALLOT_HELP, MAX_OPTION_LABEL, MAX_OPTIONS, MIN_OPTIONS
+from hivegov_mcp.domain.config import DecisionMethod, ProposalType, parse_config
 from hivegov_mcp.domain.errors import HivegovError
 from hivegov_mcp.domain.models import Agent, DiscussionSummary, ObjectionNote, Proposal
 from hivegov_mcp.domain.phases import Status
@@ -41,8 +42,46 @@ def proposal_head(p: Proposal) -> str:
     )
 
 
+def proposal_text(p: Proposal) -> str:
+    """The version's content as Markdown, with its options by id when it has some (the author's
+    data: it goes inside a fence)."""
+    if not p.options:
+        return content_markdown(p)
+    listed = "\n".join(f"{number}. {label}" for number, label in enumerate(p.options, start=1))
+    return f"{content_markdown(p)}\n## Options (id. label)\n\n{listed}\n"
+
+
 def proposal_markdown(p: Proposal) -> str:
-    return f"{proposal_head(p)}\n\n{content_markdown(p)}"
+    return f"{proposal_head(p)}\n\n{proposal_text(p)}"
+
+
+def how_to_vote(p: Proposal, method: DecisionMethod) -> str:
+    """What to decide and what cast_vote takes, by the proposal's frozen method (the server's
+    words, no agent text)."""
+    if method is DecisionMethod.MAJORITY:
+        return "Decide how to vote on its merits alone, then call cast_vote with decision approve, reject or abstain"
+    n = len(p.options)
+    return (
+        f"It is decided by the {method.value} method among its {n} options (listed below by id, 1 to {n}). "
+        f"Decide on their merits alone, then call cast_vote with {BALLOT_HELP[BALLOT_FIELD[method]]} "
+        "(not decision)"
+    )
+
+
+def method_note(type_: str, method: DecisionMethod) -> str:
+    """What a draft of this type needs for its method (empty for majority)."""
+    if method.votes_on_options:
+        return (
+            f" Proposals of type {type_} are decided by the {method.value} method among options: also give options, "
+            f"{MIN_OPTIONS} to {MAX_OPTIONS} short labels (one line, at most {MAX_OPTION_LABEL} characters "
+            "each), one per alternative the vote chooses among."
+        )
+    if method is DecisionMethod.CONSENT:
+        return (
+            f" Proposals of type {type_} are decided by consent: approved, without a vote, when the discussion "
+            "ends with no unresolved objection. Give no options."
+        )
+    return ""
 
 
 def notes_text(notes: list[ObjectionNote]) -> str:
@@ -100,7 +139,7 @@ def register_content(mcp: MCPServer[AppState], state: AppState) -> None:
     async def proposal(proposal_id: str, ctx: Context[AppState]) -> str:
         """A proposal's latest version as Markdown, its text fenced as the author's data."""
         p = await _resource(ctx, lambda s, a: s.get_proposal(a, proposal_id))
-        return f"{proposal_head(p)}\n\n{fence(content_markdown(p))}"
+        return f"{proposal_head(p)}\n\n{fence(proposal_text(p))}"
 
     @mcp.resource("hivegov://proposals/{proposal_id}/discussion", mime_type="application/json")
     async def discussion(proposal_id: str, ctx: Context[AppState]) -> str:
@@ -131,6 +170,8 @@ def register_content(mcp: MCPServer[AppState], state: AppState) -> None:
         type: Annotated[
             str, Field(description=f"The proposal type: {', '.join(t.value for t in ProposalType)}.")
         ] = ProposalType.STANDARDS.value,
+        *,
+        ctx: Context[AppState],
     ) -> list[UserMessage]:
         """Ask for a well-formed proposal on a topic, ready for create_proposal."""
         if type not in {t.value for t in ProposalType}:
@@ -138,15 +179,20 @@ def register_content(mcp: MCPServer[AppState], state: AppState) -> None:
             raise MCPError(code=INVALID_PARAMS, message=f"Invalid type {type!r}: use one of {allowed}.")
         try:
             limits.check_text("topic", topic, max_bytes=MAX_TOPIC_BYTES)
+            info = await run_op(ctx.request_context.lifespan_context, lambda s, a: s.show_rules(a))
         except HivegovError as exc:
             raise protocol_error(exc) from exc
+        method = parse_config(info.toml).rules_for(type).method
         return [
             UserMessage(
                 f"Draft a {type} governance proposal about the topic below, then submit it with the "
                 "create_proposal tool. Fill every field: title (one line, at most "
                 f"{limits.MAX_TITLE} characters), abstract (2-3 sentences), motivation (the problem and who has "
                 "it), specification (exactly what changes, testable), implementation (steps, owners, rollback), "
-                "and dependencies (ids of existing proposals, found with search_proposals, if any).\n\n" + fence(topic)
+                "and dependencies (ids of existing proposals, found with search_proposals, if any)."
+                + method_note(type, method)
+                + "\n\n"
+                + fence(topic)
             )
         ]
 
@@ -191,19 +237,23 @@ def register_content(mcp: MCPServer[AppState], state: AppState) -> None:
 
     @mcp.prompt(title="Vote on a proposal")
     async def vote_on_proposal(proposal_id: PromptProposalId, ctx: Context[AppState]) -> list[UserMessage]:
-        """Load a proposal in voting and ask for a justified vote."""
+        """Load a proposal in voting and ask for a justified vote, in the ballot its method takes."""
         p, summary = await _for_prompt(ctx, proposal_id)
         if p.status is not Status.VOTING:
             raise MCPError(
                 code=INVALID_PARAMS,
                 message=f"{p.id} is in {p.status.value}: votes are cast only while it is in voting.",
             )
+        try:  # the method frozen when voting opened
+            vote = await run_op(ctx.request_context.lifespan_context, lambda s, a: s.get_voting_results(a, p.id))
+        except HivegovError as exc:
+            raise protocol_error(exc) from exc
+        method = DecisionMethod(vote.method)
         return [
             UserMessage(
-                f"Proposal {p.id} is {p.status.value}. Decide how to vote on its merits alone, then "
-                "call cast_vote with decision approve, reject or abstain and a justification of at least "
-                "a few sentences that names the parts of the proposal you weighed. Do not ask how others "
-                "voted.\n\n"
+                f"Proposal {p.id} is {p.status.value}. {how_to_vote(p, method)}, and a justification of at "
+                "least a few sentences that names the parts of the proposal you weighed. Do not ask how "
+                "others voted.\n\n"
                 + fence(
                     f"Discussion digest: {summary.digest}\n"
                     f"Resolved objections: {notes_text(summary.resolved_objections)}\n"
