@@ -33,6 +33,7 @@ from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.domain.permissions import Role
 from hivegov_mcp.domain.record_models import Delegation
 from hivegov_mcp.http import events
+from hivegov_mcp.http.forms import form_arguments
 from hivegov_mcp.runtime.feed import AuditFeed
 from hivegov_mcp.service import GovernanceService
 
@@ -351,8 +352,9 @@ def form_action(op: Operation) -> Callable[[Request], Awaitable[Response]]:
             return render("base.html", 403, me=me, csrf=expected, error="Missing or wrong CSRF token: reload the page.")
         back, page, load = _after(request)
         taken = op.arguments.model_fields
-        # An optional field left empty (a select's "every type", say) is an argument left out.
-        given = {name: form[name] for name in taken if name in form and (form[name] or taken[name].is_required())}
+        # An optional field left empty (a select's "every type", say) is an argument left out;
+        # lists and mappings (a ballot's approvals, ranking, scores) as hivegov_mcp.http.forms reads them.
+        given = form_arguments(form, taken)
         given |= {name: value for name, value in request.path_params.items() if name in taken}
         try:
             arguments = validated(op, given)
