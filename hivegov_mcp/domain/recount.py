@@ -21,7 +21,7 @@ from typing import Any
 
 from hivegov_mcp.domain.ballots import BALLOT_FIELD
 from hivegov_mcp.domain.config import DecisionMethod
-from hivegov_mcp.domain.counting import consensus_of, count_options, result_record
+from hivegov_mcp.domain.counting import consensus_of, count_options, delegation_record, result_record
 from hivegov_mcp.domain.delegation import DelegationResult, resolve_delegations
 from hivegov_mcp.domain.tally import Decision, fraction_text, tally_votes
 
@@ -179,19 +179,8 @@ def _weights(ballots: Mapping[str, Any], flow: DelegationResult) -> dict[str, in
 def _delegation_record(closing: Mapping[str, Any], flow: DelegationResult) -> dict[str, Any]:
     """What the event must say of where delegated weight went: `carried` always (an event without it
     carried none), `uncounted` when it records it."""
-    record: dict[str, Any] = {
-        "carried": {
-            voter: {"weight": c.weight, "delegated_by": list(c.delegated_by)}
-            for voter, c in sorted(flow.carried.items())
-            if c.delegated_by
-        }
-    }
-    if "uncounted" in closing:
-        record["uncounted"] = [
-            {"agent": u.agent, "weight": u.weight, "reason": u.reason.value, "chain": list(u.chain)}
-            for u in flow.uncounted
-        ]
-    return record
+    record = delegation_record(flow)
+    return {key: record[key] for key in ("carried", "uncounted") if key == "carried" or key in closing}
 
 
 def _consensus_difference(recorded: object, expected: Fraction) -> list[str]:

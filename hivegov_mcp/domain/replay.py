@@ -12,6 +12,12 @@ display name and token (`token_sha256`), a webhook's target (`replay_registry.py
 rules versions and webhooks). A field an older version did not log (`UNKNOWN`) is not judged, so a
 database written before it still verifies. The engine uses the same replays before it decides
 (service/engine.py).
+
+Issue 19 adds every closed vote recounted from the log alone, by its method and with the
+delegations then in force. This module walks a proposal's events and checks its own rows; the
+parts live beside it: `replay_votes.py` (the vote: ballots, the stored count, the recount),
+`replay_discussion.py` (comment marks, validations), `delegation_log.py` (delegations),
+`replay_events.py` (the shared types, re-exported here for the engine's guards).
 """
 
 from __future__ import annotations
@@ -26,6 +32,10 @@ from hivegov_mcp.domain.audit import content_hash
 from hivegov_mcp.domain.delegation_log import DelegationHistory
 from hivegov_mcp.domain.phases import INITIAL_STATUS, Action, Status
 from hivegov_mcp.domain.recount import FrozenRules
+from hivegov_mcp.domain.replay_discussion import CommentMarks as CommentMarks
+from hivegov_mcp.domain.replay_discussion import check_all_marks
+from hivegov_mcp.domain.replay_discussion import check_marks as check_marks
+from hivegov_mcp.domain.replay_discussion import check_validations as check_validations
 from hivegov_mcp.domain.replay_events import UNKNOWN as UNKNOWN
 from hivegov_mcp.domain.replay_events import Disagreement as Disagreement
 from hivegov_mcp.domain.replay_events import LoggedEvent as LoggedEvent
@@ -52,19 +62,6 @@ VOTING_BLOCKED = "voting_blocked"
 CLOSES_VOTE = (Action.CLOSE_VOTING.value, Action.VOTING_DEADLINE.value, Action.EARLY_CLOSE.value)
 # Every event that sets or clears a proposal's deadline (all the moves, and a blocked vote).
 SETS_DEADLINE = (*(a.value for a in Action if a not in NOT_MOVES), VOTING_BLOCKED)
-
-
-@dataclass(frozen=True)
-class CommentMarks:
-    """A comment's resolution and moderation columns."""
-
-    id: int
-    resolved_by: str | None
-    resolution_note: str | None
-    hidden_by: str | None
-    hidden_reason: str | None
-    resolved: bool = False  # resolved_at is set
-    hidden: bool = False  # hidden_at is set
 
 
 @dataclass(frozen=True)
@@ -195,7 +192,7 @@ def check_proposal(rows: ProposalRows, events: Sequence[LoggedEvent]) -> Disagre
             return Disagreement(row, "its text is not the text the log recorded (content_sha256)", event.seq)
     return (
         _check_frozen(pid, rows, vote, deadline)
-        or _check_marks(pid, rows, resolved, hidden)
+        or check_all_marks(pid, rows.marks, resolved, hidden)
         or check_validations(pid, rows.validations, validations)
         or check_votes(pid, rows.votes, ballots, closed, stored=rows.count)
         or recount_vote(
@@ -300,71 +297,6 @@ def _check_frozen(pid: str, rows: ProposalRows, vote: FrozenVote, deadline: _Dea
         shown = "none" if logged is None else logged.isoformat()
         mine = "none" if rows.deadline is None else rows.deadline.isoformat()
         return Disagreement(f"proposals: {pid} deadline", f"is {mine}; the log set {shown}", deadline.seq)
-    return None
-
-
-def _check_marks(
-    pid: str, rows: ProposalRows, resolved: Mapping[int, LoggedEvent], hidden: Mapping[int, LoggedEvent]
-) -> Disagreement | None:
-    for mark in rows.marks:
-        found = check_marks(pid, mark, resolved.get(mark.id), hidden.get(mark.id))
-        if found is not None:
-            return found
-    return None
-
-
-def check_marks(
-    pid: str, mark: CommentMarks, resolve: LoggedEvent | None, moderation: LoggedEvent | None
-) -> Disagreement | None:
-    """A comment's resolution and moderation columns against its last resolve_comment and
-    moderate_comment events (None: the log has none)."""
-    row = f"comments: {mark.id} on {pid}"
-    table = (mark.resolved, mark.resolved_by, mark.resolution_note)
-    if resolve is None:
-        if table != (False, None, None):
-            return Disagreement(f"{row} resolved_by", "marks it resolved; the log has no resolve_comment event", None)
-    else:
-        note = resolve.payload.get("note", mark.resolution_note)  # older events may not carry the note
-        if table != (True, resolve.actor, note):
-            return Disagreement(
-                f"{row} resolved_by",
-                f"says {mark.resolved_by} resolved it; the log says {resolve.actor}, with its note",
-                resolve.seq,
-            )
-    logged: tuple[bool, str | None, str | None] = (False, None, None)
-    if moderation is not None and moderation.payload.get("action") == "hide":
-        logged = (True, moderation.actor, str(moderation.payload.get("reason")))
-    if (mark.hidden, mark.hidden_by, mark.hidden_reason) != logged:
-        state = f"hidden by {logged[1]}" if logged[0] else "not hidden"
-        mine = f"hidden by {mark.hidden_by}" if mark.hidden else "not hidden"
-        return Disagreement(
-            f"{row} hidden_by", f"says {mine}; the log left it {state}", moderation.seq if moderation else None
-        )
-    return None
-
-
-def check_validations(
-    pid: str, validations: Sequence[tuple[int, int, str, str]], logged: Mapping[int, LoggedEvent]
-) -> Disagreement | None:
-    """A proposal's validations (id, version, validator, result) against its record_validation events."""
-    kept = {number for number, *_ in validations}
-    for number, e in sorted(logged.items()):
-        if number not in kept:
-            return Disagreement(f"validations: {number} on {pid}", "the log recorded it; its row was deleted", e.seq)
-    for number, version, validator, result in validations:
-        row = f"validations: {number} on {pid}"
-        recorded = logged.get(number)
-        if recorded is None:
-            return Disagreement(row, "the log has no record_validation event for it", None)
-        p = recorded.payload
-        said = (recorded.actor, int(p.get("version", version)), str(p.get("result")))
-        if (validator, version, result) != said:
-            return Disagreement(
-                row,
-                f"says {validator} gave version {version} a {result}; the log says {said[0]} gave "
-                f"version {said[1]} a {said[2]}",
-                recorded.seq,
-            )
     return None
 
 
