@@ -46,6 +46,7 @@ from hivegov_mcp.domain.tally import Tally
 from hivegov_mcp.store.values import (
     AgendaRow,
     CommentRow,
+    CountRecords,
     NewComment,
     ProposalState,
     RawHit,
@@ -197,7 +198,14 @@ class VotingQueries(Protocol):
         ...
 
     async def insert_vote(
-        self, proposal_id: str, agent_id: str, decision: str, justification: str, at: datetime, salt: str
+        self,
+        proposal_id: str,
+        agent_id: str,
+        decision: str | None,
+        justification: str,
+        at: datetime,
+        salt: str,
+        ballot: str | None = None,
     ) -> None: ...
     async def last_ballots(self, proposal_id: str) -> list[Ballot]: ...
     async def voter_standing(self, proposal_id: str, agent_id: str, *, count: bool) -> VoterStanding: ...
@@ -205,8 +213,9 @@ class VotingQueries(Protocol):
         """Remove a vote's electorate, ballots and tally (its closing event keeps them), for a new vote."""
         ...
 
-    async def store_tally(self, proposal_id: str, tally: Tally, rules_version: int) -> None: ...
+    async def store_tally(self, proposal_id: str, tally: Tally, rules_version: int, count: CountRecords) -> None: ...
     async def get_tally(self, proposal_id: str) -> Tally | None: ...
+    async def get_count_records(self, proposal_id: str) -> CountRecords | None: ...
 
 
 class DelegationQueries(Protocol):
