@@ -24,12 +24,18 @@ class VoteWithATypo(Arguments):
     proposal_id: str = Field(description="Proposal id.")
     decison: str = Field(description="Misspelt.")
     justification: str = Field(description="Why.")
+    approvals: list[int] | None = Field(None, description="Approved options.")
+    scores: dict[int, int] | None = Field(None, description="Scores.")
+    ranking: list[int] | None = Field(None, description="Ranking.")
 
 
 class VoteWithAWrongType(Arguments):
     proposal_id: str = Field(description="Proposal id.")
     decision: int = Field(description="A number, where the service takes a string.")
     justification: str = Field(description="Why.")
+    approvals: list[int] | None = Field(None, description="Approved options.")
+    scores: dict[int, int] | None = Field(None, description="Scores.")
+    ranking: list[int] | None = Field(None, description="Ranking.")
 
 
 def test_the_real_catalogue_passes_its_checks() -> None:

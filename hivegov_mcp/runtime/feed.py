@@ -33,6 +33,7 @@ from hivegov_mcp.domain.replay_registry import MODEL_USAGE
 from hivegov_mcp.service import GovernanceService
 
 log = logging.getLogger(__name__)
+UNCHANGED_BY = frozenset({MODEL_USAGE, "delegate_vote", "revoke_delegation"})  # agent:ID events
 
 SUBSCRIBER_BUFFER = 1_000  # events a subscriber may lag behind before it is closed
 CHUNK = 64 * 1024  # bytes a stream catching up sends in one turn
@@ -45,8 +46,9 @@ AGENTS = "agent:"  # the subject of every event that changes an agent (its token
 
 def changes_agent(subject: str, action: str) -> bool:
     """Whether the event may change an agent (a stream then checks its token again): an agent's
-    report of its model usage, on the same subject, changes nothing."""
-    return subject.startswith(AGENTS) and action != MODEL_USAGE
+    report of its model usage and its delegations, on the same subject, change nothing a token
+    grants."""
+    return subject.startswith(AGENTS) and action not in UNCHANGED_BY
 
 
 class Message(NamedTuple):
