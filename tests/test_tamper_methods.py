@@ -157,8 +157,10 @@ async def test_a_close_that_follows_delegations_the_log_never_made_is_named(
             "UPDATE vote_tallies SET option_result = replace(option_result, '\"winner\":1', '\"winner\":2')",
             "tallies: {pid} option_result",
         ),
+        ("UPDATE vote_tallies SET outcome = 'rejected', reason = 'no_support'", "tallies: {pid} outcome"),
+        ("UPDATE vote_tallies SET consensus = '1/1'", "tallies: {pid} consensus"),
     ],
-    ids=["an option ballot rewritten", "the stored winner changed"],
+    ids=["an option ballot rewritten", "the stored winner changed", "the outcome flipped", "the consensus raised"],
 )
 async def test_an_edit_to_an_option_vote_is_named_at_its_row(
     service: GovernanceService,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from hivegov_mcp.domain.audit import ballot_commitment, canonical_json, option_ballot_commitment
@@ -17,6 +18,7 @@ from hivegov_mcp.domain.delegation_log import DelegationHistory
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.recount import FrozenRules, recount
 from hivegov_mcp.domain.replay_events import UNKNOWN, Disagreement, LoggedEvent, Unknown
+from hivegov_mcp.domain.tally import Decision, Tally
 
 CONSENT = "consent"  # the `method` of a move that approved a proposal by consent, without a vote
 
@@ -34,11 +36,12 @@ class VoteRow:
 
 @dataclass(frozen=True)
 class CountRows:
-    """A closed vote's count as `vote_tallies` stores it: the majority tally's counts, and the
-    records of how it was counted (the method of a vote on options, its result record, where
-    delegated weight went; None where the row has none)."""
+    """A closed vote's count as `vote_tallies` stores it: the tally (a vote on options keeps zero
+    counts with its outcome, reason, quorum and consensus), and the records of how it was counted
+    (the method of a vote on options, its result record, where delegated weight went; None where
+    the row has none)."""
 
-    tally: Mapping[str, int] | None = None
+    tally: Tally | None = None
     method: str | None = None
     result: Mapping[str, Any] | None = None
     delegation: Mapping[str, Any] | None = None
@@ -169,10 +172,16 @@ def _check_count(pid: str, stored: CountRows, closed: LoggedEvent) -> Disagreeme
             f"is {stored.method or 'majority'}; the closing event counted by {method or 'majority'}",
             closed.seq,
         )
-    if method is None and stored.tally is not None and dict(stored.tally) != dict(p.get("tally", {})):
-        return Disagreement(
-            f"tallies: {pid}", f"holds {dict(stored.tally)}; the closing event counted {p.get('tally')}", closed.seq
-        )
+    tally = stored.tally
+    if tally is not None:
+        counts = {d.value: getattr(tally, d.value) for d in Decision}
+        if method is None and counts != dict(p.get("tally", {})):
+            return Disagreement(
+                f"tallies: {pid}", f"holds {counts}; the closing event counted {p.get('tally')}", closed.seq
+            )
+        found = _check_outcome(pid, tally, closed)
+        if found is not None:
+            return found
     if method is not None and stored.result != p.get("result"):
         wrong = _first_difference(stored.result or {}, p.get("result") or {})
         return Disagreement(f"tallies: {pid} option_result", f"{wrong}: not what the closing event counted", closed.seq)
@@ -183,6 +192,33 @@ def _check_count(pid: str, stored: CountRows, closed: LoggedEvent) -> Disagreeme
             closed.seq,
         )
     return None
+
+
+def _check_outcome(pid: str, tally: Tally, closed: LoggedEvent) -> Disagreement | None:
+    """The stored outcome, reason, quorum and consensus (what results and metrics read) against the
+    closing event's (an older event without consensus leaves it unjudged)."""
+    p = closed.payload
+    stored: dict[str, object] = {
+        "outcome": tally.outcome.value,
+        "reason": tally.reason.value if tally.reason else None,
+        "quorum_met": tally.quorum_met,
+    }
+    logged: dict[str, object] = {"outcome": p.get("to"), "reason": p.get("reason"), "quorum_met": p.get("quorum_met")}
+    if "consensus" in p:
+        stored["consensus"], logged["consensus"] = tally.consensus, _fraction(p["consensus"])
+    for column, value in stored.items():
+        if value != logged[column]:
+            return Disagreement(
+                f"tallies: {pid} {column}", f"is {value}; the closing event recorded {logged[column]}", closed.seq
+            )
+    return None
+
+
+def _fraction(value: object) -> Fraction | None:
+    try:
+        return Fraction(str(value))
+    except (ValueError, ZeroDivisionError):
+        return None
 
 
 def _commitment(row: VoteRow) -> str | None:

@@ -26,7 +26,6 @@ from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.domain.record_models import AuditVerification
 from hivegov_mcp.domain.recount import FrozenRules
 from hivegov_mcp.domain.replay_votes import CountRows, VoteRow
-from hivegov_mcp.domain.tally import Tally
 from hivegov_mcp.service.base import ServiceBase
 from hivegov_mcp.store.base import StoredCheckpoint, StoredRules, Transaction
 
@@ -272,7 +271,7 @@ async def _count(tx: Transaction, proposal_id: str) -> CountRows | None:
         return None
     records = await tx.get_count_records(proposal_id)
     return CountRows(
-        tally=_counts(tally),
+        tally=tally,
         method=records.method if records else None,
         result=records.result if records else None,
         delegation=records.delegation if records else None,
@@ -288,7 +287,3 @@ def _by_subject(events: list[StoredEvent]) -> dict[str, list[StoredEvent]]:
     for e in events:
         grouped.setdefault(e.subject, []).append(e)
     return grouped
-
-
-def _counts(tally: Tally | None) -> dict[str, int] | None:
-    return None if tally is None else {"approve": tally.approve, "reject": tally.reject, "abstain": tally.abstain}
