@@ -1,7 +1,10 @@
-"""`verify_audit` (DESIGN §6, §16): the hash chain, the Merkle leaves and the checkpoints signed
-so far, the append-only guards, then the state tables against the log. Each step streams a
+"""`verify_audit` (DESIGN §6, §16, §20): the hash chain, the Merkle leaves and the checkpoints
+signed so far, the append-only guards, then the state tables against the log, every closed vote
+recounted from its events by its method with the delegations then in force. Each step streams a
 page at a time in its own short read: memory stays flat in the log's length (the state check
-holds one proposal's events at a time) and other calls are served between pages."""
+holds one proposal's events at a time, and the delegation events, read once: each closed vote is
+recounted with the delegations in force when it closed) and other calls are served between
+pages."""
 
 from __future__ import annotations
 
