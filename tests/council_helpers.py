@@ -10,7 +10,7 @@ from pathlib import Path
 import anyio
 
 from hivegov_mcp.council.config import Council, Member
-from hivegov_mcp.council.scripted import ChatRequest, Reply, call, say
+from hivegov_mcp.council.scripted import ChatRequest, Reply, ballot, call, say
 from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.service import GovernanceService
@@ -107,10 +107,11 @@ async def people(service: GovernanceService) -> None:
     await service.register_agent(LOCAL_ADMIN, "carol", ["mediator"])
 
 
-async def open_vote(service: GovernanceService) -> str:
+async def open_vote(service: GovernanceService, options: list[str] | None = None) -> str:
+    """alice's proposal (with `options`, for a type decided on them), discussed and sent to voting by carol."""
     alice = await agent(service, "alice")
     carol = await agent(service, "carol")
-    pid = (await service.create_proposal(alice, **PROPOSAL)).id
+    pid = (await service.create_proposal(alice, **PROPOSAL, options=options)).id
     await service.start_discussion(alice, pid)
     await service.conclude_discussion(carol, pid, "approved-for-voting", "Ready.")
     return pid
@@ -124,10 +125,11 @@ async def agent(service: GovernanceService, agent_id: str) -> Agent:
 
 
 def votes_approve(req: ChatRequest) -> Reply:
+    """Approve (a vote on options: in the field its method takes, the first option first)."""
     item = req.item
     if req.calls or item.get("tool") != "cast_vote":
         return say("Done." if req.calls else "Nothing to do.")
-    return call("cast_vote", proposal_id=item["proposal_id"], decision="approve", justification=JUSTIFICATION)
+    return call("cast_vote", proposal_id=item["proposal_id"], **ballot(req.vote), justification=JUSTIFICATION)
 
 
 async def ballots(service: GovernanceService, pid: str) -> dict[str, str]:

@@ -246,7 +246,8 @@ class MemberLoop:
         def only_allowed(ctx: RunContext[None], tool_def: ToolDefinition) -> bool:
             return tool_def.name in allowed
 
-        prompt = item_prompt(item, proposal if isinstance(proposal, dict) else None, discussion, blind=blind)
+        vote = await self._vote(toolset, pid) if tool == "cast_vote" else None
+        prompt = item_prompt(item, proposal if isinstance(proposal, dict) else None, discussion, blind=blind, vote=vote)
         self.current = Item(item, comment_ids, proposal.get("round") if isinstance(proposal, dict) else None)
         self.endpoint.item = ItemUsage()  # what this item costs
         self._note(state=f"acting on {pid} ({tool})")
@@ -295,6 +296,15 @@ class MemberLoop:
             self.failures.pop(key, None)
             self.retry_at.pop(key, None)
             self._note(items=self.board.members[self.member.agent].items + 1)
+
+    async def _vote(self, toolset: MCPToolset[Any], pid: str) -> dict[str, Any] | None:
+        """The vote as get_voting_results shows it while open (its method and options), or None
+        when it can't be read (it closed meanwhile: the server will say so to the model)."""
+        try:
+            found = await toolset.direct_call_tool("get_voting_results", {"proposal_id": pid})
+        except ModelRetry:
+            return None
+        return found if isinstance(found, dict) else None
 
     async def _report_usage(self, toolset: MCPToolset[Any], offered: set[str]) -> None:
         used = self.endpoint.item

@@ -3,7 +3,10 @@ itself and the proposal and discussion it concerns, other agents' text fenced as
 (`render.fence`: markers a text can't forge).
 
 The item's first line is machine-readable (`ITEM {...}`), so a scripted model (and a person
-reading a transcript) sees exactly what the member was asked.
+reading a transcript) sees exactly what the member was asked; a vote adds a `VOTE {...}` line
+(the method frozen when voting opened, the cast_vote field it takes, the option ids) and says
+the same in words. The options' labels are the author's: they are listed by id with the
+proposal, inside its fence.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from hivegov_mcp.domain.ballots import BALLOT_FIELD, BALLOT_HELP
+from hivegov_mcp.domain.config import DecisionMethod
 from hivegov_mcp.domain.render import fence
 
 MAX_COMMENTS_SHOWN = 60  # the newest comments of a long discussion; the model can page with get_discussion
@@ -58,6 +63,9 @@ def _proposal_text(p: dict[str, Any]) -> str:
             parts.append(f"## {name.capitalize()}\n{_cut(str(p[name]), MAX_SECTION_CHARS, 'get_proposal')}")
     if p.get("dependencies"):
         parts.append("Depends on: " + ", ".join(p["dependencies"]))
+    if p.get("options"):
+        listed = "\n".join(f"{n}. {label}" for n, label in enumerate(p["options"], start=1))
+        parts.append(f"## Options (id. label)\n{_cut(listed, MAX_SECTION_CHARS, 'get_proposal')}")
     if p.get("change_note"):
         parts.append(f"Change note of version {p.get('version')}: {p['change_note']}")
     return "\n\n".join(parts)
@@ -84,10 +92,33 @@ def _newest(lines: list[str]) -> list[str]:
     return kept[::-1]
 
 
+def vote_lines(pid: str, vote: dict[str, Any]) -> list[str]:
+    """How to vote on `pid`, from its get_voting_results while open (`method`, `options`): the
+    `VOTE` line and the same in words (no agent-written text: the labels stay in the fence)."""
+    method = DecisionMethod(vote.get("method", DecisionMethod.MAJORITY.value))
+    field = BALLOT_FIELD.get(method, "decision")
+    ids = list(range(1, len(vote.get("options") or []) + 1))
+    head = {"method": method.value, "field": field, "options": ids}
+    among = f" among its {len(ids)} options, listed by id (1 to {len(ids)}) with the proposal" if ids else ""
+    return [
+        "VOTE " + json.dumps(head, separators=(",", ":")),
+        f"How to vote: {pid} is decided by the {method.value} method (frozen when voting opened){among}. "
+        f"Call cast_vote with {BALLOT_HELP[field]}"
+        + ("" if field == "decision" else " (not decision)")
+        + ", and a justification.",
+    ]
+
+
 def item_prompt(
-    item: dict[str, Any], proposal: dict[str, Any] | None, discussion: dict[str, Any] | None, *, blind: bool
+    item: dict[str, Any],
+    proposal: dict[str, Any] | None,
+    discussion: dict[str, Any] | None,
+    *,
+    blind: bool,
+    vote: dict[str, Any] | None = None,
 ) -> str:
-    """The user message for one agenda item."""
+    """The user message for one agenda item (`vote`: its proposal's get_voting_results, for a
+    cast_vote item)."""
     head = {
         "proposal_id": item["proposal_id"],
         "tool": item["tool"],
@@ -103,6 +134,8 @@ def item_prompt(
         + (f" (about comment #{item['ref_id']})" if item.get("ref_id") else "")
         + ".",
     ]
+    if vote is not None:
+        lines += vote_lines(item["proposal_id"], vote)
     if proposal is not None:
         lines.append(f"\nThe proposal, version {proposal.get('version')}:\n" + fence(_proposal_text(proposal)))
     if blind:
@@ -130,3 +163,12 @@ def parse_item(prompt: str) -> dict[str, Any]:
         raise ValueError("not an agenda item prompt")
     parsed: dict[str, Any] = json.loads(first.removeprefix("ITEM "))
     return parsed
+
+
+def parse_vote(prompt: str) -> dict[str, Any] | None:
+    """The vote a prompt asks for (its `VOTE` line, among the lines before the proposal), or None."""
+    for line in prompt.split("\n", 4)[:4]:
+        if line.startswith("VOTE "):
+            parsed: dict[str, Any] = json.loads(line.removeprefix("VOTE "))
+            return parsed
+    return None

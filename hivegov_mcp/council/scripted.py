@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hivegov_mcp.council.prompts import parse_item
+from hivegov_mcp.council.prompts import parse_item, parse_vote
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,14 @@ class ChatRequest:
     def item(self) -> dict[str, Any]:
         try:
             return parse_item(self.prompt)
+        except ValueError:
+            return {}
+
+    @property
+    def vote(self) -> dict[str, Any]:
+        """The vote the prompt asks for (its `VOTE` line: method, field, option ids), or {}."""
+        try:
+            return parse_vote(self.prompt) or {}
         except ValueError:
             return {}
 
@@ -103,6 +111,23 @@ def call_raw(tool: str, arguments: str) -> dict[str, Any]:
 
 def say(text: str) -> dict[str, Any]:
     return {"text": text}
+
+
+def ballot(vote: dict[str, Any], prefer: list[int] | None = None) -> dict[str, Any]:
+    """The cast_vote arguments of a ballot in the field the vote's method takes (see the `VOTE`
+    line), favouring the options in `prefer` (most preferred first; by default the listed order):
+    approve for majority; approve the first preferred; score it 5, the next 4 and so on down to 0;
+    rank the preferred options in that order."""
+    field = vote.get("field", "decision")
+    options: list[int] = list(vote.get("options") or [])
+    order = prefer if prefer is not None else options
+    if field == "approvals":
+        return {"approvals": order[:1]}
+    if field == "scores":
+        return {"scores": {str(o): max(0, 5 - order.index(o)) if o in order else 0 for o in options}}
+    if field == "ranking":
+        return {"ranking": order}
+    return {"decision": "approve"}
 
 
 @dataclass
@@ -203,15 +228,15 @@ NOTHING = "Nothing for me to do on this item."
 
 
 def _member(ballot_why: str, act: Callable[[ChatRequest, dict[str, Any]], dict[str, Any] | None]) -> Script:
-    """A demo member: after its one call it is done; a ballot to cast is an approval with
-    `ballot_why`; any other item is `act`'s (None: nothing to do)."""
+    """A demo member: after its one call it is done; a ballot to cast is an approval (of the first
+    option, for a vote on options) with `ballot_why`; any other item is `act`'s (None: nothing to do)."""
 
     def script(req: ChatRequest) -> Reply:
         item = req.item
         if req.calls:
             return say("Done.")
         if item.get("tool") == "cast_vote":
-            return call("cast_vote", proposal_id=item["proposal_id"], decision="approve", justification=ballot_why)
+            return call("cast_vote", proposal_id=item["proposal_id"], **ballot(req.vote), justification=ballot_why)
         return act(req, item) or say(NOTHING)
 
     return script
