@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hivegov_mcp.cli import main
 from hivegov_mcp.domain.clock import FakeClock
+from hivegov_mcp.domain.config import parse_config
 from hivegov_mcp.domain.identity import LOCAL_ADMIN
+from hivegov_mcp.domain.metrics import Event, compute
 from hivegov_mcp.domain.record_models import GovernanceMetrics
 from hivegov_mcp.service import GovernanceService
 from tests.conftest import PROPOSAL, Cast
@@ -76,6 +79,80 @@ async def test_the_metrics_of_a_scripted_history_are_the_ones_computed_by_hand(
     assert (agents["dave"].objections_raised, agents["dave"].objections_resolved, agents["dave"].votes) == (1, 1, 0)
     assert (agents["bob"].votes, agents["bob"].matched_outcome) == (1, 1.0)
     assert as_voter.agents == []  # per-agent figures are for reporters
+
+
+OPTIONS = ["Keep a Changelog format", "Conventional commits", "Free text"]
+ON_OPTIONS = parse_config(
+    '[governance.types.process]\nmethod = "ranked"\n[governance.types.standards]\nmethod = "approval"\n'
+    '[governance.types.informational]\nmethod = "consent"\n'
+)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("config", [ON_OPTIONS])
+async def test_votes_on_options_count_their_closing_consensus_and_a_ballot_matches_when_its_first_choice_won(
+    service: GovernanceService, cast: Cast, clock: FakeClock
+) -> None:
+    start = clock.now()
+
+    async def voted(kind: str, ballots: dict[str, dict[str, Any]]) -> str:
+        pid = (await service.create_proposal(cast["alice"], **{**PROPOSAL, "type": kind}, options=OPTIONS)).id
+        await service.start_discussion(cast["alice"], pid)
+        await service.conclude_discussion(cast["carol"], pid, "approved-for-voting", "Ready.")
+        for voter, ballot in ballots.items():
+            await service.cast_vote(cast[voter], pid, justification=JUSTIFICATION, **ballot)
+        return pid
+
+    # ranked: 1 wins (Schulze); bob and dave ranked it first, carol ranked 2 first
+    ranked = await voted(
+        "process", {"bob": {"ranking": [1, 2, 3]}, "carol": {"ranking": [2, 1, 3]}, "dave": {"ranking": [1, 3]}}
+    )
+    # approval: 2 wins, approved by all three (dave's ballot approves 2 and 3)
+    approval = await voted(
+        "standards", {"bob": {"approvals": [1, 2]}, "carol": {"approvals": [2]}, "dave": {"approvals": [2, 3]}}
+    )
+    # consent: approved without a vote (it reached its decision; no ballots, no consensus figure)
+    consent = (await service.create_proposal(cast["alice"], **{**PROPOSAL, "type": "informational"})).id
+    await service.start_discussion(cast["alice"], consent)
+    await service.conclude_discussion(cast["carol"], consent, "approved-for-voting", "No objection.")
+    closed = [await service.get_voting_results(cast["bob"], pid) for pid in (ranked, approval)]
+    metrics = await service.get_governance_metrics(LOCAL_ADMIN, start, clock.now() + timedelta(seconds=1))
+
+    assert [r.consensus for r in closed] == [pytest.approx(2 / 3), 1.0]  # as each closing event records it
+    assert _criteria(metrics) == {
+        "participation": (1.0, 6, 6, True),  # 3 ballots of 3 eligible, twice
+        "quality": (1.0, 3, 3, True),  # both votes and the consent decision
+        "consensus": (pytest.approx(5 / 6), 2, 2, True),  # the mean of 2/3 and 1; consent holds no vote
+        "implementation": (0.0, 0, 3, False),
+    }
+    matched = {a.agent_id: (a.votes, a.matched_outcome) for a in metrics.agents if a.votes}
+    assert matched == {"bob": (2, 1.0), "carol": (2, 0.5), "dave": (2, 1.0)}
+
+
+def test_a_ballot_on_options_with_no_first_choice_counts_neither_way() -> None:
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    close = Event(
+        seq=1,
+        at=at,
+        actor="@engine",
+        action="voting_deadline",
+        subject="BIP-001",
+        payload={
+            "to": "approved",
+            "method": "score",
+            "consensus": "4/5",
+            "result": {"winner": 2},
+            "ballots": {
+                "ann": {"scores": {"1": 0, "2": 0}},  # no first choice
+                "ben": {"scores": {"1": 3, "2": 3}},  # 1 and 2 tie first: 2 won
+                "cy": {"scores": {"1": 4, "2": 1}},
+            },
+        },
+    )
+    agents = compute([close], at, at + timedelta(seconds=1)).agents
+
+    # ann's ballot counts neither way (she has no figures from it); cy put 1 first, and 2 won
+    assert {a: (f.decisive_votes, f.matched_outcome) for a, f in agents.items()} == {"ben": (1, 1), "cy": (1, 0)}
 
 
 def test_the_report_command_prints_the_metrics_as_markdown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
