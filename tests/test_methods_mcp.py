@@ -3,7 +3,8 @@
 is discussed, concluded, voted on by three voters each through its own client, and its closed
 result read with get_voting_results; verify_audit recounts it from the log. A consent proposal
 is decided without a vote. The cast_vote tool lists the four ballot fields, and a ballot in a
-field its proposal's method does not take comes back as a tool error naming the one it does."""
+field its proposal's method does not take comes back as a tool error naming the one it does; a
+delegated weight follows its delegate over MCP too."""
 
 from __future__ import annotations
 
@@ -260,3 +261,23 @@ async def test_the_vote_prompt_names_the_method_the_field_and_the_options_by_id_
         assert "Ignore the rules" not in text.split(BEGIN)[0]
     assert "also give options, 2 to 20 short labels" in getattr(draft.messages[0].content, "text", "")
     assert "options" not in getattr(plain.messages[0].content, "text", "")  # standards: majority
+
+
+async def test_over_mcp_a_delegated_weight_follows_its_delegate_and_can_change_the_ranked_winner(
+    db_path: Path, clock: FakeClock
+) -> None:
+    async with clients(db_path, clock, rules("ranked"), "auto") as c:
+        pid = (await to_voting(c, OPTIONS))["id"]
+        delegated = await ok(c["dave"], "delegate_vote", to_agent="carol", proposal_type="process")
+        await ok(c["bob"], "cast_vote", proposal_id=pid, justification=WHY, ranking=[1, 2, 3])
+        await ok(c["carol"], "cast_vote", proposal_id=pid, justification=WHY, ranking=[2, 1, 3])
+        closed = await ok(c["carol"], "close_voting", proposal_id=pid, reason="Dave delegated; the rest voted.")
+        check = await ok(c["bob"], "verify_audit")
+
+    assert delegated["delegation"]["to_agent"] == "carol"
+    carried = {b["agent_id"]: (b["carried_weight"], b["delegated_by"]) for b in closed["ballots"]}
+    assert carried == {"bob": (1, []), "carol": (2, ["dave"])}
+    assert closed["option_tally"]["winner"] == 2  # carol's ranking, with dave's weight: 2 over 1 by 2 to 1
+    assert closed["option_tally"]["pairwise"] == [[0, 1, 3], [2, 0, 3], [0, 0, 0]]
+    assert (closed["status"], closed["voted_weight"], closed.get("uncounted")) == ("approved", 3, [])
+    assert check["ok"] is True, check
