@@ -122,7 +122,7 @@ def load(path: Path, scale: Scale, *, seed: int = 6) -> None:
                 implementation="",
                 dependencies=[],
             )
-            digest = content_hash(content.model_dump())
+            digest = content_hash(content.hashed_fields())
             voting = status in ("voting", "approved", "rejected")
             deadline = (start + timedelta(days=400)).isoformat(timespec="microseconds")
             proposals.append(
@@ -133,7 +133,7 @@ def load(path: Path, scale: Scale, *, seed: int = 6) -> None:
             )  # fmt: skip
             versions.append(
                 (pid, 1, content.title, content.abstract, content.motivation, content.specification, "", "[]",
-                 "initial version", digest, proposals[-1][4], when)
+                 "initial version", digest, proposals[-1][4], when, None)
             )  # fmt: skip
             index.append((-number, pid, "proposal", None, content.title, search_body(content)))
             chain.add(when, "create_proposal", pid, {"type": proposals[-1][2], "version": 1, "content_hash": digest})
@@ -141,7 +141,7 @@ def load(path: Path, scale: Scale, *, seed: int = 6) -> None:
                 reached = "voting" if status in ("approved", "rejected") else status
                 chain.add(when, "bulk_load", pid, {"from": "draft", "to": reached})
         con.executemany(f"INSERT INTO proposals VALUES ({', '.join('?' * 16)})", proposals)
-        con.executemany(f"INSERT INTO proposal_versions VALUES ({', '.join('?' * 12)})", versions)
+        con.executemany(f"INSERT INTO proposal_versions VALUES ({', '.join('?' * 13)})", versions)
         con.executemany(
             INDEX_ROW,
             index,
