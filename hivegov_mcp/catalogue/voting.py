@@ -53,8 +53,8 @@ OPERATIONS = [
         arguments=OneProposal,
         result=VotingResults,
         rest=Route("GET", "/votes/{proposal_id}", "Voting results (hidden while open by default)", TAG),
-        description="""Voting results: result, reason, quorum, consensus and tally. While voting is open (with
-        the default visibility) only who has voted is shown, not how.""",
+        description="""Results: method, result, reason, quorum, consensus, tally (on options: figures, winner, tie
+        rule, Schulze matrix or runoff rounds), delegated weight. While open, by default, only who voted.""",
         agent_text=True,
     ),
     Operation(
