@@ -15,6 +15,7 @@ import pytest
 
 from hivegov_mcp.app import open_service
 from hivegov_mcp.domain.identity import LOCAL_ADMIN
+from hivegov_mcp.domain.tally import Decision
 from hivegov_mcp.settings import Settings
 
 pytestmark = pytest.mark.anyio
@@ -96,7 +97,7 @@ async def test_the_council_demo_runs_the_whole_cycle_to_approved_with_every_act_
     assert summaries and {a for a, _ in summaries} == {"qwen"}
     assert sorted(a for a, _ in by("cast_vote")) == sorted(MEMBERS)
     assert results.ballots is not None
-    assert sorted((b.agent_id, b.decision.value) for b in results.ballots) == sorted((m, "approve") for m in MEMBERS)
+    assert sorted((b.agent_id, b.decision) for b in results.ballots) == sorted((m, Decision.APPROVE) for m in MEMBERS)
     assert results.result is not None and results.result.value == "approved"
     assert {a for a, _, _ in acts} <= {"alice", *MEMBERS, "@engine"}
     assert proposal.status.value == "approved"
