@@ -428,7 +428,7 @@ class VotingResults(PublicModel):
     )
     reason: str | None = Field(description="quorum_not_met, threshold_not_met or no_support when rejected.")
     quorum_met: bool = Field(description="Whether enough eligible weight has voted (abstentions count).")
-    consensus: float | None = Field(description="approve / (approve + reject) by weight; hidden while open.")
+    consensus: float | None = Field(description="approve/(approve+reject), or the winner's share; hidden while open.")
     tally: TallyCounts | None = Field(description="Weights per decision; hidden while open.")
     visibility: Visibility = Field(description="after_close or live.")
     rules_version: int = Field(description="The rules version the vote runs under (frozen when it opened).")
