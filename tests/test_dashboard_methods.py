@@ -182,7 +182,7 @@ async def test_a_ranking_cast_by_keyboard_counts_and_the_closed_page_shows_the_m
         await browser.close()
 
     assert listed == labels and title == final_title == "BIP-001 · hivegov"  # the markup stayed text
-    assert refused == "Invalid ranking: [2, 2] ranks an option twice; rank each option at most once"
+    assert refused == "Invalid ranking: ranks option 2 twice; rank each option at most once"
     assert column is not None and shown is not None
     assert column["x"] <= shown["x"] and shown["x"] + shown["width"] <= column["x"] + column["width"]
     assert after["voted"] == ["bob", "carol"] and after["ballots"] is None  # counted, hidden until close

@@ -11,7 +11,7 @@ import pytest
 
 from hivegov_mcp.domain.audit import canonical_json, content_hash
 from hivegov_mcp.domain.config import GovernanceConfig, parse_config
-from hivegov_mcp.domain.errors import InvalidInput, NotEligible
+from hivegov_mcp.domain.errors import InvalidInput, NotEligible, NotNow
 from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.service import GovernanceService
@@ -132,7 +132,8 @@ async def test_a_ballot_the_method_does_not_take_is_refused_by_name_and_nothing_
         ({"decision": "approve"}, "decision", "decided by ranked: give ranking"),
         ({}, "ranking", "ranking is missing"),
         ({"ranking": [4]}, "ranking[1]", "4 is not an option id of this proposal: use one of 1 = "),
-        ({"ranking": [1, 1]}, "ranking", "ranks an option twice"),
+        ({"ranking": [1, 1]}, "ranking", "ranks option 1 twice"),
+        ({"ranking": [1] * 100_000}, "ranking", "lists 100000 ids; there are 3 options"),
         ({"ranking": []}, "ranking", "rank at least your first choice"),
     ]
     for ballot, field, words in cases:
@@ -151,6 +152,10 @@ async def test_scores_must_cover_every_option_within_range(service: GovernanceSe
         await service.cast_vote(cast["bob"], pid, justification=WHY, scores={1: 1, 2: 2})
     with pytest.raises(InvalidInput, match="must be a whole score from 0 to 5"):
         await service.cast_vote(cast["bob"], pid, justification=WHY, scores={1: 6, 2: 2, 3: 0})
+    for key in ("01", " 1", "1.0"):  # only the plain digits of an id: "01" can't score option 1 a second time
+        with pytest.raises(InvalidInput, match=f"{key!r} is not an option id"):
+            keyed: dict[str, int] = {key: 3, "2": 0, "3": 5}
+            await service.cast_vote(cast["bob"], pid, justification=WHY, scores=keyed)
 
 
 @pytest.mark.parametrize("config", [method("approval")])
@@ -161,6 +166,8 @@ async def test_options_are_checked_and_fit_the_method(service: GovernanceService
         (["Same", "same"], "repeats option 1"),
         (["Fine", "Two\nlines"], "must be one line"),
         (["x" * 121, "y"], "is 121 characters; the limit is 120"),
+        (["Café", "Cafe\u0301"], "repeats option 1"),  # one text, two Unicode forms
+        (["Ａ", "A"], "repeats option 1"),  # full width
     ]
     for options, words in refusals:
         with pytest.raises(InvalidInput, match=words):
@@ -190,3 +197,26 @@ async def test_options_change_with_a_revision_and_the_vote_uses_the_voted_versio
     )
     assert revised.options == ["A", "B", "C"] and revised.version == 2
     assert canonical_json(revised.options) == '["A","B","C"]'
+
+
+@pytest.mark.parametrize("config", [method("ranked")])
+async def test_voting_opens_only_when_the_options_fit_the_method_frozen_then(
+    service: GovernanceService, cast: Cast
+) -> None:
+    """Rules may change between writing a proposal and voting on it: options on a type now decided
+    by majority (or none on a type now ranked) keep it in discussion, saying what to do."""
+    pid = (await service.create_proposal(cast["alice"], **PROPOSAL, options=["A", "B"])).id
+    await service.start_discussion(cast["alice"], pid)
+    await service.set_rules(LOCAL_ADMIN, GovernanceConfig(), source="test: back to majority")
+    with pytest.raises(NotNow, match=r"decided by majority now, which votes on no options, and it has 2") as no:
+        await service.conclude_discussion(cast["carol"], pid, "approved-for-voting", "Ready to vote on it.")
+    assert "revise_proposal(options=[])" in str(no.value.hint)
+    await service.conclude_discussion(cast["carol"], pid, "requires-revision", "The options must go.")
+    revised = await service.revise_proposal(
+        cast["alice"], pid, expected_version=1, change_note="A yes/no vote now.", options=[]
+    )
+    assert revised.options == [] and revised.version == 2
+    await service.start_discussion(cast["alice"], pid)
+    opened = await service.conclude_discussion(cast["carol"], pid, "approved-for-voting", "Ready to vote on it.")
+    assert opened.status is Status.VOTING
+    assert (await service.get_voting_results(cast["bob"], pid)).method == "majority"

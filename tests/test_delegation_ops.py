@@ -354,3 +354,23 @@ async def test_the_agents_page_shows_delegations_and_a_voter_delegates_and_revok
     row = after.split('data-agent="bob"')[1].split("</tr>")[0]
     assert "carol" not in row and "dave" in row
     assert 'id="delegate-form"' not in seen_by_alice and "dave" in seen_by_alice.split('data-agent="bob"')[1]
+
+
+async def test_a_delegation_made_after_the_voting_deadline_does_not_count_for_that_vote(
+    service: GovernanceService, cast: Cast, clock: FakeClock
+) -> None:
+    """The deadline closes the vote before the delegation is written, whether or not anything
+    processed the deadline in between (no ticker here)."""
+    pid = await _voting(service, cast)
+    await service.cast_vote(cast["bob"], pid, "approve", WHY)
+    await service.cast_vote(cast["carol"], pid, "approve", WHY)
+    clock.advance(minutes=120)  # past the 30-minute voting deadline, not yet processed
+    await service.delegate_vote(cast["dave"], "bob")
+    results = await service.get_voting_results(cast["alice"], pid)
+    assert results.closed_at is not None and results.deadline is not None
+    assert results.ballots is not None
+    assert {b.agent_id: (b.carried_weight, b.delegated_by) for b in results.ballots} == {
+        "bob": (1, []),
+        "carol": (1, []),
+    }
+    assert [(u.agent_id, u.reason) for u in results.uncounted or []] == [("dave", "no_delegation")]

@@ -281,3 +281,27 @@ async def test_over_mcp_a_delegated_weight_follows_its_delegate_and_can_change_t
     assert closed["option_tally"]["pairwise"] == [[0, 1, 3], [2, 0, 3], [0, 0, 0]]
     assert (closed["status"], closed["voted_weight"], closed.get("uncounted")) == ("approved", 3, [])
     assert check["ok"] is True, check
+
+
+async def test_a_ballot_takes_whole_numbers_as_given_not_what_they_convert_to(db_path: Path, clock: FakeClock) -> None:
+    """true, "2" and 2.0 are not option ids or scores (the door does not convert them), and an
+    option key written "01" can't score option 1 a second time."""
+    async with clients(db_path, clock, rules("score"), "auto") as c:
+        pid = (await to_voting(c, OPTIONS))["id"]
+        bad_scores: list[dict[str, Any]] = [
+            {"1": True, "2": 0, "3": 5},
+            {"1": "3", "2": 0, "3": 5},
+            {"1": 4.0, "2": 0, "3": 5},
+            {"1": 4, "01": 3, "2": 0, "3": 5},
+        ]
+        texts = [await refused(c["bob"], "cast_vote", proposal_id=pid, justification=WHY, scores=s) for s in bad_scores]
+        listed = await ok(c["bob"], "get_voting_results", proposal_id=pid)
+    assert all("scores" in t for t in texts), texts
+    assert "'01' is not an option id" in texts[-1]
+    assert listed["voted"] == []  # nothing was recorded
+    async with clients(db_path.with_name("ranked.db"), clock, rules("ranked"), "auto") as c:
+        pid = (await to_voting(c, OPTIONS))["id"]
+        for ranking in ([True, 2], ["2", 1], [1.0]):
+            assert "ranking" in await refused(
+                c["bob"], "cast_vote", proposal_id=pid, justification=WHY, ranking=ranking
+            )

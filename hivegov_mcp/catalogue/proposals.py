@@ -63,7 +63,7 @@ class ReviseProposal(Arguments):
     specification: str | None = Field(None, description="New specification; unchanged when omitted.")
     implementation: str | None = Field(None, description="New implementation; unchanged if omitted.")
     dependencies: list[str] | None = Field(None, description="New dependency ids; unchanged if omitted.")
-    options: list[str] | None = Field(None, description="New option labels (2-20); unchanged if omitted.")
+    options: list[str] | None = Field(None, description="New option labels (2-20), [] for none; unchanged if omitted.")
 
 
 class DiffProposal(Arguments):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from hivegov_mcp.catalogue.base import KIB, Arguments, Kind, OneProposal, Operation, ProposalId, Route, inline
 from hivegov_mcp.domain import limits
@@ -12,15 +12,16 @@ from hivegov_mcp.domain.models import ResultsReceipt, VoteReceipt, VotingResults
 from hivegov_mcp.domain.tally import Decision
 
 DecisionArg = Annotated[Decision, inline(Decision)]
+OptionId = StrictInt  # a whole number as given: true, "2" or 2.0 is not an option id
 TAG = "voting"
 
 
 class CastVote(Arguments):
     proposal_id: ProposalId
     decision: DecisionArg | None = Field(None, description="Your vote, when the proposal's method is majority.")
-    approvals: list[int] | None = Field(None, description="approval: the option ids you approve (any number).")
-    scores: dict[int, int] | None = Field(None, description="score: every option id -> a whole score 0 to 5.")
-    ranking: list[int] | None = Field(None, description="ranked, ranked_irv: option ids, most preferred first.")
+    approvals: list[OptionId] | None = Field(None, description="approval: the option ids you approve (any number).")
+    scores: dict[str, StrictInt] | None = Field(None, description="score: every option id -> a whole score 0 to 5.")
+    ranking: list[OptionId] | None = Field(None, description="ranked, ranked_irv: option ids, most preferred first.")
     justification: str = Field(
         min_length=1,
         description="Your reasoning: at least the rules' min_justification_chars, at most "

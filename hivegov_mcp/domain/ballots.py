@@ -12,6 +12,8 @@ committed to and counted as a small JSON object with one key:
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -43,9 +45,7 @@ BALLOT_HELP = {
 def checked_options(labels: Sequence[str]) -> list[str]:
     """2 to 20 distinct labels, each one line of at most 120 characters, stripped."""
     if not MIN_OPTIONS <= len(labels) <= MAX_OPTIONS:
-        raise InvalidInput(
-            "options", f"has {len(labels)} labels; give {MIN_OPTIONS} to {MAX_OPTIONS} (or none for a yes/no proposal)"
-        )
+        raise InvalidInput("options", f"has {len(labels)} labels; give {MIN_OPTIONS} to {MAX_OPTIONS}")
     seen: dict[str, int] = {}
     kept: list[str] = []
     for number, label in enumerate(labels, start=1):
@@ -56,7 +56,7 @@ def checked_options(labels: Sequence[str]) -> list[str]:
             raise InvalidInput(field, f"is {len(text)} characters; the limit is {MAX_OPTION_LABEL}. Shorten it.")
         if any(c in text for c in "\r\n\t") or not text.isprintable():
             raise InvalidInput(field, f"{text[:40]!r} must be one line of printable text")
-        key = text.casefold()
+        key = unicodedata.normalize("NFKC", text).casefold()  # "Café" twice, or "Ａ" and "A", is one option
         if key in seen:
             raise InvalidInput(field, f"{text!r} repeats option {seen[key]}; each option must differ")
         seen[key] = number
@@ -91,11 +91,20 @@ def _refuse_others(proposal_id: str, method: DecisionMethod, given: Mapping[str,
     field = BALLOT_FIELD[method]
     wrong = [name for name, value in given.items() if value is not None and name != field]
     if wrong or given.get(field) is None:
-        what = f"not {', '.join(wrong)}" if wrong else f"{field} is missing"
+        what = f"{' and '.join(wrong)} is not its ballot" if wrong else f"{field} is missing"
         raise InvalidInput(
             wrong[0] if wrong else field,
-            f"{proposal_id} is decided by {method.value}: give {BALLOT_HELP[field]} ({what})",
+            f"{proposal_id} is decided by {method.value}: give {BALLOT_HELP[field]}; {what}",
         )
+
+
+def _repeated(ids: Sequence[int]) -> int | None:
+    seen: set[int] = set()
+    for i in ids:
+        if i in seen:
+            return i
+        seen.add(i)
+    return None
 
 
 def checked_ballot(
@@ -119,15 +128,20 @@ def checked_ballot(
         raise InvalidInput("proposal_id", f"{proposal_id} has no options to vote on; its vote can't take a ballot")
     if method is DecisionMethod.APPROVAL:
         assert approvals is not None
+        if len(approvals) > len(labels):
+            raise InvalidInput("approvals", f"lists {len(approvals)} ids; there are {len(labels)} options")
         chosen = [_option_id(f"approvals[{n}]", v, labels) for n, v in enumerate(approvals, start=1)]
-        if len(set(chosen)) != len(chosen):
-            raise InvalidInput("approvals", f"{chosen} names an option twice; list each option at most once")
+        twice = _repeated(chosen)
+        if twice is not None:
+            raise InvalidInput("approvals", f"names option {twice} twice; list each option at most once")
         return {"approvals": sorted(chosen)}
     if method is DecisionMethod.SCORE:
         assert scores is not None
         scored: dict[int, int] = {}
         for key, score in scores.items():
             option = _option_id("scores", _as_int(key), labels)
+            if option in scored:
+                raise InvalidInput("scores", f"scores option {option} twice (as {key!r}); score each option once")
             if isinstance(score, bool) or not isinstance(score, int) or not SCORE_MIN <= score <= SCORE_MAX:
                 raise InvalidInput(
                     f"scores[{option}]",
@@ -140,17 +154,23 @@ def checked_ballot(
             raise InvalidInput("scores", f"leaves out option {names}; score every option ({SCORE_MIN} for none)")
         return {"scores": {str(i): scored[i] for i in sorted(scored)}}
     assert ranking is not None
-    ranked = [_option_id(f"ranking[{n}]", v, labels) for n, v in enumerate(ranking, start=1)]
-    if not ranked:
+    if not ranking:
         raise InvalidInput("ranking", "is empty; rank at least your first choice")
-    if len(set(ranked)) != len(ranked):
-        raise InvalidInput("ranking", f"{ranked} ranks an option twice; rank each option at most once")
+    if len(ranking) > len(labels):
+        raise InvalidInput("ranking", f"lists {len(ranking)} ids; there are {len(labels)} options")
+    ranked = [_option_id(f"ranking[{n}]", v, labels) for n, v in enumerate(ranking, start=1)]
+    twice = _repeated(ranked)
+    if twice is not None:
+        raise InvalidInput("ranking", f"ranks option {twice} twice; rank each option at most once")
     return {"ranking": ranked}
 
 
+_OPTION_KEY = re.compile(r"[1-9][0-9]{0,3}")
+
+
 def _as_int(key: object) -> object:
-    """An option id given as a JSON object key ("2") is the number 2."""
-    if isinstance(key, str) and key.isdigit():
+    """An option id given as a JSON object key ("2") is the number 2; "02" or " 2" is not an id."""
+    if isinstance(key, str) and _OPTION_KEY.fullmatch(key):
         return int(key)
     return key
 

@@ -412,7 +412,7 @@ class UncountedVoter(PublicModel):
     agent_id: str = Field(description="An eligible agent who did not vote and whose weight counted for no ballot.")
     weight: int = Field(description="Its weight.")
     reason: str = Field(description="no_delegation, dead_end (the chain reached no voter) or cycle.")
-    chain: list[str] = Field(description="The delegation chain it followed, from itself.")
+    chain: list[str] = Field(description="The first 10 agents of the delegation chain it followed, from itself.")
 
 
 class VotingResults(PublicModel):
@@ -433,7 +433,7 @@ class VotingResults(PublicModel):
     visibility: Visibility = Field(description="after_close or live.")
     rules_version: int = Field(description="The rules version the vote runs under (frozen when it opened).")
     quorum: str = Field(description="The quorum as a fraction of eligible weight.")
-    approval_threshold: str = Field(description="The threshold the consensus must reach.")
+    approval_threshold: str | None = Field(description="The threshold consensus must reach; null on options.")
     eligible: dict[str, int] = Field(description="The frozen eligible voters and their weights.")
     voted: list[str] = Field(description="Who has voted so far.")
     votes_cast: int = Field(description="How many eligible agents have voted.")

@@ -49,7 +49,7 @@ def option_tally(record: Mapping[str, Any], labels: Sequence[str]) -> OptionTall
         winner=winner,
         winner_label=label(winner) if winner is not None else None,
         figures=[
-            OptionFigure(option=int(o), label=label(int(o)), figure=str(f), value=_value(f))
+            OptionFigure(option=int(o), label=label(int(o)), figure=str(f).removesuffix("/1"), value=_value(f))
             for o, f in record["totals"].items()
         ],
         order=record["order"],

@@ -11,11 +11,14 @@ A form's fields are named after the operation's arguments, three shapes:
     a mapping     name[key]=value, ...       one field per key; an empty one leaves its key out
 
 So the approval form is one checkbox per option (`approvals`), the ranking form one select per
-rank (`ranking`, "—" to stop), the score form one select per option (`scores[2]`).
+rank (`ranking`, a "—" rank skipped), the score form one select per option (`scores[2]`). A form
+posts text: a list's or a mapping's value written as a whole number is that number (the operation
+takes whole numbers strictly, as given, from every other door).
 """
 
 from __future__ import annotations
 
+import re
 import types
 from collections.abc import Mapping
 from typing import Any, Union, get_args, get_origin
@@ -41,11 +44,11 @@ def form_arguments(form: FormData, fields: Mapping[str, FieldInfo]) -> dict[str,
         if shape is list:
             values = form.getlist(name)
             if values:
-                given[name] = [v for v in values if v != ""]
+                given[name] = [_number(v) for v in values if v != ""]
         elif shape is dict:
             keyed = [(key[len(name) + 1 : -1], v) for key, v in form.multi_items() if _keyed(key, name)]
             if keyed:
-                given[name] = {key: v for key, v in keyed if v != ""}
+                given[name] = {key: _number(v) for key, v in keyed if v != ""}
         elif name in form and (form[name] or info.is_required()):
             given[name] = form[name]
     return given
@@ -53,3 +56,10 @@ def form_arguments(form: FormData, fields: Mapping[str, FieldInfo]) -> dict[str,
 
 def _keyed(field: str, name: str) -> bool:
     return field.startswith(f"{name}[") and field.endswith("]") and len(field) > len(name) + 2
+
+
+def _number(value: str | Any) -> Any:
+    return int(value) if isinstance(value, str) and _WHOLE.fullmatch(value) else value
+
+
+_WHOLE = re.compile(r"-?[0-9]{1,9}")

@@ -186,6 +186,18 @@ class ServiceBase:
             yield tx, state, now
 
     @asynccontextmanager
+    async def _begin_settled(self, actor: Agent) -> AsyncIterator[tuple[Transaction, datetime]]:
+        """A write transaction for `actor` after every passed deadline is applied (committed first,
+        in a transaction of its own): a write that changes how open votes are counted (a
+        delegation) then counts only for votes still open, never for one whose deadline passed."""
+        async with self.store.write() as tx:
+            now = self.clock.now()
+            for proposal_id in await self._due(tx, now):
+                await engine.apply_deadline(tx, self.rules, proposal_id, now)
+        async with self._begin(actor) as (tx, now):
+            yield tx, now
+
+    @asynccontextmanager
     async def _read(self, proposal_id: str | None = None) -> AsyncIterator[tuple[Transaction, datetime]]:
         """A read snapshot in which no deadline (of this proposal, or of any) has passed unapplied."""
         now = self.clock.now()

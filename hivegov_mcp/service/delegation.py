@@ -65,7 +65,7 @@ class DelegationOperations(ServiceBase):
         limits.check_encodable("to_agent", to_agent)
         if to_agent == actor.id:
             raise InvalidInput("to_agent", f"{to_agent!r} is you: delegate to another voter, or just vote")
-        async with self._begin(actor) as (tx, now):
+        async with self._begin_settled(actor) as (tx, now):
             delegate = await tx.get_agent(to_agent)
             if delegate is None:
                 raise NotFound("agent", to_agent, hint="list_agents with role=voter shows whom you can delegate to.")
@@ -100,7 +100,7 @@ class DelegationOperations(ServiceBase):
         """Revoke the caller's delegation of `proposal_type` (None: its delegation of every type).
         An agent that lost the voter role may still revoke a delegation it holds."""
         kind = _kind(proposal_type)
-        async with self._begin(actor) as (tx, now):
+        async with self._begin_settled(actor) as (tx, now):
             held = {d.proposal_type: d for d in await tx.delegations_of(actor.id)}
             revoked = held.get(kind)
             if revoked is None:

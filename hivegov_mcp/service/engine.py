@@ -138,15 +138,22 @@ async def open_voting(
     eligible = {a.id: a.weight for a in agents if Role.VOTER.value in a.roles and a.active}
     if not eligible:
         raise NoEligibleVoters(state.id)
-    if rules.method.votes_on_options:
-        current = await tx.get_version(state.id, state.version)
-        if current is None or len(current.content.options) < MIN_OPTIONS:
-            raise NotNow(
-                state.id,
-                "open voting",
-                f"its type is decided by {rules.method.value} and it has no options to vote on",
-                "A mediator concludes requires-revision; the author adds 2-20 options with revise_proposal.",
-            )
+    current = await tx.get_version(state.id, state.version)
+    options = current.content.options if current else []
+    if rules.method.votes_on_options and len(options) < MIN_OPTIONS:
+        raise NotNow(
+            state.id,
+            "open voting",
+            f"its type is decided by {rules.method.value} and it has no options to vote on",
+            "A mediator concludes requires-revision; the author adds 2-20 options with revise_proposal.",
+        )
+    if options and not rules.method.votes_on_options:  # the rules changed since it was written
+        raise NotNow(
+            state.id,
+            "open voting",
+            f"its type is decided by {rules.method.value} now, which votes on no options, and it has {len(options)}",
+            "A mediator concludes requires-revision; the author removes them with revise_proposal(options=[]).",
+        )
     await tx.freeze_eligible(state.id, eligible)
     await tx.conclude_round(state.id, state.round, now, Resolution.APPROVED_FOR_VOTING.value)
     deadline = now + timedelta(minutes=rules.voting_minutes)

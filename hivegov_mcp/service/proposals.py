@@ -174,7 +174,7 @@ class ProposalOperations(ServiceBase):
         options: Sequence[str] | None = None,
     ) -> ProposalReceipt:
         limits.check_text("change_note", change_note, max_bytes=limits.MAX_REASON_BYTES)
-        labels = checked_options(options) if options is not None else None
+        labels = (checked_options(options) if options else []) if options is not None else None
         limits.check_encodable("proposal_id", proposal_id)
         async with self._write(actor, proposal_id) as (tx, state, now):
             check_action(state.id, state.status, Action.REVISE)

@@ -40,7 +40,7 @@ class VotingOperations(ServiceBase):
         justification: str = "",
         *,
         approvals: Sequence[int] | None = None,
-        scores: Mapping[int, int] | None = None,
+        scores: Mapping[int, int] | Mapping[str, int] | None = None,
         ranking: Sequence[int] | None = None,
     ) -> VoteReceipt:
         limits.check_text("justification", justification, max_bytes=limits.MAX_JUSTIFICATION_BYTES)
@@ -169,7 +169,7 @@ class VotingOperations(ServiceBase):
             visibility=rules.results_visibility,
             rules_version=engine.frozen_version(state),
             quorum=fraction_text(rules.quorum),
-            approval_threshold=fraction_text(rules.approval_threshold),
+            approval_threshold=None if rules.method.votes_on_options else fraction_text(rules.approval_threshold),
             eligible=eligible,
             voted=[b.agent_id for b in ballots],
             votes_cast=len(ballots),
