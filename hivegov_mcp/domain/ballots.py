@@ -38,7 +38,7 @@ BALLOT_HELP = {
     "decision": "decision: approve, reject or abstain",
     "approvals": "approvals: the ids of the options you approve (any number, even none)",
     "scores": f"scores: every option id with a whole score from {SCORE_MIN} to {SCORE_MAX}",
-    "ranking": "ranking: option ids, most preferred first (leave out options you rank last)",
+    "ranking": "ranking: option ids, most preferred first, leaving out any you rank last",
 }
 
 
