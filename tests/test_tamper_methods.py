@@ -159,8 +159,17 @@ async def test_a_close_that_follows_delegations_the_log_never_made_is_named(
         ),
         ("UPDATE vote_tallies SET outcome = 'rejected', reason = 'no_support'", "tallies: {pid} outcome"),
         ("UPDATE vote_tallies SET consensus = '1/1'", "tallies: {pid} consensus"),
+        ("UPDATE vote_tallies SET voted_weight = voted_weight - 1", "tallies: {pid} voted_weight"),
+        ("UPDATE vote_tallies SET eligible_weight = eligible_weight + 1", "tallies: {pid} eligible_weight"),
     ],
-    ids=["an option ballot rewritten", "the stored winner changed", "the outcome flipped", "the consensus raised"],
+    ids=[
+        "an option ballot rewritten",
+        "the stored winner changed",
+        "the outcome flipped",
+        "the consensus raised",
+        "the voted weight lowered",
+        "the eligible weight raised",
+    ],
 )
 async def test_an_edit_to_an_option_vote_is_named_at_its_row(
     service: GovernanceService,
@@ -191,8 +200,29 @@ async def test_an_edit_to_an_option_vote_is_named_at_its_row(
             "UPDATE vote_tallies SET delegation = replace(delegation, '\"weight\":2', '\"weight\":3')",
             "tallies: {pid} delegation",
         ),
+        ("UPDATE vote_tallies SET delegation = NULL", "tallies: {pid} delegation"),
+        ("UPDATE vote_tallies SET delegation = 'null'", "tallies: {pid} delegation"),
+        ("UPDATE vote_tallies SET delegation = '[]'", "tallies: {pid} delegation"),
+        (
+            "UPDATE vote_tallies SET delegation = replace(delegation, '\"uncounted\":[]', "
+            '\'"uncounted":[{{"agent":"dave","weight":1,"reason":"no_delegation","chain":["dave"]}}]\')',
+            "tallies: {pid} delegation",
+        ),
+        ("UPDATE vote_tallies SET voted_weight = voted_weight - 1", "tallies: {pid} voted_weight"),
+        ("UPDATE vote_tallies SET eligible_weight = eligible_weight + 1", "tallies: {pid} eligible_weight"),
     ],
-    ids=["a delegate changed", "a delegation deleted", "a delegation invented", "the carried weight raised"],
+    ids=[
+        "a delegate changed",
+        "a delegation deleted",
+        "a delegation invented",
+        "the carried weight raised",
+        "the delegation record emptied (NULL)",
+        "the delegation record emptied ('null')",
+        "the delegation record not a record",
+        "a carried voter said to be uncounted",
+        "the voted weight lowered to leave out the delegated weight",
+        "the eligible weight raised",
+    ],
 )
 async def test_an_edit_to_a_delegation_is_named_at_its_row(
     service: GovernanceService,
@@ -206,5 +236,5 @@ async def test_an_edit_to_a_delegation_is_named_at_its_row(
 ) -> None:
     pid = await _delegated_vote(service, cast, clock)
     assert (await service.verify_audit()).ok
-    _sql(db, edit)
+    _sql(db, edit.format())
     await _caught(db, tmp_path, clock, row.format(pid=pid), capsys)

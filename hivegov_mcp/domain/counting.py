@@ -21,7 +21,7 @@ from typing import Any
 
 from hivegov_mcp.domain.ballots import method_ballot
 from hivegov_mcp.domain.config import DecisionMethod, Rules
-from hivegov_mcp.domain.delegation import DelegationResult
+from hivegov_mcp.domain.delegation import CHAIN_SHOWN, DelegationResult
 from hivegov_mcp.domain.methods import SCORE_MAX, OptionResult, tally_approval, tally_score
 from hivegov_mcp.domain.models import Ballot
 from hivegov_mcp.domain.ranked import tally_ranked, tally_ranked_irv
@@ -164,7 +164,9 @@ def counted_options(
 
 
 def delegation_record(flow: DelegationResult) -> dict[str, Any]:
-    """Where delegated weight went: each ballot that carried some, and each non-voter it missed."""
+    """Where delegated weight went: each ballot that carried some, and each non-voter it missed,
+    with the first `CHAIN_SHOWN` (10) agents of the chain it followed (so a record grows with the
+    number of agents, not with the square of a chain's length)."""
     return {
         "carried": {
             voter: {"weight": c.weight, "delegated_by": list(c.delegated_by)}
@@ -172,7 +174,7 @@ def delegation_record(flow: DelegationResult) -> dict[str, Any]:
             if c.delegated_by
         },
         "uncounted": [
-            {"agent": u.agent, "weight": u.weight, "reason": u.reason.value, "chain": list(u.chain)}
+            {"agent": u.agent, "weight": u.weight, "reason": u.reason.value, "chain": list(u.chain[:CHAIN_SHOWN])}
             for u in flow.uncounted
         ],
     }

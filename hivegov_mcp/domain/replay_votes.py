@@ -90,8 +90,17 @@ def recount_vote(
     method, quorum and threshold of the rules version it froze. The options it counted must be
     those of the version voted on (`options`, None: not known), and the stored record of where
     delegated weight went the recount's."""
-    if closed is None or not isinstance(vote.eligible, Mapping) or proposal_type is None:
+    if closed is None or not isinstance(vote.eligible, Mapping):
         return None  # no vote closed, or one from before the log froze its electorate
+    electorate = sum(vote.eligible.values())
+    if stored is not None and stored.tally is not None and stored.tally.eligible_weight != electorate:
+        return Disagreement(
+            f"tallies: {pid} eligible_weight",
+            f"is {stored.tally.eligible_weight}; the electorate the vote's opening event froze weighs {electorate}",
+            closed.seq,
+        )
+    if proposal_type is None:
+        return None
     version = closed.payload.get("rules_version")
     if not isinstance(version, int) or version not in counting:
         return None
@@ -107,10 +116,10 @@ def recount_vote(
     problem = recount(closed.payload, vote.eligible, rules=counting[version], version=version, delegations=in_force)
     if problem is not None:
         return Disagreement(f"tallies: {pid}", f"the closing event: {problem}", closed.seq)
-    if stored is not None and stored.delegation is not None:
+    if stored is not None and (stored.delegation is not None or _records_delegation(closed.payload)):
         ballots = closed.payload.get("ballots", {})
         flow = resolve_delegations(vote.eligible, {str(a) for a in ballots}, in_force)
-        if dict(stored.delegation) != delegation_record(flow):
+        if not isinstance(stored.delegation, Mapping) or dict(stored.delegation) != delegation_record(flow):
             return Disagreement(
                 f"tallies: {pid} delegation",
                 "is not where the log's delegations carried the weight of those who did not vote",
@@ -163,7 +172,8 @@ def check_votes(
 
 def _check_count(pid: str, stored: CountRows, closed: LoggedEvent) -> Disagreement | None:
     """The stored count against the closing event: the majority's tally, or the method and the
-    result record of a vote on options, and the weight the ballots carried."""
+    result record of a vote on options, the eligible and voted weight, and where delegated weight
+    went (a closing event that records it leaves a row that must keep it)."""
     p = closed.payload
     method = p.get("method")
     if stored.method != method:
@@ -179,19 +189,33 @@ def _check_count(pid: str, stored: CountRows, closed: LoggedEvent) -> Disagreeme
             return Disagreement(
                 f"tallies: {pid}", f"holds {counts}; the closing event counted {p.get('tally')}", closed.seq
             )
-        found = _check_outcome(pid, tally, closed)
+        found = _check_outcome(pid, tally, closed) or _check_weights(pid, tally, closed)
         if found is not None:
             return found
     if method is not None and stored.result != p.get("result"):
         wrong = _first_difference(stored.result or {}, p.get("result") or {})
         return Disagreement(f"tallies: {pid} option_result", f"{wrong}: not what the closing event counted", closed.seq)
-    if stored.delegation is not None and stored.delegation.get("carried") != p.get("carried", {}):
+    delegation = stored.delegation
+    if delegation is None and _records_delegation(p):
+        return Disagreement(
+            f"tallies: {pid} delegation",
+            "is empty; the closing event recorded the delegations it followed and the weight each ballot carried",
+            closed.seq,
+        )
+    if delegation is not None and (
+        not isinstance(delegation, Mapping) or delegation.get("carried") != p.get("carried", {})
+    ):
         return Disagreement(
             f"tallies: {pid} delegation",
             "says the ballots carried other weight than the closing event counted them with",
             closed.seq,
         )
     return None
+
+
+def _records_delegation(closing: Mapping[str, Any]) -> bool:
+    """Whether a closing event records where delegated weight went (every close since delegation)."""
+    return "delegations" in closing or "carried" in closing
 
 
 def _check_outcome(pid: str, tally: Tally, closed: LoggedEvent) -> Disagreement | None:
@@ -210,6 +234,28 @@ def _check_outcome(pid: str, tally: Tally, closed: LoggedEvent) -> Disagreement 
         if value != logged[column]:
             return Disagreement(
                 f"tallies: {pid} {column}", f"is {value}; the closing event recorded {logged[column]}", closed.seq
+            )
+    return None
+
+
+def _check_weights(pid: str, tally: Tally, closed: LoggedEvent) -> Disagreement | None:
+    """The stored voted weight (delegated weight included: what the quorum is read from) against
+    the closing event's count, and the eligible weight against its result record (a vote on
+    options; a majority's is checked against the frozen electorate, `recount_vote`)."""
+    p = closed.payload
+    logged: dict[str, object] = {}
+    result = p.get("result")
+    if p.get("method") is not None and isinstance(result, Mapping):
+        logged = {"eligible_weight": result.get("eligible_weight"), "voted_weight": result.get("voted_weight")}
+    elif isinstance(p.get("tally"), Mapping):
+        counts = p["tally"].values()
+        logged = {"voted_weight": sum(counts) if all(isinstance(c, int) for c in counts) else None}
+    for column, value in logged.items():
+        if getattr(tally, column) != value:
+            return Disagreement(
+                f"tallies: {pid} {column}",
+                f"is {getattr(tally, column)}; the closing event counted {value}",
+                closed.seq,
             )
     return None
 
