@@ -8,8 +8,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from hivegov_mcp.domain.models import Agent, Comment, Discussion, DiscussionSummary, Proposal, VotingResults
+from hivegov_mcp.domain.models import Agent, Comment, Discussion, DiscussionSummary, Proposal
 from hivegov_mcp.domain.record_models import AuditEvent, AuditVerification
+from hivegov_mcp.domain.vote_models import VotingResults
 
 PUBLIC_MODELS: dict[str, type[BaseModel]] = {
     "proposal": Proposal,

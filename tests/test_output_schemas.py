@@ -15,8 +15,9 @@ import pytest
 
 from hivegov_mcp.domain.clock import FakeClock
 from hivegov_mcp.domain.identity import LOCAL_ADMIN
-from hivegov_mcp.domain.models import Comment, Discussion, VotingResults
+from hivegov_mcp.domain.models import Comment, Discussion
 from hivegov_mcp.domain.permissions import Role
+from hivegov_mcp.domain.vote_models import VotingResults
 from hivegov_mcp.mcp.schemas import lighten
 from hivegov_mcp.service import GovernanceService
 from tests.conftest import PROPOSAL, Cast

@@ -8,8 +8,8 @@ from pydantic import Field, StrictInt
 
 from hivegov_mcp.catalogue.base import KIB, Arguments, Kind, OneProposal, Operation, ProposalId, Route, inline
 from hivegov_mcp.domain import limits
-from hivegov_mcp.domain.models import ResultsReceipt, VoteReceipt, VotingResults
 from hivegov_mcp.domain.tally import Decision
+from hivegov_mcp.domain.vote_models import ResultsReceipt, VoteReceipt, VotingResults
 
 DecisionArg = Annotated[Decision, inline(Decision)]
 OptionId = StrictInt  # a whole number as given: true, "2" or 2.0 is not an option id

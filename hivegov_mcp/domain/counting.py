@@ -23,9 +23,9 @@ from hivegov_mcp.domain.ballots import method_ballot
 from hivegov_mcp.domain.config import DecisionMethod, Rules
 from hivegov_mcp.domain.delegation import CHAIN_SHOWN, DelegationResult
 from hivegov_mcp.domain.methods import SCORE_MAX, OptionResult, tally_approval, tally_score
-from hivegov_mcp.domain.models import Ballot
 from hivegov_mcp.domain.ranked import tally_ranked, tally_ranked_irv
 from hivegov_mcp.domain.tally import Outcome, RejectReason, Tally, fraction_text, tally_votes
+from hivegov_mcp.domain.vote_models import Ballot
 
 OptionTally = Callable[..., OptionResult]
 TALLIES: dict[DecisionMethod, OptionTally] = {

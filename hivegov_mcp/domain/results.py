@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hivegov_mcp.domain.models import Ballot, OptionFigure, OptionTally, RunoffRound, UncountedVoter
+from hivegov_mcp.domain.vote_models import Ballot, OptionFigure, OptionTally, RunoffRound, UncountedVoter
 
 
 def carried_ballots(ballots: Sequence[Ballot], delegation: Mapping[str, Any] | None, *, closed: bool) -> list[Ballot]:

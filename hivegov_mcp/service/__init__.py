@@ -12,8 +12,9 @@ from hivegov_mcp.service.aftervote import AfterVoteOperations, ReviewOperations
 from hivegov_mcp.service.agents import AgentOperations
 from hivegov_mcp.service.delegation import DelegationOperations
 from hivegov_mcp.service.discussion import DiscussionOperations
+from hivegov_mcp.service.merkle import MerkleOperations
 from hivegov_mcp.service.proposals import ProposalOperations
-from hivegov_mcp.service.records import AgendaOperations, MerkleOperations, MetricsOperations, RecordOperations
+from hivegov_mcp.service.records import AgendaOperations, MetricsOperations, RecordOperations
 from hivegov_mcp.service.rules import RulesOperations
 from hivegov_mcp.service.verify import VerifyOperations
 from hivegov_mcp.service.voting import VotingOperations

@@ -16,11 +16,12 @@ from hivegov_mcp.domain.errors import (
     NotFound,
     TransitionNotAllowed,
 )
-from hivegov_mcp.domain.models import Agent, ResultsReceipt, TallyCounts, VoteReceipt, VotingResults
+from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.domain.permissions import require
 from hivegov_mcp.domain.phases import RESULTS_READABLE, Action, Status, check_action
 from hivegov_mcp.domain.results import carried_ballots, option_tally, uncounted_voters
 from hivegov_mcp.domain.tally import Decision, Outcome, Tally, fraction_text
+from hivegov_mcp.domain.vote_models import ResultsReceipt, TallyCounts, VoteReceipt, VotingResults
 from hivegov_mcp.service import engine
 from hivegov_mcp.service.base import (
     ServiceBase,

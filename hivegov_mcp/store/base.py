@@ -31,7 +31,6 @@ from hivegov_mcp.domain.merkle import Node
 from hivegov_mcp.domain.models import (
     Agent,
     Appeal,
-    Ballot,
     Comment,
     ExecutionAttempt,
     HiddenComment,
@@ -43,6 +42,7 @@ from hivegov_mcp.domain.models import (
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.record_models import Delegation, Webhook
 from hivegov_mcp.domain.tally import Tally
+from hivegov_mcp.domain.vote_models import Ballot
 from hivegov_mcp.store.values import (
     AgendaRow,
     CommentRow,

@@ -17,7 +17,6 @@ from hivegov_mcp.domain.models import (
     Agent,
     Appeal,
     AppealDecision,
-    Ballot,
     Comment,
     CommentType,
     ExecutionAttempt,
@@ -32,6 +31,7 @@ from hivegov_mcp.domain.models import (
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.record_models import Webhook
 from hivegov_mcp.domain.tally import Decision, Outcome, RejectReason, Tally
+from hivegov_mcp.domain.vote_models import Ballot
 from hivegov_mcp.store.values import ProposalState, StoredCheckpoint, StoredRules, StoredVote, Version
 
 MAX_INTEGER = 2**63 - 1  # both engines' integer range: a larger id names nothing

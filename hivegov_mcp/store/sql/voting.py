@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from hivegov_mcp.domain.audit import canonical_json
-from hivegov_mcp.domain.models import Ballot
 from hivegov_mcp.domain.tally import Tally, fraction_text
+from hivegov_mcp.domain.vote_models import Ballot
 from hivegov_mcp.store import rows
 from hivegov_mcp.store.rows import ts
 from hivegov_mcp.store.sql.executor import Executor
