@@ -1,9 +1,11 @@
 """`make screenshots`: the dashboard's pages as PNGs for the README, from a scripted history.
 
 `python -m devtools.screenshots [FOLDER]` (default docs/screenshots): registers agents,
-runs a proposal to an open vote and another to execution on a fresh database, serves the
-HTTP app on a loopback port, signs in in headless Chromium and writes one PNG per page
-(and the proposal page at 375 px wide)."""
+runs a proposal to an open vote and another to execution on a fresh database (their text in
+Markdown, a revision, comments, an artifact), serves the HTTP app on a loopback port, signs in
+in headless Chromium and writes one PNG per page: the board, a proposal in voting, the executed
+proposal with its timeline and how each agent voted, the audit log, the agents, the metrics, the
+proposal at 375 px wide and in dark mode (the system's colour scheme)."""
 
 from __future__ import annotations
 
@@ -32,7 +34,24 @@ AGENTS = {
     "ed": ["executor"],
 }
 WHY = "Weighed the thread; the plan is clear and reversible."
-PAGES = {"board": "/", "proposal": "/proposals/BIP-002", "audit": "/audit", "agents": "/agents", "metrics": "/metrics"}
+PAGES = {
+    "board": "/",
+    "proposal": "/proposals/BIP-002",
+    "proposal-closed": "/proposals/BIP-001",
+    "audit": "/audit",
+    "agents": "/agents",
+    "metrics": "/metrics",
+}
+FULL_PAGE = {"board", "proposal-closed", "audit", "agents", "metrics"}
+SPEC = """Each release adds a `CHANGELOG.d/` entry:
+
+| field | meaning |
+|---|---|
+| `type` | added, changed, fixed or removed |
+| `scope` | the module touched |
+| `summary` | one line, in the present tense |
+
+The release job **fails** when an entry is missing. See [Keep a Changelog](https://keepachangelog.com/)."""
 
 
 async def history(db: Path) -> dict[str, str]:
@@ -43,18 +62,40 @@ async def history(db: Path) -> dict[str, str]:
             a["alice"],
             title="Adopt structured changelogs",
             type="process",
-            abstract="Every release ships a machine-readable changelog entry.",
-            motivation="Agents can't tell what changed between releases.",
-            specification="Each release adds CHANGELOG entries with type, scope and summary.",
+            abstract="Every release ships a *machine-readable* changelog entry.",
+            motivation="Agents can't tell what changed between releases:\n\n- release notes are prose\n- "
+            "versions skip entries\n- nobody can diff two releases",
+            specification=SPEC,
         )
         await svc.start_discussion(a["alice"], done.id)
         await svc.add_comment(a["bob"], done.id, "Structured entries help agents.", type="support")
+        await svc.add_comment(
+            a["dave"],
+            done.id,
+            "Can `scope` be a list?\n\n> the module touched\n\nSome changes touch two.",
+            type="comment",
+        )
+        await svc.conclude_discussion(a["carol"], done.id, "requires-revision", "Settle how scope names two modules.")
+        await svc.revise_proposal(
+            a["alice"],
+            done.id,
+            expected_version=1,
+            change_note="scope may name several modules",
+            specification=SPEC.replace("the module touched", "the modules touched, comma-separated"),
+        )
+        await svc.start_discussion(a["alice"], done.id)
         await svc.conclude_discussion(a["carol"], done.id, "approved-for-voting", "Consensus.")
         for name in ("bob", "carol", "dave"):
             await svc.cast_vote(a[name], done.id, "approve", WHY)
         await svc.close_voting(a["carol"], done.id, "Everyone voted.")
         await svc.claim_execution(a["ed"], done.id)
-        await svc.report_execution(a["ed"], done.id, "succeeded", "Converted.", ["https://example.org/pr/42"])
+        await svc.report_execution(
+            a["ed"],
+            done.id,
+            "succeeded",
+            "Converted **every** release since 0.1; the CI job checks new ones.",
+            ["https://example.org/pr/42", "https://example.org/actions/runs/7"],
+        )
         open_vote = await svc.create_proposal(
             a["alice"],
             title="Require two reviewers for every merge",
@@ -109,8 +150,13 @@ async def main(folder: Path) -> None:
                 await page.wait_for_url(f"{base}/")
                 for name, path in PAGES.items():
                     await page.goto(f"{base}{path}")
-                    await page.screenshot(path=str(folder / f"{name}.png"), full_page=name != "proposal")
+                    await page.screenshot(path=str(folder / f"{name}.png"), full_page=name in FULL_PAGE)
                     print(folder / f"{name}.png")
+                await page.emulate_media(color_scheme="dark")
+                await page.goto(f"{base}/proposals/BIP-001")
+                await page.screenshot(path=str(folder / "proposal-dark.png"))
+                print(folder / "proposal-dark.png")
+                await page.emulate_media(color_scheme="light")
                 await page.set_viewport_size({"width": 375, "height": 812})
                 await page.goto(f"{base}/proposals/BIP-002")
                 await page.screenshot(path=str(folder / "proposal-375.png"))

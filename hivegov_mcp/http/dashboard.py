@@ -31,9 +31,11 @@ from hivegov_mcp.domain.config import ProposalType
 from hivegov_mcp.domain.errors import HivegovError, NotAuthenticated
 from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.domain.permissions import Role
-from hivegov_mcp.domain.record_models import Delegation
+from hivegov_mcp.domain.record_models import AuditEvent, Delegation
 from hivegov_mcp.http import events
 from hivegov_mcp.http.forms import form_arguments
+from hivegov_mcp.http.markdown import render_markdown, safe_url
+from hivegov_mcp.http.timeline import proposal_timeline
 from hivegov_mcp.runtime.feed import AuditFeed
 from hivegov_mcp.service import GovernanceService
 
@@ -44,8 +46,11 @@ MAX_SESSIONS_PER_AGENT = 8
 IDLE = timedelta(minutes=30)  # a session unused this long ends
 ABSOLUTE = timedelta(hours=12)  # and any session ends this long after sign-in
 PAGE = 50
+TIMELINE_EVENTS = 2_000  # a proposal's timeline shows at most this many events (the audit page has them all)
 
 templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
+templates.filters["markdown"] = render_markdown  # agents' Markdown, sanitised (http/markdown.py)
+templates.filters["safe_url"] = safe_url  # a URL to link, or None: show it as text
 static = StaticFiles(directory=HERE / "static")
 
 
@@ -162,7 +167,12 @@ def _to_login() -> RedirectResponse:
 Page = Callable[[GovernanceService, Agent], Awaitable[dict[str, Any]]]
 
 
-async def _page(request: Request, name: str, load: Page, error: str | None = None, status: int = 200) -> Response:
+async def _page(
+    request: Request, name: str, load: Page, error: str | None = None, status: int = 200, url: str | None = None
+) -> Response:
+    """A page for the signed-in agent; `url`, when a refused form shows the page again, is the
+    page's own address (the browser shows it in place of the form's, so a reload or a live
+    refresh reads the page, not the form)."""
     who = await _signed_in(request)
     if who is None:
         return _to_login()
@@ -171,7 +181,7 @@ async def _page(request: Request, name: str, load: Page, error: str | None = Non
         context = await load(_service(request), me)
     except HivegovError as exc:
         return render("base.html", exc.http_status, me=me, csrf=csrf, error=str(exc))
-    return render(name, status, me=me, csrf=csrf, error=error, **context)
+    return render(name, status, me=me, csrf=csrf, error=error, page_url=url, **context)
 
 
 # -- signing in -----------------------------------------------------------------------------------
@@ -220,7 +230,7 @@ async def board(request: Request, status: str | None = None, q: str | None = Non
         overview = await service.get_governance_status(me)
         page = await service.list_proposals(me, status=status or None, limit=PAGE)
         hits = (await service.search_proposals(me, q)).hits if q and q.strip() else None
-        return {"counts": overview.counts, "proposals": page.proposals, "q": q, "hits": hits}
+        return {"counts": overview.counts, "proposals": page.proposals, "q": q, "hits": hits, "shown": status}
 
     return await _page(request, "board.html", load)
 
@@ -234,14 +244,20 @@ async def _proposal_context(service: GovernanceService, me: Agent, pid: str, dif
     except HivegovError:
         results = None
     shown = (await service.diff_proposal(me, pid, diff - 1, diff)).diff if diff and 1 < diff <= p.version else None
-    audit = await service.get_audit_log(me, proposal_id=pid, limit=100)
+    events: list[AuditEvent] = []
+    after: int | None = 0
+    while after is not None and len(events) < TIMELINE_EVENTS:
+        audit = await service.get_audit_log(me, proposal_id=pid, after_seq=after, limit=500)
+        events += audit.events
+        after = audit.next_after_seq
     return {
         "p": p,
         "history": history,
         "discussion": discussion,
         "results": results,
         "diff": shown,
-        "events": audit.events,
+        "timeline": proposal_timeline(pid, events, results.ballots if results else None),
+        "timeline_cut": after is not None,
     }
 
 
@@ -360,9 +376,9 @@ def form_action(op: Operation) -> Callable[[Request], Awaitable[Response]]:
             arguments = validated(op, given)
             await op.invoke(_service(request), me, arguments)
         except ValidationError as exc:
-            return await _page(request, page, load, error=describe_validation(exc), status=400)
+            return await _page(request, page, load, error=describe_validation(exc), status=400, url=back)
         except HivegovError as exc:
-            return await _page(request, page, load, error=str(exc), status=exc.http_status)
+            return await _page(request, page, load, error=str(exc), status=exc.http_status, url=back)
         return RedirectResponse(back, status_code=303)
 
     act.__name__ = f"form_{op.name}"

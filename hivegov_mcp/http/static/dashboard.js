@@ -1,5 +1,9 @@
 // Live updates: every audit event refreshes the live part of the page (no reload, no input lost).
 (function () {
+  // A refused form shows its page again: the address becomes the page's, so a reload or a live
+  // refresh reads the page rather than the form's URL.
+  const own = document.body.dataset.url;
+  if (own && own !== location.pathname && own.startsWith("/")) history.replaceState(null, "", own);
   // Deadlines count down: "in 12 min" beside each.
   function countdown() {
     document.querySelectorAll("time[datetime]").forEach(function (t) {
