@@ -74,7 +74,7 @@ async def test_several_agents_at_once_each_act_as_themselves_over_mcp(
     assert refused.is_error and "proposer" in refused.content[0].text  # type: ignore[union-attr]
 
 
-async def test_mcp_without_or_with_a_bad_token_is_401_saying_how_to_get_one_and_naming_no_oauth_server(
+async def test_mcp_without_or_with_a_bad_token_is_401_saying_how_to_get_one_and_naming_the_oauth_metadata(
     db_path: Path, clock: FakeClock, tokens: dict[str, str]
 ) -> None:
     hello = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
@@ -87,15 +87,19 @@ async def test_mcp_without_or_with_a_bad_token_is_401_saying_how_to_get_one_and_
         fine = await http.post("/mcp", json=hello, headers=bearer(tokens["alice"]))
     for response in (missing, wrong, sse):
         assert response.status_code == 401
-        assert "resource_metadata" not in response.headers["www-authenticate"]
-        assert response.headers["www-authenticate"].startswith('Bearer realm="hivegov"')
+        challenge = response.headers["www-authenticate"]
+        assert f'resource_metadata="{served.base}/.well-known/oauth-protected-resource/mcp"' in challenge
+        assert challenge.startswith('Bearer realm="hivegov"')
         assert response.json()["error"]["code"] == "not_authenticated"
         assert "hivegov-mcp agent add ID --role" in response.json()["error"]["hint"]
     assert response.json()["error"]["message"] == "No valid identity: the token matches no agent."
     assert 'error="invalid_token"' in wrong.headers["www-authenticate"]
     assert "rotate-token" in wrong.headers["www-authenticate"]
     assert missing.json()["error"]["message"] == "No valid identity: no agent token was given."
-    assert (metadata.status_code, server.status_code) == (404, 404)
+    assert (metadata.status_code, server.status_code) == (200, 200)
+    assert metadata.json()["resource"] == f"{served.base}/mcp"
+    assert [s.rstrip("/") for s in metadata.json()["authorization_servers"]] == [served.base]
+    assert server.json()["code_challenge_methods_supported"] == ["S256"]
     assert fine.status_code != 401
 
 

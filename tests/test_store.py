@@ -73,6 +73,7 @@ async def test_migrations_are_recorded_and_not_applied_again_on_reopen(db_path: 
         (6, "webhooks"),
         (7, "verifiable_log"),
         (8, "decision_methods"),
+        (9, "oauth"),
     ]
     async with open_service(Settings(db=db_path, clock=FakeClock())) as service:
         assert isinstance(service.store, SQLiteStore)
@@ -87,7 +88,7 @@ async def test_migrations_are_recorded_and_not_applied_again_on_reopen(db_path: 
         agents = await reopened.list_agents(LOCAL_ADMIN)
 
     assert [a.id for a in agents.agents] == ["alice"]
-    assert scalar(db_path, "SELECT COUNT(*) FROM schema_migrations") == 8
+    assert scalar(db_path, "SELECT COUNT(*) FROM schema_migrations") == 9
     assert scalar(db_path, "SELECT applied_at FROM schema_migrations WHERE version = 1") == applied_at
 
 

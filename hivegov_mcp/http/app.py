@@ -26,9 +26,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hivegov_mcp import __version__
 from hivegov_mcp.domain.errors import ConfigError, NotAuthenticated
 from hivegov_mcp.domain.identity import LOCAL_ADMIN
-from hivegov_mcp.http import dashboard, events, rest
+from hivegov_mcp.domain.oauth import SCOPES
+from hivegov_mcp.http import dashboard, events, oauth_pages, rest
 from hivegov_mcp.http.docs import DOCS_PAGE
 from hivegov_mcp.http.envelope import error_body, error_response, install_errors
+from hivegov_mcp.http.oauth import ConsentRequests, GovernanceAuthProvider, oauth_available, oauth_routes
 from hivegov_mcp.mcp.notify import ChangeNotifier
 from hivegov_mcp.mcp.server import FEED_SECONDS, ServerOptions, build_server
 from hivegov_mcp.runtime.feed import AuditFeed
@@ -207,15 +209,19 @@ def _is_mcp(path: str) -> bool:
 
 
 class ExplainedAuth:
-    """MCP's endpoints refuse a request without a valid agent token with the SDK's bare 401
+    """MCP's endpoints refuse a request without a valid token with the SDK's bare 401
     ("Authentication required"); this answers it as REST does instead: why (no token, an unknown,
     rotated or deactivated one) and how to get a token, in the error envelope and in
-    WWW-Authenticate. It names no authorization server: tokens come from this server's operator
-    (`hivegov-mcp agent add`), and until OAuth exists there is none to send a client to."""
+    WWW-Authenticate, which names the resource's RFC 9728 metadata (`resource_metadata`) when
+    this server is an OAuth authorization server, so an OAuth client starts its flow there."""
 
-    def __init__(self, app: ASGIApp, service: GovernanceService) -> None:
+    def __init__(
+        self, app: ASGIApp, service: GovernanceService, *, resource: str, resource_metadata: str | None = None
+    ) -> None:
         self.app = app
         self.service = service
+        self.resource = resource  # the MCP endpoint's URL, the audience of OAuth access tokens
+        self.resource_metadata = resource_metadata
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -241,10 +247,12 @@ class ExplainedAuth:
         problem = NOT_GIVEN
         if token:
             try:
-                await self.service.authenticate(token)
+                await self.service.authenticate(token, resource=self.resource)
             except NotAuthenticated as exc:
                 problem = exc
         challenge = 'Bearer realm="hivegov"'
+        if self.resource_metadata is not None:
+            challenge += f', resource_metadata="{self.resource_metadata}", scope="{" ".join(SCOPES)}"'
         if token:  # RFC 6750 §3.1: no error code when the request carried no token
             described = f"{problem.message} {problem.hint or ''}".strip()
             described = described.replace('"', "'").replace("\\", "/").replace("…", "...")
@@ -261,14 +269,15 @@ class ExplainedAuth:
 
 NOT_GIVEN = NotAuthenticated(
     "no agent token was given",
-    "Send `Authorization: Bearer <token>`; an operator prints one with `hivegov-mcp agent add ID --role …`.",
+    "Send `Authorization: Bearer <token>`; an operator prints one with `hivegov-mcp agent add ID --role …`. "
+    "An OAuth client (a remote connector) signs in through this server's consent page instead.",
 )
 
 
 def mcp_routes(streamable: ASGIApp, sse: ASGIApp) -> list[BaseRoute]:
     """MCP's endpoints at their paths, so every other path and method gets the API's 404 or
-    405: Streamable HTTP, and legacy SSE (/sse, /messages/). No RFC 9728 metadata: there is no
-    authorization server to name (see `ExplainedAuth`)."""
+    405: Streamable HTTP, and legacy SSE (/sse, /messages/). The RFC 9728 metadata and the
+    authorization server's routes are `hivegov_mcp.http.oauth.oauth_routes`."""
     return [
         Route("/mcp", endpoint=streamable, methods=["GET", "POST", "DELETE"], include_in_schema=False),
         Route("/sse", endpoint=sse, methods=["GET"], include_in_schema=False),
@@ -287,9 +296,9 @@ def build_http_app(service: GovernanceService, options: HttpOptions | None = Non
     opts = options or HttpOptions()
     security = transport_security(opts)
     notifier = ChangeNotifier()
-    mcp = build_server(
-        service, ServerOptions(tick_seconds=0, resource_url=f"{public_base(opts)}/mcp"), notifier=notifier
-    )
+    issuer = public_base(opts)
+    resource = f"{issuer}/mcp"
+    mcp = build_server(service, ServerOptions(tick_seconds=0, resource_url=resource), notifier=notifier)
     streamable = mcp.streamable_http_app(transport_security=security, max_request_body_size=MAX_BODY_BYTES)
     sse = mcp.sse_app(transport_security=security, max_request_body_size=MAX_BODY_BYTES)
     feed = AuditFeed(service, partial(service.store.wait_for_change, opts.feed_seconds))
@@ -339,6 +348,15 @@ def build_http_app(service: GovernanceService, options: HttpOptions | None = Non
 
     app.include_router(dashboard.router)
     app.mount("/static", dashboard.static, name="static")
-    app.router.routes.extend(mcp_routes(ExplainedAuth(streamable, service), ExplainedAuth(sse, service)))
+    # The OAuth authorization server (https, or loopback: RFC 8414); otherwise agent tokens only.
+    metadata = None
+    if oauth_available(issuer):
+        provider = GovernanceAuthProvider(service, issuer=issuer, resource=resource, consents=ConsentRequests())
+        app.state.oauth = provider
+        app.router.routes.extend(oauth_routes(provider))
+        app.include_router(oauth_pages.router)
+        metadata = f"{issuer}/.well-known/oauth-protected-resource/mcp"
+    explained = partial(ExplainedAuth, service=service, resource=resource, resource_metadata=metadata)
+    app.router.routes.extend(mcp_routes(explained(streamable), explained(sse)))
     app.add_middleware(Guard, security=security, max_body=MAX_BODY_BYTES)
     return app

@@ -41,8 +41,8 @@ async def acting_agent(state: AppState) -> Agent:
     """The agent of this request: over HTTP from its bearer token (checked again here, so a
     token deactivated or rotated a moment ago is refused), else the process's HIVEGOV_TOKEN."""
     bearer = get_access_token()
-    if bearer is not None:
-        agent = await state.service.authenticate(bearer.token)
+    if bearer is not None:  # an OAuth token's resource is this endpoint's (the SDK checked it)
+        agent = await state.service.authenticate(bearer.token, resource=bearer.resource)
     elif state.token is None:
         raise NotAuthenticated(
             "this server was started without HIVEGOV_TOKEN",

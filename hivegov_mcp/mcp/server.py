@@ -41,6 +41,7 @@ from hivegov_mcp import __version__
 from hivegov_mcp.app import open_service
 from hivegov_mcp.catalogue import CATALOGUE
 from hivegov_mcp.domain.errors import HivegovError, NotAuthenticated
+from hivegov_mcp.domain.oauth import is_access_token
 from hivegov_mcp.domain.permissions import may_ever
 from hivegov_mcp.domain.phases import OPEN
 from hivegov_mcp.mcp.arguments import describe_validation, surrogate_problem
@@ -86,14 +87,24 @@ class ServerOptions:
 
 
 class AgentTokenVerifier(TokenVerifier):
-    """Bearer tokens are agent tokens, checked against the database on every request, so a
-    deactivated or rotated token is refused at once (401)."""
+    """Bearer tokens are agent tokens, or OAuth access tokens (hivegov_mcp.http.oauth), checked
+    against the database on every request, so a deactivated or rotated token, or a revoked or
+    expired grant, is refused at once (401). An OAuth token names the resource it was issued for;
+    the SDK refuses it unless that is this endpoint (`validate_token_resource`)."""
 
     def __init__(self, service: GovernanceService, resource_url: str) -> None:
         self.service = service
         self.resource_url = resource_url
 
     async def verify_token(self, token: str) -> AccessToken | None:
+        if is_access_token(token):
+            found = await self.service.oauth_access_token(token)
+            if found is None:
+                return None
+            grant = found.grant
+            return AccessToken(
+                token=token, client_id=grant.client_id, subject=grant.agent_id, scopes=[], resource=grant.resource
+            )
         try:
             agent = await self.service.authenticate(token)
         except NotAuthenticated:
@@ -265,12 +276,14 @@ def build_server(
         base = opts.resource_url.rsplit("/mcp", 1)[0]
         auth = {
             "token_verifier": AgentTokenVerifier(service, opts.resource_url),
-            # Tokens are issued by this server's operator (`hivegov-mcp agent add`), not by an OAuth
-            # authorization server: without `resource_server_url` the SDK publishes no protected-
-            # resource metadata and its 401s name no authorization server, so a client does not start
-            # an OAuth flow that cannot succeed (the HTTP app's 401 says how to get a token instead).
-            # `issuer_url` is required by the settings but unused: no OAuth routes are served.
-            "auth": AuthSettings(issuer_url=AnyHttpUrl(base), resource_server_url=None),
+            # Agent tokens (from the operator) and OAuth access tokens (from the HTTP app's own
+            # authorization server, hivegov_mcp.http.oauth), each refused unless issued for this
+            # endpoint. The metadata and the authorization server's routes are the HTTP app's.
+            "auth": AuthSettings(
+                issuer_url=AnyHttpUrl(base),
+                resource_server_url=AnyHttpUrl(opts.resource_url),
+                validate_token_resource=True,
+            ),
         }
     mcp = GovernanceMCP(
         "hivegov",

@@ -10,20 +10,32 @@ from hivegov_mcp.domain import limits, replay_registry
 from hivegov_mcp.domain.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from hivegov_mcp.domain.identity import MAX_WEIGHT, check_roles, hash_token, new_token
 from hivegov_mcp.domain.models import Agent
+from hivegov_mcp.domain.oauth import is_access_token
 from hivegov_mcp.domain.permissions import require
 from hivegov_mcp.domain.record_models import AgentList, AgentReceipt, ModelUsageReceipt, RegisteredAgent
 from hivegov_mcp.service import guards
-from hivegov_mcp.service.base import ServiceBase, is_system, reads, writes
+from hivegov_mcp.service.base import is_system, reads, writes
+from hivegov_mcp.service.oauth import OAuthOperations
 from hivegov_mcp.store.base import Transaction
 
 MAX_CHECKED_TOKENS = 100_000  # (agent, token hash) pairs checked against the log, kept per process
 
 
-class AgentOperations(ServiceBase):
-    async def authenticate(self, token: str | None) -> Agent:
-        """The agent a token belongs to; NotAuthenticated when there is none or it is inactive."""
+class AgentOperations(OAuthOperations):
+    """Agents, and the credentials that act as one: its token, and OAuth grants (OAuthOperations)."""
+
+    async def authenticate(self, token: str | None, *, resource: str | None = None) -> Agent:
+        """The agent a token belongs to; NotAuthenticated when there is none or it is inactive.
+        An OAuth access token works only at the `resource` (MCP endpoint URL) it was issued for."""
         if not token:
             raise NotAuthenticated("no agent token was given")
+        if is_access_token(token):
+            if resource is None:
+                raise NotAuthenticated(
+                    "an OAuth access token works only at the MCP endpoint it was issued for",
+                    "Use an agent token (from `hivegov-mcp agent add`) here.",
+                )
+            return await self.authenticate_access(token, resource)
         token_hash = hash_token(token)
         async with self.store.lookup() as tx:
             agent = await tx.agent_by_token_hash(token_hash)

@@ -39,6 +39,7 @@ from hivegov_mcp.domain.models import (
     RoundInfo,
     Validation,
 )
+from hivegov_mcp.domain.oauth import Grant, StoredCode, StoredToken
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.record_models import Delegation, Webhook
 from hivegov_mcp.domain.tally import Tally
@@ -70,6 +71,7 @@ __all__ = [
     "DelegationQueries",
     "DiscussionQueries",
     "NewComment",
+    "OAuthQueries",
     "ProposalQueries",
     "ProposalState",
     "RawHit",
@@ -336,6 +338,39 @@ class WebhookQueries(Protocol):
     ) -> None: ...
 
 
+class OAuthQueries(Protocol):
+    """OAuth clients, grants, codes and tokens; codes and tokens by their SHA-256 only
+    (hivegov_mcp.store.sql.oauth)."""
+
+    async def insert_oauth_client(self, client_id: str, info: str, at: datetime) -> None: ...
+    async def oauth_client(self, client_id: str) -> str | None: ...
+    async def insert_oauth_grant(self, grant: Grant, by: str, at: datetime) -> None: ...
+    async def revoke_oauth_grant(self, grant_id: str, at: datetime) -> bool:
+        """False when it was revoked already."""
+        ...
+
+    async def insert_oauth_code(
+        self,
+        code_hash: str,
+        grant_id: str,
+        *,
+        redirect_uri: str,
+        redirect_uri_explicit: bool,
+        code_challenge: str,
+        expires_at: datetime,
+    ) -> None: ...
+    async def oauth_code(self, code_hash: str) -> StoredCode | None: ...
+    async def use_oauth_code(self, code_hash: str, at: datetime) -> bool:
+        """False when it was redeemed already."""
+        ...
+
+    async def insert_oauth_token(self, token_hash: str, grant_id: str, kind: str, expires_at: datetime) -> None: ...
+    async def oauth_token(self, token_hash: str) -> StoredToken | None: ...
+    async def use_oauth_token(self, token_hash: str, at: datetime) -> bool:
+        """False when it was spent already."""
+        ...
+
+
 class SearchQueries(Protocol):
     """Full-text search, each engine its own (store/sqlite/search.py, store/postgres/search.py)."""
 
@@ -353,6 +388,7 @@ class Transaction(
     AgendaQueries,
     AuditQueries,
     WebhookQueries,
+    OAuthQueries,
     SearchQueries,
     Protocol,
 ):

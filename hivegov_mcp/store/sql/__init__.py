@@ -10,6 +10,7 @@ written against the engine's `Dialect` (hivegov_mcp.store.dialect):
     agenda.py      what may need an agent, across the others
     audit.py       the log, its Merkle tree, checkpoints, the append-only guards
     webhooks.py    webhooks and their deliveries
+    oauth.py       OAuth clients, grants, codes and tokens (hashed)
 
 `Queries` is all of them: an engine's transaction class adds its dialect, how it runs a
 statement (`executor.Executor`) and its search.
@@ -24,6 +25,7 @@ from hivegov_mcp.store.sql.audit import AuditSQL
 from hivegov_mcp.store.sql.delegations import DelegationSQL
 from hivegov_mcp.store.sql.discussion import DiscussionSQL
 from hivegov_mcp.store.sql.executor import Executor, Params
+from hivegov_mcp.store.sql.oauth import OAuthSQL
 from hivegov_mcp.store.sql.proposals import ProposalSQL
 from hivegov_mcp.store.sql.voting import VotingSQL
 from hivegov_mcp.store.sql.webhooks import WebhookSQL
@@ -42,5 +44,6 @@ class Queries(
     AgendaSQL,
     AuditSQL,
     WebhookSQL,
+    OAuthSQL,
 ):
     """Every query but search, in the dialect of the engine that subclasses it."""

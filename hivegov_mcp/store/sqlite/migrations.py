@@ -381,6 +381,47 @@ CREATE TABLE delegations (
 CREATE INDEX delegations_delegate ON delegations(delegate);
 """,
     ),
+    (
+        9,
+        "oauth",
+        """
+-- OAuth for remote MCP clients (DESIGN §21). A client registered itself (RFC 7591 metadata, JSON).
+CREATE TABLE oauth_clients (
+    client_id TEXT PRIMARY KEY,
+    info TEXT NOT NULL,
+    registered_at TEXT NOT NULL
+);
+-- One consent: a client may act as an agent, with these scopes (space-separated), at this resource.
+CREATE TABLE oauth_grants (
+    id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL REFERENCES oauth_clients(client_id),
+    agent_id TEXT NOT NULL REFERENCES agents(id),
+    scopes TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    granted_by TEXT NOT NULL,
+    granted_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+-- Codes and tokens by their SHA-256 only; a code is redeemed once, a refresh token spent once.
+CREATE TABLE oauth_codes (
+    code_hash TEXT PRIMARY KEY,
+    grant_id TEXT NOT NULL REFERENCES oauth_grants(id),
+    redirect_uri TEXT NOT NULL,
+    redirect_uri_explicit INTEGER NOT NULL,
+    code_challenge TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at TEXT
+);
+CREATE TABLE oauth_tokens (
+    token_hash TEXT PRIMARY KEY,
+    grant_id TEXT NOT NULL REFERENCES oauth_grants(id),
+    kind TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
+    expires_at TEXT NOT NULL,
+    used_at TEXT
+);
+CREATE INDEX oauth_tokens_grant ON oauth_tokens(grant_id);
+""",
+    ),
 ]
 
 # The triggers that keep the log append-only (audit verify names a missing one).

@@ -1,0 +1,215 @@
+"""OAuth grants (DESIGN §21): what the HTTP server's authorization server stores and checks, each
+through the one write path. A consent (`grant_oauth`) and a revocation (`revoke_oauth`) change
+state and append their audit event in one transaction; registering a client, redeeming a code and
+rotating a refresh token change no governance and log nothing (no code or token is ever logged).
+
+Times come from the service's clock: a code, an access token and a refresh token are refused
+once their time has passed on it. A code redeemed twice, or a refresh token spent twice, is a
+stolen one being replayed: the grant is revoked, and every token of it stops working.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from hivegov_mcp.domain.errors import InvalidInput, NotAuthenticated, NotFound
+from hivegov_mcp.domain.models import Agent
+from hivegov_mcp.domain.oauth import (
+    ACCESS_LIFETIME,
+    ACCESS_PREFIX,
+    CODE_LIFETIME,
+    CODE_PREFIX,
+    REFRESH_LIFETIME,
+    REFRESH_PREFIX,
+    SCOPES,
+    Grant,
+    IssuedTokens,
+    StoredCode,
+    StoredToken,
+    acting_as,
+    new_secret,
+    secret_hash,
+)
+from hivegov_mcp.domain.permissions import require
+from hivegov_mcp.service.base import ServiceBase, reads, writes
+from hivegov_mcp.store.base import Transaction
+
+
+class OAuthOperations(ServiceBase):
+    # -- clients ---------------------------------------------------------------------------------
+    @writes
+    async def register_oauth_client(self, client_id: str, info: str) -> None:
+        async with self.store.write() as tx:
+            await tx.insert_oauth_client(client_id, info, self.clock.now())
+
+    @reads
+    async def oauth_client(self, client_id: str) -> str | None:
+        async with self.store.read() as tx:
+            return await tx.oauth_client(client_id)
+
+    # -- consent ---------------------------------------------------------------------------------
+    @writes
+    async def grant_oauth(
+        self,
+        actor: Agent,
+        *,
+        agent_id: str,
+        client_id: str,
+        client_name: str | None,
+        scopes: list[str],
+        resource: str,
+        redirect_uri: str,
+        redirect_uri_explicit: bool,
+        code_challenge: str,
+    ) -> str:
+        """`actor` lets the client act as `agent_id` (itself, or any agent for an admin): the grant,
+        its audit event and a code for the client, in one transaction. The code (returned once)."""
+        if agent_id != actor.id:
+            require(actor.id, "set_agent_roles", actor.roles)  # acting for another agent: an admin
+        unknown = [s for s in scopes if s not in SCOPES]
+        if unknown or not scopes:
+            raise InvalidInput("scopes", f"choose among {', '.join(SCOPES)}")
+        async with self._begin(actor) as (tx, now):
+            agent = await tx.get_agent(agent_id)
+            if agent is None or not agent.active:
+                raise NotFound("agent", agent_id, hint="Approve for an active agent.")
+            grant = Grant(secrets.token_hex(16), client_id, agent_id, tuple(scopes), resource, revoked=False)
+            await tx.insert_oauth_grant(grant, actor.id, now)
+            code = new_secret(CODE_PREFIX)
+            await tx.insert_oauth_code(
+                secret_hash(code),
+                grant.id,
+                redirect_uri=redirect_uri,
+                redirect_uri_explicit=redirect_uri_explicit,
+                code_challenge=code_challenge,
+                expires_at=now + CODE_LIFETIME,
+            )
+            await tx.append_audit(
+                at=now,
+                actor=actor.id,
+                action="oauth_granted",
+                subject=f"oauth:{grant.id}",
+                payload={
+                    "agent": agent_id,
+                    "client_id": client_id,
+                    "client_name": client_name or "",
+                    "scopes": list(scopes),
+                    "resource": resource,
+                    "redirect_uri": redirect_uri,
+                },
+            )
+        return code
+
+    # -- codes -----------------------------------------------------------------------------------
+    @writes
+    async def oauth_code(self, code: str) -> StoredCode | None:
+        """A code that may still be redeemed, or None. One redeemed already is being replayed: its
+        grant is revoked (every token issued from it stops working)."""
+        async with self.store.write() as tx:
+            found = await tx.oauth_code(secret_hash(code))
+            if found is None or found.grant.revoked:
+                return None
+            now = self.clock.now()
+            if found.used:
+                await self._revoke(tx, found.grant, "authorization code replayed")
+                return None
+            return None if now >= found.expires_at else found
+
+    @writes
+    async def redeem_oauth_code(self, code: str) -> IssuedTokens | None:
+        """Redeem a code (once) for an access token and a refresh token; None when it is unknown,
+        expired or revoked, or was redeemed already (then its grant is revoked, committed)."""
+        async with self.store.write() as tx:
+            found = await tx.oauth_code(secret_hash(code))
+            now = self.clock.now()
+            if found is None or found.grant.revoked or now >= found.expires_at:
+                return None
+            if not await tx.use_oauth_code(secret_hash(code), now):
+                await self._revoke(tx, found.grant, "authorization code replayed")
+                return None
+            return await self._issue(tx, found.grant)
+
+    # -- tokens ----------------------------------------------------------------------------------
+    @writes
+    async def oauth_refresh_token(self, token: str) -> StoredToken | None:
+        """A refresh token that may still be spent, or None. One spent already is being replayed:
+        its grant is revoked."""
+        async with self.store.write() as tx:
+            found = await tx.oauth_token(secret_hash(token))
+            if found is None or found.kind != "refresh" or found.grant.revoked:
+                return None
+            if found.used:
+                await self._revoke(tx, found.grant, "refresh token replayed")
+                return None
+            return None if self.clock.now() >= found.expires_at else found
+
+    @writes
+    async def rotate_oauth_refresh(self, token: str) -> IssuedTokens | None:
+        """Spend a refresh token for a new access token and a new refresh token (rotation), with
+        the grant's scopes; None when it is unknown, expired or revoked, or was spent already
+        (then its grant is revoked, committed)."""
+        async with self.store.write() as tx:
+            found = await tx.oauth_token(secret_hash(token))
+            now = self.clock.now()
+            if found is None or found.kind != "refresh" or found.grant.revoked or now >= found.expires_at:
+                return None
+            if not await tx.use_oauth_token(secret_hash(token), now):
+                await self._revoke(tx, found.grant, "refresh token replayed")
+                return None
+            return await self._issue(tx, found.grant)
+
+    @reads
+    async def oauth_access_token(self, token: str) -> StoredToken | None:
+        """An access token that works now (not expired, its grant not revoked), or None."""
+        async with self.store.read() as tx:
+            found = await tx.oauth_token(secret_hash(token))
+        if found is None or found.kind != "access" or found.grant.revoked or self.clock.now() >= found.expires_at:
+            return None
+        return found
+
+    async def authenticate_access(self, token: str, resource: str) -> Agent:
+        """The agent an OAuth access token acts as, at `resource`, with what its grant leaves of the
+        agent's roles; NotAuthenticated when it doesn't work (here, or at all)."""
+        found = await self.oauth_access_token(token)
+        if found is None:
+            raise NotAuthenticated(
+                "the OAuth access token is unknown, expired or revoked",
+                "Your client refreshes it, or signs in again through the consent page.",
+            )
+        if found.grant.resource.rstrip("/") != resource.rstrip("/"):
+            raise NotAuthenticated(f"the OAuth access token was issued for {found.grant.resource}, not {resource}")
+        async with self.store.lookup() as tx:
+            agent = await tx.get_agent(found.grant.agent_id)
+        if agent is None or not agent.active:
+            raise NotAuthenticated(f"agent {found.grant.agent_id!r} is not active")
+        return acting_as(agent, found.grant.scopes)
+
+    @writes
+    async def revoke_oauth(self, token: str) -> bool:
+        """Revoke the grant of an access or refresh token (RFC 7009): every token of it stops
+        working. False when there was nothing to revoke."""
+        async with self.store.write() as tx:
+            found = await tx.oauth_token(secret_hash(token))
+            if found is None or found.grant.revoked:
+                return False
+            await self._revoke(tx, found.grant, "revoked by the client")
+            return True
+
+    # -- shared ----------------------------------------------------------------------------------
+    async def _issue(self, tx: Transaction, grant: Grant) -> IssuedTokens:
+        now = self.clock.now()
+        access, refresh = new_secret(ACCESS_PREFIX), new_secret(REFRESH_PREFIX)
+        await tx.insert_oauth_token(secret_hash(access), grant.id, "access", now + ACCESS_LIFETIME)
+        await tx.insert_oauth_token(secret_hash(refresh), grant.id, "refresh", now + REFRESH_LIFETIME)
+        return IssuedTokens(access, refresh, int(ACCESS_LIFETIME.total_seconds()), grant.scopes)
+
+    async def _revoke(self, tx: Transaction, grant: Grant, reason: str) -> None:
+        now = self.clock.now()
+        if await tx.revoke_oauth_grant(grant.id, now):
+            await tx.append_audit(
+                at=now,
+                actor=grant.agent_id,
+                action="oauth_revoked",
+                subject=f"oauth:{grant.id}",
+                payload={"agent": grant.agent_id, "client_id": grant.client_id, "reason": reason},
+            )

@@ -1,0 +1,409 @@
+"""OAuth for remote MCP clients (DESIGN §21) on a real uvicorn: the SDK's own client auth
+(`OAuthClientProvider`) discovers, registers, sends a headless Chromium through the consent page
+(sign in, approve) and calls tools as the approved agent; and the refusals: a wrong redirect URI,
+a missing or plain PKCE challenge, a token for another resource, a replayed code, a revoked or
+replayed refresh token, expired codes and tokens (the injected clock, no sleeps)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import anyio
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.auth import OAuthClientProvider
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from playwright.async_api import Route, async_playwright
+from pydantic import AnyUrl
+
+from hivegov_mcp.app import open_service
+from hivegov_mcp.domain.clock import FakeClock
+from hivegov_mcp.domain.identity import LOCAL_ADMIN
+from hivegov_mcp.domain.oauth import READ, WRITE
+from hivegov_mcp.service import GovernanceService
+from hivegov_mcp.settings import Settings
+from tests.conftest import CAST, PROPOSAL
+from tests.http_helpers import Served, bearer, serve
+from tests.mcp_helpers import ok
+
+pytestmark = pytest.mark.anyio
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CALLBACK = "http://localhost:3030/callback"  # the client's loopback redirect URI (answered by the test's browser)
+HELLO = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+}
+
+
+@pytest.fixture
+async def tokens(db_path: Path, clock: FakeClock) -> dict[str, str]:
+    async with open_service(Settings(db=db_path, clock=clock)) as service:
+        return {name: (await service.register_agent(LOCAL_ADMIN, name, roles)).token for name, roles in CAST.items()}
+
+
+class MemoryStorage:
+    """The client's TokenStorage, in memory."""
+
+    def __init__(self) -> None:
+        self.tokens: OAuthToken | None = None
+        self.client_info: OAuthClientInformationFull | None = None
+
+    async def get_tokens(self) -> OAuthToken | None:
+        return self.tokens
+
+    async def set_tokens(self, tokens: OAuthToken) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
+        return self.client_info
+
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        self.client_info = client_info
+
+
+def challenge_of(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+
+
+# -- the whole flow, as a remote connector does it --------------------------------------------------
+
+
+async def test_a_client_signs_in_through_the_consent_page_and_calls_tools_as_the_approved_agent(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    storage = MemoryStorage()
+    async with serve(db_path, clock=clock) as served, async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-background-networking"]
+        )
+        page = await browser.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        landed: list[str] = []
+        arrived = anyio.Event()
+        consent_text: list[str] = []
+
+        async def callback(route: Route) -> None:  # the client's redirect URI: note where the browser landed
+            landed.append(route.request.url)
+            arrived.set()
+            await route.fulfill(status=200, content_type="text/html", body="<p>You may close this window.</p>")
+
+        await page.route(f"{CALLBACK}*", callback)
+        sent_to: list[str] = []
+
+        async def redirect_handler(url: str) -> None:
+            sent_to.append(url)
+
+        async def callback_handler() -> AuthorizationCodeResult:
+            """The person's part, scripted: open the authorization URL, sign in as alice, approve."""
+            await page.goto(sent_to[-1])
+            await page.fill("input[name=token]", tokens["alice"])
+            await page.click("button:has-text('Sign in')")
+            await page.wait_for_selector("button:has-text('Approve')")
+            consent_text.append(await page.inner_text("main"))
+            await page.click("button:has-text('Approve')")
+            with anyio.fail_after(10):
+                await arrived.wait()  # the browser's redirect, through the route above
+            query = parse_qs(urlsplit(landed[-1]).query)
+            return AuthorizationCodeResult(code=query["code"][0], state=query["state"][0], iss=query["iss"][0])
+
+        auth = OAuthClientProvider(
+            f"{served.base}/mcp",
+            OAuthClientMetadata(client_name="Test connector", redirect_uris=[AnyUrl(CALLBACK)]),
+            storage,
+            redirect_handler=redirect_handler,
+            callback_handler=callback_handler,
+        )
+        async with (
+            httpx2.AsyncClient(auth=auth, timeout=30) as http,
+            Client(streamable_http_client(f"{served.base}/mcp", http_client=http)) as client,
+        ):
+            me = await ok(client, "whoami")
+            created = await ok(client, "create_proposal", **PROPOSAL)
+        await browser.close()
+        log = await served.service.get_audit_log(LOCAL_ADMIN, limit=100)
+
+    assert me["id"] == "alice"
+    assert created["author"] == "alice"
+    assert problems == []
+    assert sent_to[-1].startswith(f"{served.base}/authorize?")
+    assert "Test connector" in consent_text[0] and "alice" in consent_text[0]
+    assert storage.tokens is not None and storage.tokens.refresh_token is not None
+    assert storage.tokens.access_token.startswith("hga_") and storage.tokens.expires_in == 3600
+    assert set((storage.tokens.scope or "").split()) == {READ, WRITE}
+    granted = [e for e in log.events if e.action == "oauth_granted"]
+    assert len(granted) == 1 and granted[0].actor == "alice"
+    assert granted[0].payload["agent"] == "alice" and granted[0].payload["scopes"] == [READ, WRITE]
+    secrets_seen = [storage.tokens.access_token, storage.tokens.refresh_token, parse_qs(urlsplit(landed[-1]).query)]
+    assert not any(str(s) in str(granted[0].payload) for s in secrets_seen[:2])  # no token in the log
+
+
+# -- the flow by hand, for the refusals -----------------------------------------------------------
+
+
+@asynccontextmanager
+async def client_of(served: Served) -> AsyncIterator[tuple[httpx2.AsyncClient, str]]:
+    """A plain HTTP client and a public client registered at the server (its client_id)."""
+    async with httpx2.AsyncClient(base_url=served.base, timeout=30) as http:
+        registered = await http.post(
+            "/register",
+            json={"client_name": "by hand", "redirect_uris": [CALLBACK], "token_endpoint_auth_method": "none"},
+        )
+        assert registered.status_code == 201, registered.text
+        yield http, registered.json()["client_id"]
+
+
+def authorize_query(client_id: str, **changes: str | None) -> dict[str, str]:
+    query: dict[str, str | None] = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": CALLBACK,
+        "code_challenge": challenge_of("v" * 50),
+        "code_challenge_method": "S256",
+        "state": "s1",
+        "resource": None,
+    }
+    query.update(changes)
+    return {k: v for k, v in query.items() if v is not None}
+
+
+async def approved_code(
+    service: GovernanceService, served: Served, client_id: str, verifier: str, *, agent: str = "bob"
+) -> str:
+    """A code as the consent page grants it (the service's operation behind its Approve button)."""
+    actor = next(a for a in (await service.list_agents(LOCAL_ADMIN)).agents if a.id == agent)
+    return await service.grant_oauth(
+        actor,
+        agent_id=agent,
+        client_id=client_id,
+        client_name="by hand",
+        scopes=[READ, WRITE],
+        resource=f"{served.base}/mcp",
+        redirect_uri=CALLBACK,
+        redirect_uri_explicit=True,
+        code_challenge=challenge_of(verifier),
+    )
+
+
+async def redeem(http: httpx2.AsyncClient, client_id: str, code: str, verifier: str) -> httpx2.Response:
+    return await http.post(
+        "/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": CALLBACK,
+            "client_id": client_id,
+            "code_verifier": verifier,
+        },
+    )
+
+
+async def refresh(http: httpx2.AsyncClient, client_id: str, token: str) -> httpx2.Response:
+    return await http.post(
+        "/token", data={"grant_type": "refresh_token", "refresh_token": token, "client_id": client_id}
+    )
+
+
+async def tools_status(http: httpx2.AsyncClient, token: str, base: str | None = None) -> int:
+    url = f"{base}/mcp" if base else "/mcp"
+    answer = await http.post(
+        url, json=HELLO, headers={**bearer(token), "Accept": "application/json, text/event-stream"}
+    )
+    return answer.status_code
+
+
+def error_of(location: str) -> str:
+    return parse_qs(urlsplit(location).query)["error"][0]
+
+
+async def test_authorize_refuses_an_unregistered_redirect_uri_without_redirecting_to_it(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    async with serve(db_path, clock=clock) as served, client_of(served) as (http, client_id):
+        wrong = await http.get("/authorize", params=authorize_query(client_id, redirect_uri="http://localhost:3030/x"))
+        prefix = await http.get("/authorize", params=authorize_query(client_id, redirect_uri=CALLBACK + "/more"))
+        good = await http.get("/authorize", params=authorize_query(client_id))
+    for refused in (wrong, prefix):
+        assert refused.status_code == 400 and "location" not in refused.headers
+        assert refused.json()["error"] == "invalid_request" and "not registered" in refused.json()["error_description"]
+    assert good.status_code == 302 and good.headers["location"].startswith(f"{served.base}/oauth/consent?request=")
+
+
+async def test_authorize_refuses_a_missing_or_plain_pkce_challenge(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    async with serve(db_path, clock=clock) as served, client_of(served) as (http, client_id):
+        missing = await http.get("/authorize", params=authorize_query(client_id, code_challenge=None))
+        plain = await http.get("/authorize", params=authorize_query(client_id, code_challenge_method="plain"))
+        not_s256 = await http.get("/authorize", params=authorize_query(client_id, code_challenge="short-and-plain"))
+        metadata = (await http.get("/.well-known/oauth-authorization-server")).json()
+    for refused in (missing, plain, not_s256):
+        assert refused.status_code == 302 and refused.headers["location"].startswith(CALLBACK)
+        assert error_of(refused.headers["location"]) == "invalid_request"
+    assert metadata["code_challenge_methods_supported"] == ["S256"]
+
+
+async def test_a_code_redeemed_without_its_verifier_is_refused(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    async with serve(db_path, clock=clock) as served, client_of(served) as (http, client_id):
+        code = await approved_code(served.service, served, client_id, "v" * 50)
+        wrong = await redeem(http, client_id, code, "w" * 50)
+    assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
+
+
+async def test_tokens_for_another_resource_are_refused_when_asked_for_and_when_used(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    async with (
+        serve(db_path, clock=clock) as served,
+        serve(db_path, clock=clock) as other,  # another server (another URL) on the same database
+        client_of(served) as (http, client_id),
+    ):
+        asked = await http.get(
+            "/authorize", params=authorize_query(client_id, resource="https://elsewhere.example/mcp")
+        )
+        named = await http.get("/authorize", params=authorize_query(client_id, resource=f"{served.base}/mcp"))
+        code = await approved_code(served.service, served, client_id, "v" * 50)
+        issued = (await redeem(http, client_id, code, "v" * 50)).json()
+        here = await tools_status(http, issued["access_token"])
+        there = await tools_status(http, issued["access_token"], other.base)
+        agent_token_there = await tools_status(http, tokens["bob"], other.base)
+        at_rest = await http.get("/api/governance/proposals", headers=bearer(issued["access_token"]))
+    assert asked.status_code == 302 and error_of(asked.headers["location"]) == "invalid_target"
+    assert named.status_code == 302 and "/oauth/consent?request=" in named.headers["location"]
+    assert (here, there, agent_token_there) == (200, 401, 200)
+    assert at_rest.status_code == 401  # bound to /mcp: not a REST credential
+
+
+async def test_a_replayed_code_is_refused_and_revokes_what_it_issued(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    async with serve(db_path, clock=clock) as served, client_of(served) as (http, client_id):
+        code = await approved_code(served.service, served, client_id, "v" * 50)
+        first = await redeem(http, client_id, code, "v" * 50)
+        works = await tools_status(http, first.json()["access_token"])
+        again = await redeem(http, client_id, code, "v" * 50)
+        after = await tools_status(http, first.json()["access_token"])
+        refreshed = await refresh(http, client_id, first.json()["refresh_token"])
+        log = await served.service.get_audit_log(LOCAL_ADMIN, limit=100)
+    assert (first.status_code, works) == (200, 200)
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    assert after == 401 and refreshed.json()["error"] == "invalid_grant"
+    revoked = [e for e in log.events if e.action == "oauth_revoked"]
+    assert [e.payload["reason"] for e in revoked] == ["authorization code replayed"]
+
+
+async def test_refresh_rotates_and_a_revoked_or_replayed_refresh_token_is_refused(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    async with serve(db_path, clock=clock) as served, client_of(served) as (http, client_id):
+        first = (
+            await redeem(http, client_id, await approved_code(served.service, served, client_id, "v" * 50), "v" * 50)
+        ).json()
+        second = (await refresh(http, client_id, first["refresh_token"])).json()
+        old_access_still = await tools_status(http, first["access_token"])
+        new_access = await tools_status(http, second["access_token"])
+        # (The SDK's revocation handler wants a client_secret field even from a public client: empty.)
+        revoked = await http.post(
+            "/revoke", data={"token": second["refresh_token"], "client_id": client_id, "client_secret": ""}
+        )
+        after_revoke = await refresh(http, client_id, second["refresh_token"])
+        access_after_revoke = await tools_status(http, second["access_token"])
+
+        # A refresh token spent twice is a stolen one: the grant goes, the thief's new tokens too.
+        third = (
+            await redeem(http, client_id, await approved_code(served.service, served, client_id, "x" * 50), "x" * 50)
+        ).json()
+        fourth = (await refresh(http, client_id, third["refresh_token"])).json()
+        replayed = await refresh(http, client_id, third["refresh_token"])
+        fourth_after = await tools_status(http, fourth["access_token"])
+        log = await served.service.get_audit_log(LOCAL_ADMIN, limit=100)
+    assert second["refresh_token"] != first["refresh_token"] and second["access_token"] != first["access_token"]
+    assert (old_access_still, new_access) == (200, 200)
+    assert revoked.status_code == 200
+    assert after_revoke.status_code == 400 and after_revoke.json()["error"] == "invalid_grant"
+    assert access_after_revoke == 401
+    assert replayed.status_code == 400 and fourth_after == 401
+    reasons = [e.payload["reason"] for e in log.events if e.action == "oauth_revoked"]
+    assert reasons == ["revoked by the client", "refresh token replayed"]
+
+
+async def test_codes_and_access_tokens_expire_on_the_service_clock(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    async with serve(db_path, clock=clock) as served, client_of(served) as (http, client_id):
+        late = await approved_code(served.service, served, client_id, "v" * 50)
+        clock.advance(minutes=6)
+        too_late = await redeem(http, client_id, late, "v" * 50)
+        issued = (
+            await redeem(http, client_id, await approved_code(served.service, served, client_id, "w" * 50), "w" * 50)
+        ).json()
+        fresh = await tools_status(http, issued["access_token"])
+        clock.advance(minutes=61)
+        stale = await tools_status(http, issued["access_token"])
+        renewed = (await refresh(http, client_id, issued["refresh_token"])).json()
+        again = await tools_status(http, renewed["access_token"])
+    assert too_late.status_code == 400 and too_late.json()["error"] == "invalid_grant"
+    assert (fresh, stale, again) == (200, 401, 200)
+
+
+async def test_a_read_only_grant_acts_as_the_agent_without_its_roles(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    async with serve(db_path, clock=clock) as served, client_of(served) as (http, client_id):
+        alice = next(a for a in (await served.service.list_agents(LOCAL_ADMIN)).agents if a.id == "alice")
+        code = await served.service.grant_oauth(
+            alice,
+            agent_id="alice",
+            client_id=client_id,
+            client_name=None,
+            scopes=[READ],
+            resource=f"{served.base}/mcp",
+            redirect_uri=CALLBACK,
+            redirect_uri_explicit=True,
+            code_challenge=challenge_of("v" * 50),
+        )
+        issued = (await redeem(http, client_id, code, "v" * 50)).json()
+        async with (
+            httpx2.AsyncClient(headers=bearer(issued["access_token"]), timeout=30) as authed,
+            Client(streamable_http_client(f"{served.base}/mcp", http_client=authed)) as client,
+        ):
+            me = await ok(client, "whoami")
+            refused = await client.call_tool("create_proposal", PROPOSAL)
+    assert issued["scope"] == READ
+    assert me["id"] == "alice" and me["roles"] == []
+    assert refused.is_error
+
+
+async def test_only_an_admin_approves_for_another_agent(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    async with serve(db_path, clock=clock) as served, client_of(served) as (_, client_id):
+        agents = {a.id: a for a in (await served.service.list_agents(LOCAL_ADMIN)).agents}
+        common: dict[str, Any] = {
+            "client_id": client_id,
+            "client_name": None,
+            "scopes": [READ],
+            "resource": f"{served.base}/mcp",
+            "redirect_uri": CALLBACK,
+            "redirect_uri_explicit": True,
+            "code_challenge": challenge_of(secrets.token_urlsafe(40)),
+        }
+        by_admin = await served.service.grant_oauth(agents["root"], agent_id="bob", **common)
+        with pytest.raises(Exception, match="admin"):
+            await served.service.grant_oauth(agents["alice"], agent_id="bob", **common)
+    assert by_admin.startswith("hgc_")
