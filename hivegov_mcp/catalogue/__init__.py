@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from hivegov_mcp.catalogue import aftervote, agents, delegation, discussion, proposals, records, voting
-from hivegov_mcp.catalogue.base import Arguments, Kind, Operation, Route
+from hivegov_mcp.catalogue.base import Arguments, Kind, Operation, Route, View
 from hivegov_mcp.catalogue.checks import check_catalogue
 
-__all__ = ["CATALOGUE", "OPERATIONS", "TOOLS", "Arguments", "Kind", "Operation", "Route"]
+__all__ = ["CATALOGUE", "OPERATIONS", "TOOLS", "Arguments", "Kind", "Operation", "Route", "View"]
 
 OPERATIONS: tuple[Operation, ...] = tuple(
     op for group in (agents, proposals, discussion, voting, delegation, aftervote, records) for op in group.OPERATIONS

@@ -53,6 +53,14 @@ def inline(enum: type[E]) -> WithJsonSchema:
     return WithJsonSchema({"type": "string", "enum": [e.value for e in enum]})
 
 
+class View(StrEnum):
+    """An in-chat view (MCP Apps, `ui://`) that a host able to render apps shows an operation's
+    result in; hosts without apps show the tool's text as ever. The MCP door serves each one."""
+
+    PROPOSAL_CARD = "ui://hivegov/proposal-card.html"  # one proposal: text, discussion, results after close
+    BOARD = "ui://hivegov/board.html"  # the proposals by status; opening one shows its card
+
+
 @dataclass(frozen=True)
 class Route:
     """How REST serves an operation: the verb, the path under /api/governance (its {names} are
@@ -85,6 +93,7 @@ class Operation:
     agent_text: bool = False  # the result carries other agents' text: the description says it is data
     method: str = ""
     command: str = ""  # the command line's command that runs it, e.g. "agent add"
+    view: View | None = None  # MCP Apps: the `ui://` view its tool result is shown in
 
     @property
     def service_method(self) -> str:

@@ -39,6 +39,8 @@ def _problem(op: Operation) -> str | None:
         return f"permission {op.permission!r} is not in the permission table (domain/permissions.py)"
     if not op.description.strip():
         return "no description"
+    if op.view is not None and not op.tool:
+        return f"a view ({op.view.value}) but no tool: a view shows a tool's result"
     method = getattr(GovernanceService, op.service_method, None)
     if method is None or not inspect.iscoroutinefunction(method):
         return f"GovernanceService has no async method {op.service_method!r}"

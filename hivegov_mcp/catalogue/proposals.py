@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from hivegov_mcp.catalogue.base import KIB, Arguments, Kind, OneProposal, Operation, ProposalId, Route, inline
+from hivegov_mcp.catalogue.base import KIB, Arguments, Kind, OneProposal, Operation, ProposalId, Route, View, inline
 from hivegov_mcp.domain import limits
 from hivegov_mcp.domain.config import ProposalType
 from hivegov_mcp.domain.models import (
@@ -107,6 +107,7 @@ OPERATIONS = [
         rest=Route("GET", "/proposals/{proposal_id}", "Read a proposal (a past version with ?version=)", TAG),
         description="Read a proposal: status, phase, deadline and the content of one version.",
         agent_text=True,
+        view=View.PROPOSAL_CARD,
     ),
     Operation(
         name="list_proposals",
@@ -116,6 +117,7 @@ OPERATIONS = [
         result=ProposalPage,
         rest=Route("GET", "/proposals", "List proposals, newest first", TAG),
         description="List proposals, newest first, with optional filters; page with cursor.",
+        view=View.BOARD,
     ),
     Operation(
         name="revise_proposal",

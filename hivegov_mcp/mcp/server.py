@@ -51,6 +51,7 @@ from hivegov_mcp.mcp.notify import ChangeNotifier
 from hivegov_mcp.mcp.schemas import lighten_output_schemas
 from hivegov_mcp.mcp.stdio import run_screened_stdio
 from hivegov_mcp.mcp.tools import register_tools
+from hivegov_mcp.mcp.views import apps_extension, resources_for_client, tools_for_client
 from hivegov_mcp.runtime.feed import AuditFeed
 from hivegov_mcp.runtime.ticker import run_ticker
 from hivegov_mcp.runtime.webhooks import WebhookDispatcher
@@ -123,8 +124,9 @@ class GovernanceMCP(MCPServer[AppState]):
     ) -> ListToolsResult:
         """Reads for everyone, each write for the roles that may call it (DESIGN §7). Hiding is a
         convenience, not the control: a hidden tool still answers with the permission error.
-        Without a valid identity, the whole list (every call then says how to get a token)."""
-        tools = await self.list_tools()
+        Without a valid identity, the whole list (every call then says how to get a token). A tool's
+        view (`_meta.ui`) is shown to clients that declared MCP Apps support."""
+        tools = tools_for_client(ctx, await self.list_tools())
         try:
             agent = await acting_agent(ctx.lifespan_context)
         except HivegovError:
@@ -174,8 +176,9 @@ class GovernanceMCP(MCPServer[AppState]):
         self, ctx: ServerRequestContext[AppState], params: PaginatedRequestParams | None
     ) -> ListResourcesResult:
         """The static resources and, for each open proposal (the newest OPEN_LISTED of each open
-        status), its Markdown resource; the templates reach every proposal."""
-        resources = list(await self.list_resources())
+        status), its Markdown resource; the templates reach every proposal. The `ui://` views are
+        listed to clients that declared MCP Apps support."""
+        resources = resources_for_client(ctx, await self.list_resources())
         try:
             state = ctx.lifespan_context
             agent = await acting_agent(state)
@@ -293,6 +296,7 @@ def build_server(
         lifespan=lifespan,
         log_level="WARNING",
         subscriptions=notices.bus,
+        extensions=[apps_extension()],
         **auth,
     )
     notices.install(mcp)

@@ -1,7 +1,8 @@
 """The MCP tools (DESIGN §7), registered from the catalogue: one tool per operation it marks as
 a tool, with the operation's name, description and kind (as tool annotations), its argument
 model as the input schema and its result model as the output schema. Each tool resolves the
-acting agent and calls the service through `call`, which maps domain errors."""
+acting agent and calls the service through `call`, which maps domain errors. A tool whose entry
+names a view points to it in `_meta.ui` (MCP Apps, `mcp/views`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pydantic import BaseModel, Field
 from hivegov_mcp.catalogue import TOOLS, Kind, Operation
 from hivegov_mcp.catalogue.base import parameter_default
 from hivegov_mcp.mcp.context import AppState, call
+from hivegov_mcp.mcp.views import tool_meta
 
 ANNOTATIONS = {
     kind: ToolAnnotations(
@@ -53,4 +55,10 @@ def tool_function(op: Operation) -> Any:
 
 def register_tools(mcp: MCPServer[AppState]) -> None:
     for op in TOOLS:
-        mcp.add_tool(tool_function(op), name=op.name, description=op.full_description, annotations=ANNOTATIONS[op.kind])
+        mcp.add_tool(
+            tool_function(op),
+            name=op.name,
+            description=op.full_description,
+            annotations=ANNOTATIONS[op.kind],
+            meta=tool_meta(op.view),
+        )
