@@ -110,6 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="HTTP: a host name clients use (Host/Origin check; repeat for more); required with a non-loopback --host",
     )
+    serve.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="HTTP: the URL clients reach this server at, when not http://HOST:PORT (behind a TLS proxy: "
+        "https://gov.example.com); OAuth's issuer and the resource /mcp are named from it, and its host "
+        "is allowed. OAuth for remote connectors needs https, or a loopback URL",
+    )
 
     agent = sub.add_parser("agent", help="manage agents").add_subparsers(
         dest="agent_command", required=True, parser_class=_with(common)
@@ -387,7 +394,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if transport != "stdio":
         from hivegov_mcp.http.serve import HttpOptions, serve_http
 
-        options = HttpOptions(host=args.host, port=args.port, allowed_hosts=tuple(args.allowed_hosts))
+        options = HttpOptions(
+            host=args.host, port=args.port, allowed_hosts=tuple(args.allowed_hosts), public_url=args.public_url
+        )
         anyio.run(serve_http, settings, options, transport)
         return 0
     from hivegov_mcp.mcp import ServerOptions, serve_stdio

@@ -28,8 +28,10 @@ from pydantic import AnyUrl
 
 from hivegov_mcp.app import open_service
 from hivegov_mcp.domain.clock import FakeClock
+from hivegov_mcp.domain.errors import ConfigError
 from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.domain.oauth import READ, WRITE
+from hivegov_mcp.http.app import HttpOptions, build_http_app, transport_security
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
 from tests.conftest import CAST, PROPOSAL
@@ -407,3 +409,24 @@ async def test_only_an_admin_approves_for_another_agent(
         with pytest.raises(Exception, match="admin"):
             await served.service.grant_oauth(agents["alice"], agent_id="bob", **common)
     assert by_admin.startswith("hgc_")
+
+
+async def test_behind_a_tls_proxy_the_public_url_names_the_issuer_and_the_resource(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    async with open_service(Settings(db=db_path, clock=clock)) as service:
+        app = build_http_app(service, HttpOptions(public_url="https://gov.example.com/", tick_seconds=0))
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url="https://gov.example.com") as http:
+            resource = (await http.get("/.well-known/oauth-protected-resource/mcp")).json()
+            server = (await http.get("/.well-known/oauth-authorization-server")).json()
+            challenge = (await http.post("/mcp", json=HELLO)).headers["www-authenticate"]
+    assert resource["resource"] == "https://gov.example.com/mcp"
+    assert [s.rstrip("/") for s in resource["authorization_servers"]] == ["https://gov.example.com"]
+    assert server["authorization_endpoint"] == "https://gov.example.com/authorize"
+    assert 'resource_metadata="https://gov.example.com/.well-known/oauth-protected-resource/mcp"' in challenge
+
+
+def test_a_public_url_with_a_path_is_refused() -> None:
+    with pytest.raises(ConfigError, match="no path"):
+        transport_security(HttpOptions(public_url="https://gov.example.com/hivegov"))

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
+from urllib.parse import urlsplit
 
 import anyio
 from fastapi import FastAPI, Request
@@ -49,6 +50,7 @@ class HttpOptions:
     host: str = "127.0.0.1"
     port: int = 8000
     allowed_hosts: Sequence[str] = ()  # host names (or host:port) clients may use besides loopback
+    public_url: str | None = None  # where clients reach the server, when not http://host:port (a TLS proxy)
     tick_seconds: float = 1.0
     feed_seconds: float = FEED_SECONDS
 
@@ -70,14 +72,22 @@ def is_loopback(host: str) -> bool:
 def transport_security(options: HttpOptions) -> TransportSecuritySettings:
     """The Host and Origin values accepted (DNS-rebinding protection): loopback names on any
     port, and each `--allowed-host`. A non-loopback bind needs an explicit list."""
-    if not is_loopback(options.host) and not options.allowed_hosts:
+    if options.public_url is not None:
+        parts = urlsplit(options.public_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/") or parts.query:
+            raise ConfigError(
+                f"--public-url {options.public_url}",
+                "give the scheme and host (and port) clients use, with no path: e.g. https://gov.example.com",
+            )
+    if not is_loopback(options.host) and not options.allowed_hosts and not options.public_url:
         raise ConfigError(
             f"--host {options.host}",
             "a server reachable from other machines needs the host names its clients use: "
             f"add --allowed-host NAME (e.g. --allowed-host {options.host}), once per name",
         )
     hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
-    for given in options.allowed_hosts:
+    public = urlsplit(options.public_url).netloc if options.public_url else None
+    for given in (*options.allowed_hosts, *([public] if public else [])):
         hosts.extend([given] if ":" in given.strip("[]") else [given, f"{given}:*"])
     origins = [f"{scheme}://{host}" for host in hosts for scheme in ("http", "https")]
     return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
@@ -286,6 +296,9 @@ def mcp_routes(streamable: ASGIApp, sse: ASGIApp) -> list[BaseRoute]:
 
 
 def public_base(options: HttpOptions) -> str:
+    """The URL clients reach the server at: `--public-url`, else http://HOST:PORT."""
+    if options.public_url:
+        return options.public_url.rstrip("/")
     host = options.allowed_hosts[0] if options.allowed_hosts else options.host
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"

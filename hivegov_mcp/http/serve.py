@@ -37,6 +37,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from hivegov_mcp.app import open_service
 from hivegov_mcp.domain.errors import ConfigError
 from hivegov_mcp.http.app import HttpOptions, build_http_app, public_base, transport_security
+from hivegov_mcp.http.oauth import oauth_available
 from hivegov_mcp.settings import Settings
 from hivegov_mcp.store.postgres import redacted
 
@@ -255,7 +256,12 @@ async def serve_http(settings: Settings, options: HttpOptions, transport: str = 
             print(
                 f"hivegov-mcp: serving {redacted(str(settings.db))} over HTTP: MCP at {endpoint}, "
                 f"REST at {base}/api/governance/ (docs {base}/api/docs), each request with "
-                f"Authorization: Bearer <agent token>; the dashboard at {base}/ (sign in with an agent token)",
+                f"Authorization: Bearer <agent token>; the dashboard at {base}/ (sign in with an agent token); "
+                + (
+                    f"OAuth for remote connectors at {base}/.well-known/oauth-authorization-server"
+                    if oauth_available(base)
+                    else "no OAuth (it needs https: give --public-url https://…)"
+                ),
                 file=sys.stderr,
                 flush=True,
             )
