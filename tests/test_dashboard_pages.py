@@ -2,8 +2,9 @@
 on a real uvicorn: the board's empty state, a proposal's Markdown rendered and sanitised (an
 agent's script, event handler, javascript: link, raw HTML and image never become markup), the
 timeline in time order with each agent's vote joined once voting closes, execution artifacts as
-links when their scheme is safe, a refusal's banner inside the content column, the metrics page
-saying what each criterion measures, dark mode by the system setting, and no console error."""
+links when their scheme is safe, the discussion's deterministic digest, a refusal's banner inside
+the content column, the metrics page saying what each criterion measures, dark mode by the system
+setting, and no console error."""
 
 from __future__ import annotations
 
@@ -157,6 +158,7 @@ async def test_the_pages_render_agents_markdown_safely_show_the_timeline_and_fol
         )
         unsafe_artifact = await page.locator(".execution code.artifact").all_inner_texts()
         closed = await timeline(page)
+        digest = await page.inner_text("#digest")
         light = await page.evaluate("getComputedStyle(document.body).backgroundColor")
         light_text = await page.evaluate("getComputedStyle(document.body).color")
 
@@ -193,6 +195,8 @@ async def test_the_pages_render_agents_markdown_safely_show_the_timeline_and_fol
     assert '<a href="https://example.org/raw"' in spec_text
     assert comment_strong == "One question" and f'<b onmouseover="{OWNED}">hover</b>' in comment_text
     assert scripts_in_main == 0 and dangerous == 0 and javascript_links == 0
+
+    assert "1 participant(s) wrote 1 comment(s)" in digest and "Recommendation: " in digest  # the deterministic digest
 
     # Artifacts: a link for https, text for anything else.
     assert artifacts == [["https://example.org/pr/42", "nofollow noopener noreferrer"]]

@@ -32,6 +32,7 @@ from hivegov_mcp.domain.errors import HivegovError, NotAuthenticated
 from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.domain.permissions import Role
 from hivegov_mcp.domain.record_models import AuditEvent, Delegation
+from hivegov_mcp.domain.summary import summarize
 from hivegov_mcp.http import events
 from hivegov_mcp.http.forms import form_arguments
 from hivegov_mcp.http.markdown import render_markdown, safe_url
@@ -257,6 +258,8 @@ async def _proposal_context(service: GovernanceService, me: Agent, pid: str, dif
         "results": results,
         "diff": shown,
         "timeline": proposal_timeline(pid, events, results.ballots if results else None),
+        # The deterministic digest of the comments shown (domain/summary.py), as summarize_discussion makes it.
+        "digest": summarize(p.id, p.title, p.round, discussion.comments) if p.round and discussion.comments else None,
         "timeline_cut": after is not None,
     }
 
