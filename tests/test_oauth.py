@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -31,6 +33,7 @@ from hivegov_mcp.domain.clock import FakeClock
 from hivegov_mcp.domain.errors import ConfigError
 from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.domain.oauth import READ, WRITE
+from hivegov_mcp.http import oauth
 from hivegov_mcp.http.app import HttpOptions, build_http_app, transport_security
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
@@ -83,74 +86,169 @@ def challenge_of(verifier: str) -> str:
 # -- the whole flow, as a remote connector does it --------------------------------------------------
 
 
-async def test_a_client_signs_in_through_the_consent_page_and_calls_tools_as_the_approved_agent(
-    db_path: Path, clock: FakeClock, tokens: dict[str, str]
-) -> None:
-    storage = MemoryStorage()
-    async with serve(db_path, clock=clock) as served, async_playwright() as pw:
+@dataclass
+class Connection:
+    """What one run of the SDK's OAuth client through the consent page saw and did."""
+
+    storage: MemoryStorage = field(default_factory=MemoryStorage)
+    sent_to: list[str] = field(default_factory=list)  # where the client sent the browser
+    landed: list[str] = field(default_factory=list)  # where the browser came back to (the redirect URI)
+    consent_text: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # the page's script errors
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+async def connect(served: Served, token: str, *, client_metadata_url: str | None = None) -> Connection:
+    """The SDK's OAuthClientProvider against the server; the person's part scripted in headless
+    Chromium (open the authorization URL, sign in with `token`, approve); then whoami and
+    create_proposal over Streamable HTTP with the tokens it got."""
+    seen = Connection()
+    arrived = anyio.Event()
+    async with async_playwright() as pw:
         browser = await pw.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-background-networking"]
         )
         page = await browser.new_page()
-        problems: list[str] = []
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        landed: list[str] = []
-        arrived = anyio.Event()
-        consent_text: list[str] = []
+        page.on("pageerror", lambda e: seen.problems.append(str(e)))
 
         async def callback(route: Route) -> None:  # the client's redirect URI: note where the browser landed
-            landed.append(route.request.url)
+            seen.landed.append(route.request.url)
             arrived.set()
             await route.fulfill(status=200, content_type="text/html", body="<p>You may close this window.</p>")
 
         await page.route(f"{CALLBACK}*", callback)
-        sent_to: list[str] = []
 
         async def redirect_handler(url: str) -> None:
-            sent_to.append(url)
+            seen.sent_to.append(url)
 
         async def callback_handler() -> AuthorizationCodeResult:
-            """The person's part, scripted: open the authorization URL, sign in as alice, approve."""
-            await page.goto(sent_to[-1])
-            await page.fill("input[name=token]", tokens["alice"])
+            await page.goto(seen.sent_to[-1])
+            await page.fill("input[name=token]", token)
             await page.click("button:has-text('Sign in')")
             await page.wait_for_selector("button:has-text('Approve')")
-            consent_text.append(await page.inner_text("main"))
+            seen.consent_text.append(await page.inner_text("main"))
             await page.click("button:has-text('Approve')")
             with anyio.fail_after(10):
                 await arrived.wait()  # the browser's redirect, through the route above
-            query = parse_qs(urlsplit(landed[-1]).query)
+            query = parse_qs(urlsplit(seen.landed[-1]).query)
             return AuthorizationCodeResult(code=query["code"][0], state=query["state"][0], iss=query["iss"][0])
 
         auth = OAuthClientProvider(
             f"{served.base}/mcp",
             OAuthClientMetadata(client_name="Test connector", redirect_uris=[AnyUrl(CALLBACK)]),
-            storage,
+            seen.storage,
             redirect_handler=redirect_handler,
             callback_handler=callback_handler,
+            client_metadata_url=client_metadata_url,
         )
         async with (
             httpx2.AsyncClient(auth=auth, timeout=30) as http,
             Client(streamable_http_client(f"{served.base}/mcp", http_client=http)) as client,
         ):
-            me = await ok(client, "whoami")
-            created = await ok(client, "create_proposal", **PROPOSAL)
+            seen.results["whoami"] = await ok(client, "whoami")
+            seen.results["create_proposal"] = await ok(client, "create_proposal", **PROPOSAL)
         await browser.close()
+    return seen
+
+
+async def test_a_client_signs_in_through_the_consent_page_and_calls_tools_as_the_approved_agent(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    async with serve(db_path, clock=clock) as served:
+        seen = await connect(served, tokens["alice"])
         log = await served.service.get_audit_log(LOCAL_ADMIN, limit=100)
 
-    assert me["id"] == "alice"
-    assert created["author"] == "alice"
-    assert problems == []
-    assert sent_to[-1].startswith(f"{served.base}/authorize?")
-    assert "Test connector" in consent_text[0] and "alice" in consent_text[0]
-    assert storage.tokens is not None and storage.tokens.refresh_token is not None
-    assert storage.tokens.access_token.startswith("hga_") and storage.tokens.expires_in == 3600
-    assert set((storage.tokens.scope or "").split()) == {READ, WRITE}
+    assert seen.results["whoami"]["id"] == "alice"
+    assert seen.results["create_proposal"]["author"] == "alice"
+    assert seen.problems == []
+    assert seen.sent_to[-1].startswith(f"{served.base}/authorize?")
+    assert "Test connector" in seen.consent_text[0] and "alice" in seen.consent_text[0]
+    tokens_got = seen.storage.tokens
+    assert tokens_got is not None and tokens_got.refresh_token is not None
+    assert tokens_got.access_token.startswith("hga_") and tokens_got.expires_in == 3600
+    assert set((tokens_got.scope or "").split()) == {READ, WRITE}
     granted = [e for e in log.events if e.action == "oauth_granted"]
     assert len(granted) == 1 and granted[0].actor == "alice"
     assert granted[0].payload["agent"] == "alice" and granted[0].payload["scopes"] == [READ, WRITE]
-    secrets_seen = [storage.tokens.access_token, storage.tokens.refresh_token, parse_qs(urlsplit(landed[-1]).query)]
-    assert not any(str(s) in str(granted[0].payload) for s in secrets_seen[:2])  # no token in the log
+    logged = str([e.payload for e in log.events])
+    assert tokens_got.access_token not in logged and tokens_got.refresh_token not in logged  # no token in the log
+
+
+DOCUMENT_URL = "https://client.example/oauth/hivegov-client.json"
+
+
+def document(**changes: Any) -> dict[str, Any]:
+    """A client ID metadata document served at DOCUMENT_URL."""
+    return {
+        "client_id": DOCUMENT_URL,
+        "client_name": "Documented connector",
+        "redirect_uris": [CALLBACK],
+        "token_endpoint_auth_method": "none",
+    } | changes
+
+
+async def test_a_client_known_by_its_metadata_document_connects_without_registering(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fetched: list[str] = []
+
+    async def fetch(url: str) -> bytes:  # the client's web server (no network in tests)
+        fetched.append(url)
+        return json.dumps(document()).encode()
+
+    monkeypatch.setattr(oauth, "fetch_client_document", fetch)
+    async with serve(db_path, clock=clock) as served:
+        async with httpx2.AsyncClient(base_url=served.base) as http:
+            metadata = (await http.get("/.well-known/oauth-authorization-server")).json()
+        seen = await connect(served, tokens["alice"], client_metadata_url=DOCUMENT_URL)
+        log = await served.service.get_audit_log(LOCAL_ADMIN, limit=100)
+    assert metadata["client_id_metadata_document_supported"] is True
+    assert seen.results["whoami"]["id"] == "alice"
+    assert seen.storage.client_info is not None and seen.storage.client_info.client_id == DOCUMENT_URL
+    assert "Documented connector" in seen.consent_text[0] and DOCUMENT_URL in seen.consent_text[0]
+    assert set(fetched) == {DOCUMENT_URL}
+    assert [e.payload["client_id"] for e in log.events if e.action == "oauth_granted"] == [DOCUMENT_URL]
+
+
+@pytest.mark.parametrize(
+    "served_document",
+    [
+        document(client_id="https://client.example/someone-else.json"),
+        document(redirect_uris=["http://attacker.example/callback"]),
+        document(token_endpoint_auth_method="client_secret_post", client_secret="s"),
+    ],
+    ids=["another client_id", "http redirect elsewhere", "a secret"],
+)
+async def test_a_metadata_document_that_does_not_describe_a_public_client_at_its_own_url_is_refused(
+    db_path: Path,
+    clock: FakeClock,
+    tokens: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    served_document: dict[str, Any],
+) -> None:
+    async def fetch(url: str) -> bytes:
+        return json.dumps(served_document).encode()
+
+    monkeypatch.setattr(oauth, "fetch_client_document", fetch)
+    async with serve(db_path, clock=clock) as served, httpx2.AsyncClient(base_url=served.base) as http:
+        refused = await http.get("/authorize", params=authorize_query(DOCUMENT_URL))
+    assert refused.status_code == 400 and "not found" in refused.json()["error_description"]
+
+
+def test_only_https_urls_with_a_path_on_a_public_host_are_metadata_document_ids() -> None:
+    assert oauth.is_metadata_url(DOCUMENT_URL)
+    for not_one in (
+        "http://client.example/doc.json",
+        "https://client.example/",
+        "https://localhost/doc.json",
+        "https://127.0.0.1/doc.json",
+        "https://10.0.0.8/doc.json",
+        "https://user:pw@client.example/doc.json",
+        "https://client.example/a/../doc.json",
+        "https://client.example/doc.json#x",
+        "b6f5c1e2-uuid-like",
+    ):
+        assert not oauth.is_metadata_url(not_one), not_one
 
 
 # -- the flow by hand, for the refusals -----------------------------------------------------------
@@ -430,3 +528,8 @@ async def test_behind_a_tls_proxy_the_public_url_names_the_issuer_and_the_resour
 def test_a_public_url_with_a_path_is_refused() -> None:
     with pytest.raises(ConfigError, match="no path"):
         transport_security(HttpOptions(public_url="https://gov.example.com/hivegov"))
+
+
+async def test_a_metadata_document_is_not_fetched_from_a_host_that_resolves_into_a_private_network() -> None:
+    with pytest.raises(oauth.DocumentRefused, match="not public"):
+        await oauth.fetch_client_document("https://localhost/oauth/client.json")

@@ -4,7 +4,9 @@ beside the resource server at `/mcp`: the MCP SDK's routes and handlers (`mcp.se
 
     /.well-known/oauth-protected-resource/mcp  RFC 9728: the resource, this authorization server
     /.well-known/oauth-authorization-server    RFC 8414 metadata (PKCE S256 only)
-    /register                                  RFC 7591 dynamic client registration
+    /register                                  RFC 7591 dynamic client registration; or a client
+                                               ID metadata document: an https URL as client_id,
+                                               its metadata read from that URL (`fetch_client_document`)
     /authorize                                 checks the client, its exact redirect URI, PKCE and
                                                the resource, then sends the browser to the consent
                                                page (hivegov_mcp.http.oauth_pages)
@@ -22,13 +24,20 @@ wall clock (`_wall`).
 
 from __future__ import annotations
 
+import ipaddress
+import json
+import logging
 import re
 import secrets
+import socket
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+import anyio
+import httpx2
+from mcp.server.auth.handlers.metadata import MetadataHandler
 from mcp.server.auth.provider import (
     AccessToken,
     AuthorizationCode,
@@ -39,16 +48,28 @@ from mcp.server.auth.provider import (
     RegistrationError,
     TokenError,
 )
-from mcp.server.auth.routes import create_auth_routes, create_protected_resource_routes, validate_issuer_url
+from mcp.server.auth.routes import (
+    build_metadata,
+    cors_middleware,
+    create_auth_routes,
+    create_protected_resource_routes,
+    validate_issuer_url,
+)
 from mcp.server.auth.settings import ClientRegistrationOptions, RevocationOptions
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
-from pydantic import AnyHttpUrl, AnyUrl
+from pydantic import AnyHttpUrl, AnyUrl, ValidationError
 from starlette.routing import Route
 
 from hivegov_mcp.domain.oauth import SCOPES, IssuedTokens, granted_scopes
 from hivegov_mcp.service import GovernanceService
 
+log = logging.getLogger(__name__)
+
 CONSENT_PATH = "/oauth/consent"
+METADATA_PATH = "/.well-known/oauth-authorization-server"
+DOCUMENT_SECONDS = 5.0  # fetching a client ID metadata document
+MAX_DOCUMENT_BYTES = 64 * 1024
+DOCUMENT_KEPT = timedelta(minutes=10)  # a fetched document is used this long before it is read again
 CONSENT_LIFETIME = timedelta(minutes=10)  # from /authorize to the person's answer
 MAX_PENDING = 10_000
 S256_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")  # base64url of a SHA-256, unpadded
@@ -99,20 +120,93 @@ def _redirect_uri_allowed(uri: str) -> bool:
     return parts.scheme == "https" or (parts.scheme == "http" and (parts.hostname or "") in LOOPBACK)
 
 
+class DocumentRefused(Exception):
+    """A client ID metadata document that can't be used (why, for the log)."""
+
+
+def is_metadata_url(client_id: str) -> bool:
+    """A client ID that is a client ID metadata document's URL: https, a host that is a name or a
+    public address, a path, no fragment, no credentials, no dot segments."""
+    parts = urlsplit(client_id)
+    if parts.scheme != "https" or not parts.hostname or parts.path in ("", "/") or parts.fragment:
+        return False
+    if parts.username or parts.password or any(seg in (".", "..") for seg in parts.path.split("/")):
+        return False
+    try:
+        address = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        return parts.hostname != "localhost"
+    return address.is_global
+
+
+async def fetch_client_document(url: str) -> bytes:
+    """GET a client ID metadata document: from a host whose addresses are all public (no request
+    into the server's own network on a stranger's say-so), no redirects, at most DOCUMENT_SECONDS
+    and MAX_DOCUMENT_BYTES."""
+    host = urlsplit(url).hostname or ""
+    with anyio.fail_after(DOCUMENT_SECONDS):
+        found = await anyio.getaddrinfo(host, 443, type=socket.SOCK_STREAM)
+    if not found or any(not ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_global for info in found):
+        raise DocumentRefused(f"{host} resolves to an address that is not public")
+    async with (
+        httpx2.AsyncClient(timeout=DOCUMENT_SECONDS, follow_redirects=False) as http,
+        http.stream("GET", url, headers={"Accept": "application/json"}) as response,
+    ):
+        if response.status_code != 200:
+            raise DocumentRefused(f"it answered {response.status_code}")
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > MAX_DOCUMENT_BYTES:
+                raise DocumentRefused(f"it is larger than {MAX_DOCUMENT_BYTES // 1024} KiB")
+        return bytes(body)
+
+
 class GovernanceAuthProvider(OAuthAuthorizationServerProvider[AuthorizationCode, RefreshToken, AccessToken]):
     def __init__(self, service: GovernanceService, *, issuer: str, resource: str, consents: ConsentRequests) -> None:
         self.service = service
         self.issuer = issuer
         self.resource = resource
         self.consents = consents
+        self._documents: dict[str, tuple[OAuthClientInformationFull, datetime]] = {}
 
     def _wall(self, at: datetime) -> float:
         return time.time() + (at - self.service.clock.now()).total_seconds()
 
     # -- clients ---------------------------------------------------------------------------------
     async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
+        if is_metadata_url(client_id):
+            return await self._client_document(client_id)
         info = await self.service.oauth_client(client_id)
         return None if info is None else OAuthClientInformationFull.model_validate_json(info)
+
+    async def _client_document(self, url: str) -> OAuthClientInformationFull | None:
+        """The client whose id is this URL, from the metadata document there (kept DOCUMENT_KEPT,
+        and recorded, so that its grants name a known client); None when it can't be used."""
+        now = self.service.clock.now()
+        kept = self._documents.get(url)
+        if kept is not None and now - kept[1] < DOCUMENT_KEPT:
+            return kept[0]
+        try:
+            raw = await fetch_client_document(url)
+            client = OAuthClientInformationFull.model_validate(json.loads(raw))
+            if client.client_id != url:
+                raise DocumentRefused(f"its client_id is {client.client_id!r}, not its own URL")
+            uris = [str(u) for u in client.redirect_uris or []]
+            if not uris or not all(map(_redirect_uri_allowed, uris)):
+                raise DocumentRefused("its redirect_uris must be https://, or http:// to localhost")
+            if client.client_secret is not None or client.token_endpoint_auth_method not in (None, "none"):
+                raise DocumentRefused("a client known by its metadata document is public: no secret")
+        except (DocumentRefused, httpx2.HTTPError, OSError, TimeoutError, ValueError, ValidationError) as exc:
+            log.warning("client ID metadata document %s refused: %s", url, exc)
+            return None
+        scope = client.scope or " ".join(SCOPES)  # none named: those a registration gets by default
+        client = client.model_copy(update={"token_endpoint_auth_method": "none", "scope": scope})
+        await self.service.register_oauth_client(url, client.model_dump_json())
+        if len(self._documents) >= MAX_PENDING:
+            self._documents.pop(next(iter(self._documents)))
+        self._documents[url] = (client, now)
+        return client
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
         uris = [str(u) for u in client_info.redirect_uris or []]
@@ -227,17 +321,24 @@ def oauth_available(issuer: str) -> bool:
 
 
 def oauth_routes(provider: GovernanceAuthProvider) -> list[Route]:
-    """The authorization server's routes and the resource's RFC 9728 metadata naming it."""
+    """The authorization server's routes and the resource's RFC 9728 metadata naming it. The
+    SDK's metadata, saying also that client ID metadata documents are supported."""
     scopes = list(SCOPES)
+    issuer = AnyHttpUrl(provider.issuer)
+    registration = ClientRegistrationOptions(enabled=True, valid_scopes=scopes, default_scopes=scopes)
+    revocation = RevocationOptions(enabled=True)
+    metadata = build_metadata(issuer, None, registration, revocation)
+    metadata.client_id_metadata_document_supported = True
+    described = Route(
+        METADATA_PATH,
+        endpoint=cors_middleware(MetadataHandler(metadata).handle, ["GET", "OPTIONS"]),
+        methods=["GET", "OPTIONS"],
+    )
+    routes = create_auth_routes(
+        provider, issuer, client_registration_options=registration, revocation_options=revocation
+    )
     return [
-        *create_auth_routes(
-            provider,
-            AnyHttpUrl(provider.issuer),
-            client_registration_options=ClientRegistrationOptions(
-                enabled=True, valid_scopes=scopes, default_scopes=scopes
-            ),
-            revocation_options=RevocationOptions(enabled=True),
-        ),
+        *(described if route.path == METADATA_PATH else route for route in routes),
         *create_protected_resource_routes(
             AnyHttpUrl(provider.resource),
             [AnyHttpUrl(provider.issuer)],

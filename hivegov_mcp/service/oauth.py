@@ -39,6 +39,8 @@ class OAuthOperations(ServiceBase):
     # -- clients ---------------------------------------------------------------------------------
     @writes
     async def register_oauth_client(self, client_id: str, info: str) -> None:
+        """Record a client's metadata (RFC 7591 JSON): registered, or read from its client ID
+        metadata document (again: its metadata replaced)."""
         async with self.store.write() as tx:
             await tx.insert_oauth_client(client_id, info, self.clock.now())
 

@@ -27,8 +27,11 @@ def _grant(row: Row) -> Grant:
 
 class OAuthSQL(Executor):
     async def insert_oauth_client(self, client_id: str, info: str, at: datetime) -> None:
+        """Record a client; one known already (a client ID metadata document fetched again) is
+        given its new metadata."""
         await self._run(
-            f"INSERT INTO oauth_clients (client_id, info, registered_at) VALUES ({self.dialect.marks(3)})",
+            f"INSERT INTO oauth_clients (client_id, info, registered_at) VALUES ({self.dialect.marks(3)}) "
+            "ON CONFLICT (client_id) DO UPDATE SET info = excluded.info",
             (client_id, info, ts(at)),
         )
 
