@@ -16,9 +16,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from mcp import Client
 from mcp.client.extension import advertise
+from mcp.client.streamable_http import streamable_http_client
 from playwright.async_api import FrameLocator, Page, async_playwright
 
 from hivegov_mcp.app import open_service
@@ -30,6 +32,7 @@ from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.mcp import ServerOptions, build_server
 from hivegov_mcp.settings import Settings
 from tests.conftest import CAST, PROPOSAL
+from tests.http_helpers import bearer, serve
 from tests.mcp_helpers import Mode, ok
 
 pytestmark = pytest.mark.anyio
@@ -264,6 +267,7 @@ async def test_the_card_shows_the_proposal_its_discussion_and_the_winner_of_a_vo
             counts = await view.locator("p.counts").text_content()
             injected = await view.locator("#view script, #view b").count()
             strays = await page.evaluate("window.strays")
+            sent = await page.evaluate("window.fromView")
             before = await calls_to_host(page)
 
             await view.locator("button.summarize").click()
@@ -272,6 +276,11 @@ async def test_the_card_shows_the_proposal_its_discussion_and_the_winner_of_a_vo
             after = await calls_to_host(page)
             assert requests == []  # the view fetched nothing: all it had came through the host
 
+    handshake, initialized = sent[0], sent[1]
+    assert (handshake["method"], handshake["params"]["protocolVersion"]) == ("ui/initialize", "2026-01-26")
+    assert set(handshake["params"]) == {"protocolVersion", "appInfo", "appCapabilities"}
+    assert initialized == {"jsonrpc": "2.0", "method": "ui/notifications/initialized", "params": {}}
+    assert any(m.get("method") == "ui/notifications/size-changed" for m in sent)
     assert title == HOSTILE_TITLE  # shown as text: no element was made of it, no script ran
     assert injected == 0 and strays == []
     assert status == "approved" and abstract == PROPOSAL["abstract"]
@@ -370,3 +379,21 @@ def test_a_view_on_an_operation_that_is_no_tool_stops_the_catalogue() -> None:
     entry = replace(CATALOGUE["get_proposal"], tool=False)
     with pytest.raises(CatalogueError, match=r"a view \(ui://hivegov/proposal-card.html\) but no tool"):
         check_catalogue([entry])
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_over_http_the_views_follow_what_each_request_declares(
+    db_path: Path, clock: FakeClock, mode: Mode
+) -> None:
+    async with open_service(Settings(db=db_path, clock=clock)) as service:
+        token = (await service.register_agent(LOCAL_ADMIN, "bob", ["voter"])).token
+    seen = {}
+    async with serve(db_path, clock=clock) as served, httpx2.AsyncClient(headers=bearer(token), timeout=30) as http:
+        for extensions in ([], [APPS]):
+            transport = streamable_http_client(f"{served.base}/mcp", http_client=http)
+            async with Client(transport, mode=mode, extensions=extensions) as client:
+                tools = {t.name: t.meta for t in (await client.list_tools()).tools}
+                views = [str(r.uri) for r in (await client.list_resources()).resources if str(r.uri).startswith("ui:")]
+                seen[bool(extensions)] = (tools["get_proposal"], views)
+
+    assert seen == {False: (None, []), True: ({"ui": {"resourceUri": CARD}}, [CARD, BOARD])}
