@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import secrets
 import shutil
 from collections.abc import AsyncIterator
@@ -533,3 +534,83 @@ def test_a_public_url_with_a_path_is_refused() -> None:
 async def test_a_metadata_document_is_not_fetched_from_a_host_that_resolves_into_a_private_network() -> None:
     with pytest.raises(oauth.DocumentRefused, match="not public"):
         await oauth.fetch_client_document("https://localhost/oauth/client.json")
+
+
+async def test_oauth_endpoints_answer_a_browser_client_on_another_origin_and_nothing_else_does(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    inspector = {"Origin": "http://inspector.example:6274"}
+    async with serve(db_path, clock=clock) as served, httpx2.AsyncClient(base_url=served.base) as http:
+        metadata = await http.get("/.well-known/oauth-authorization-server", headers=inspector)
+        preflight = await http.options("/token", headers={**inspector, "Access-Control-Request-Method": "POST"})
+        registered = await http.post(
+            "/register", json={"redirect_uris": [CALLBACK], "token_endpoint_auth_method": "none"}, headers=inspector
+        )
+        rest = await http.get("/api/governance/proposals", headers={**inspector, **bearer(tokens["bob"])})
+        consent = await http.post("/oauth/consent", data={"request": "x"}, headers=inspector)
+    assert metadata.status_code == 200 and metadata.headers["access-control-allow-origin"] == "*"
+    assert preflight.status_code == 200 and registered.status_code == 201
+    assert (rest.status_code, consent.status_code) == (403, 403)
+
+
+def hidden(page: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', page)
+    assert found is not None, page
+    return found.group(1)
+
+
+async def consent_request(http: httpx2.AsyncClient, client_id: str) -> str:
+    """Start an authorization: the consent page's request id."""
+    started = await http.get("/authorize", params=authorize_query(client_id))
+    return parse_qs(urlsplit(started.headers["location"]).query)["request"][0]
+
+
+async def sign_in_on_consent(http: httpx2.AsyncClient, rid: str, token: str) -> str:
+    """Sign in on the consent page's own form; the approval form's CSRF token."""
+    page = (await http.get("/oauth/consent", params={"request": rid})).text
+    signed = await http.post(
+        "/oauth/consent/sign-in", data={"csrf": hidden(page, "csrf"), "request": rid, "token": token}
+    )
+    assert signed.status_code == 303
+    return hidden((await http.get("/oauth/consent", params={"request": rid})).text, "csrf")
+
+
+async def test_the_consent_page_denies_checks_csrf_lets_an_admin_choose_the_agent_and_expires(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    async with serve(db_path, clock=clock) as served, client_of(served) as (http, client_id):
+        rid = await consent_request(http, client_id)
+        csrf = await sign_in_on_consent(http, rid, tokens["root"])
+        page = (await http.get("/oauth/consent", params={"request": rid})).text
+        forged = await http.post("/oauth/consent", data={"request": rid, "csrf": "nope", "decision": "approve"})
+        approved = await http.post(
+            "/oauth/consent",
+            data={"request": rid, "csrf": csrf, "decision": "approve", "agent": "carol", "scope": [READ, WRITE]},
+        )
+        answered_again = await http.get("/oauth/consent", params={"request": rid})
+
+        denied_rid = await consent_request(http, client_id)
+        denied = await http.post("/oauth/consent", data={"request": denied_rid, "csrf": csrf, "decision": "deny"})
+
+        code = parse_qs(urlsplit(approved.headers["location"]).query)["code"][0]
+        issued = (await redeem(http, client_id, code, "v" * 50)).json()
+
+        late_rid = await consent_request(http, client_id)
+        clock.advance(minutes=11)
+        late = await http.get("/oauth/consent", params={"request": late_rid})
+        async with (
+            httpx2.AsyncClient(headers=bearer(issued["access_token"]), timeout=30) as authed,
+            Client(streamable_http_client(f"{served.base}/mcp", http_client=authed)) as client,
+        ):
+            me = await ok(client, "whoami")
+        log = await served.service.get_audit_log(LOCAL_ADMIN, limit=100)
+    assert 'option value="carol"' in page and "hivegov:write" in page
+    assert forged.status_code == 403 and "CSRF" in forged.text
+    assert approved.status_code == 303 and approved.headers["location"].startswith(CALLBACK + "?code=hgc_")
+    assert parse_qs(urlsplit(approved.headers["location"]).query)["state"] == ["s1"]
+    assert answered_again.status_code == 410
+    assert denied.status_code == 303 and error_of(denied.headers["location"]) == "access_denied"
+    assert late.status_code == 410
+    assert me["id"] == "carol" and me["roles"] == CAST["carol"]
+    granted = [e for e in log.events if e.action == "oauth_granted"]
+    assert [(e.actor, e.payload["agent"]) for e in granted] == [("root", "carol")]

@@ -121,11 +121,11 @@ class Guard:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        host, origin = headers.get("host", ""), headers.get("origin")
+        host, origin, path = headers.get("host", ""), headers.get("origin"), scope["path"]
         if not _matches(host, self.security.allowed_hosts):
             await error_response(421, "invalid_host", f"Host {host!r} is not served here.")(scope, receive, send)
             return
-        if origin is not None and not _matches(origin, self.security.allowed_origins):
+        if origin is not None and path not in CROSS_ORIGIN and not _matches(origin, self.security.allowed_origins):
             await error_response(403, "invalid_origin", f"Origin {origin!r} is not allowed.")(scope, receive, send)
             return
         declared = headers.get("content-length")
@@ -157,6 +157,21 @@ class Guard:
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         await error_response(413, "too_large", _too_large_text(self.max_body), "Send less.")(scope, receive, send)
+
+
+# OAuth's endpoints for clients (metadata, registration, tokens, revocation) are called from
+# other origins by design (a browser-based client such as the Inspector; the SDK answers them with
+# CORS for any origin); they act on no cookie, so another origin gains nothing a script couldn't
+# send without a browser. The Host check still applies.
+CROSS_ORIGIN = frozenset(
+    {
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/oauth-protected-resource/mcp",
+        "/register",
+        "/token",
+        "/revoke",
+    }
+)
 
 
 def _replay(body: bytes) -> Receive:
