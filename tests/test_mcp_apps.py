@@ -183,6 +183,15 @@ window.strays = [];    // messages that came from anywhere else
 const frame = document.getElementById("app");
 let pending = null;
 function toView(message) { frame.contentWindow.postMessage(Object.assign({jsonrpc: "2.0"}, message), "*"); }
+window.notifyView = (method, params) => toView({method, params});
+const answers = new Map();
+let pings = 0;
+// resolves once the view has answered a ping: every message sent before it has been handled
+window.pingView = () => new Promise((resolve) => {
+  const id = `ping-${++pings}`;
+  answers.set(id, resolve);
+  toView({id, method: "ping"});
+});
 window.startView = (html, input, result, capabilities) => {
   pending = {input, result, capabilities};
   frame.srcdoc = html;
@@ -190,6 +199,7 @@ window.startView = (html, input, result, capabilities) => {
 window.addEventListener("message", async (event) => {
   if (event.source !== frame.contentWindow) { window.strays.push(event.data); return; }
   const m = event.data;
+  if (m.method === undefined && answers.has(m.id)) { answers.get(m.id)(m); return; }
   window.fromView.push(m);
   if (m.method === "ui/initialize") {
     toView({id: m.id, result: {
@@ -314,8 +324,16 @@ async def test_the_card_of_a_draft_under_a_host_that_passes_no_tool_calls_asks_f
                 "nodes => nodes.filter(n => n.childElementCount).map(n => n.className)"
             )
             calls = await calls_to_host(page)
+            # a host that also passes on another call's result: the card stays as it is
+            page_result = wire(await c.hosting.call_tool("list_proposals", {}))
+            await page.evaluate("(r) => window.notifyView('ui/notifications/tool-result', r)", page_result)
+            pong = await page.evaluate("window.pingView()")
+            still = await view.locator("article.card h1").text_content()
+            errors = await view.locator(".error").count()
 
     assert buttons == 0 and calls == []  # a host that passes no tool calls: a card that asks for none
+    assert still == PROPOSAL["title"] and errors == 0
+    assert pong["result"] == {}  # the view answers a ping, as the spec's lifecycle lists
     assert sections == ["abstract", "motivation", "specification"]
 
 

@@ -7,10 +7,11 @@ const Board = { proposals: [], nextCursor: null };
 
 function showBoard(data) {
   if (isProposal(data)) return showProposal(data, drawBoard); // a get_proposal result the host passed on
-  if (!Array.isArray(data.proposals)) return showError("This result is not a list of proposals.");
+  if (!Array.isArray(data.proposals)) return false;
   Board.proposals = data.proposals.slice();
   Board.nextCursor = data.next_cursor || null;
   drawBoard();
+  return true;
 }
 
 function drawBoard() {

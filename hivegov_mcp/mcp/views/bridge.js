@@ -11,6 +11,7 @@ const Host = {
   handlers: new Map(),
   capabilities: {},
   context: {},
+  shown: false,
 
   send(message) {
     window.parent.postMessage(Object.assign({ jsonrpc: "2.0" }, message), "*");
@@ -70,13 +71,21 @@ const Host = {
     const { width, height } = document.documentElement.getBoundingClientRect();
     this.notify("ui/notifications/size-changed", { width: Math.ceil(width), height: Math.ceil(height) });
   },
-  // Handshake, then wait for the tool's input and result; `show` renders a result's structuredContent.
+  // Handshake, then wait for the tool's input and result; `show` renders a result's structuredContent
+  // and says whether it was one the view shows.
   async start(appName, show) {
     window.addEventListener("message", (event) => this.receive(event));
     this.on("ui/notifications/tool-input", (params) => { this.input = params.arguments || {}; });
+    // A host may also pass on the results of the calls the view made: a result the view does not
+    // show (show() returns false) leaves what is shown as it is, once something is.
     this.on("ui/notifications/tool-result", (result) => {
-      if (result.isError) showError(textOf(result) || "The tool failed.");
-      else show(result.structuredContent || {});
+      if (result.isError) {
+        if (!this.shown) showError(textOf(result) || "The tool failed.");
+      } else if (show(result.structuredContent || {})) {
+        this.shown = true;
+      } else if (!this.shown) {
+        showError("This result is not one this view shows.");
+      }
     });
     this.on("ui/notifications/tool-cancelled", (params) => {
       showError(`The call was cancelled${params.reason ? `: ${params.reason}` : "."}`);

@@ -76,13 +76,16 @@ function cardNode(p, onBack) {
 }
 
 function showProposal(p, onBack) {
-  if (!isProposal(p)) return showError("This result is not a proposal.");
+  if (!isProposal(p)) return false;
   replaceView(cardNode(p, onBack));
+  return true;
 }
 
 async function openProposal(id, onBack) {
   try {
-    showProposal(await Host.callTool("get_proposal", { proposal_id: id }), onBack);
+    if (!showProposal(await Host.callTool("get_proposal", { proposal_id: id }), onBack)) {
+      showError("get_proposal answered something other than a proposal.");
+    }
   } catch (error) {
     showError(error.message);
   }
