@@ -614,3 +614,40 @@ async def test_the_consent_page_denies_checks_csrf_lets_an_admin_choose_the_agen
     assert me["id"] == "carol" and me["roles"] == CAST["carol"]
     granted = [e for e in log.events if e.action == "oauth_granted"]
     assert [(e.actor, e.payload["agent"]) for e in granted] == [("root", "carol")]
+
+
+async def test_deactivating_the_agent_stops_its_oauth_tokens_at_the_next_request(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    async with serve(db_path, clock=clock) as served, client_of(served) as (http, client_id):
+        issued = (
+            await redeem(http, client_id, await approved_code(served.service, served, client_id, "v" * 50), "v" * 50)
+        ).json()
+        before = await tools_status(http, issued["access_token"])
+        await served.service.deactivate_agent(LOCAL_ADMIN, "bob")
+        after = await tools_status(http, issued["access_token"])
+    assert (before, after) == (200, 401)
+
+
+async def test_the_grants_page_lists_an_agents_clients_and_revokes_one(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    async with serve(db_path, clock=clock) as served, client_of(served) as (http, client_id):
+        issued = (
+            await redeem(http, client_id, await approved_code(served.service, served, client_id, "v" * 50), "v" * 50)
+        ).json()
+        rid = await consent_request(http, client_id)  # signs in as bob on the consent page: the session
+        await sign_in_on_consent(http, rid, tokens["bob"])
+        page = await http.get("/oauth/grants")
+        grant_id = re.findall(r'data-id="([0-9a-f]+)"', page.text)
+        forged = await http.post(f"/oauth/grants/{grant_id[0]}/revoke", data={"csrf": "nope"})
+        revoked = await http.post(f"/oauth/grants/{grant_id[0]}/revoke", data={"csrf": hidden(page.text, "csrf")})
+        after = await http.get("/oauth/grants")
+        access = await tools_status(http, issued["access_token"])
+        log = await served.service.get_audit_log(LOCAL_ADMIN, limit=100)
+    assert page.status_code == 200 and "by hand" in page.text and len(grant_id) == 1
+    assert forged.status_code == 403
+    assert revoked.status_code == 303 and "No client is connected" in after.text
+    assert access == 401
+    revocations = [(e.actor, e.payload["reason"]) for e in log.events if e.action == "oauth_revoked"]
+    assert revocations == [("bob", "revoked on the grants page")]

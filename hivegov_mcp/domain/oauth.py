@@ -89,6 +89,16 @@ class StoredToken:
 
 
 @dataclass(frozen=True)
+class ListedGrant:
+    """A grant as the grants page shows it."""
+
+    grant: Grant
+    client_name: str | None
+    granted_by: str
+    granted_at: datetime
+
+
+@dataclass(frozen=True)
 class IssuedTokens:
     access_token: str
     refresh_token: str

@@ -6,6 +6,9 @@ denying sends it back with `error=access_denied`. Forms carry the session's CSRF
 sign-in form, a one-time nonce), as every dashboard form does.
 
 A request waits here at most `CONSENT_LIFETIME` (hivegov_mcp.http.oauth) and is answered once.
+
+`/oauth/grants` lists the grants that act as the signed-in agent (an admin: every grant), each
+with a Revoke button: the grant and every token of it stop working, and the log says who revoked.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from hivegov_mcp.service import GovernanceService
 
 router = APIRouter(include_in_schema=False)
 
+GRANTS_PATH = "/oauth/grants"
 EXPIRED = "This sign-in request has expired or was answered already: start again from your client."
 
 
@@ -162,3 +166,36 @@ async def consent_answer(request: Request) -> Response:
     _consents(request).take(rid)
     approved = construct_redirect_uri(str(params.redirect_uri), code=code, state=params.state, iss=issuer)
     return RedirectResponse(approved, status_code=303)
+
+
+# -- the grants page --------------------------------------------------------------------------------
+
+
+@router.get(GRANTS_PATH)
+async def grants_page(request: Request) -> Response:
+    return await _grants(request)
+
+
+async def _grants(request: Request, error: str | None = None, status: int = 200) -> Response:
+    who = await _signed_in(request)
+    if who is None:
+        return RedirectResponse("/login", status_code=303)
+    me, session = who
+    listed = await _service(request).list_oauth_grants(me)
+    return render("grants.html", status, me=me, csrf=session.csrf, grants=listed, scopes=SCOPES, error=error)
+
+
+@router.post(GRANTS_PATH + "/{grant_id}/revoke")
+async def revoke_grant(request: Request, grant_id: str) -> Response:
+    who = await _signed_in(request)
+    if who is None:
+        return RedirectResponse("/login", status_code=303)
+    me, session = who
+    form = await request.form()
+    if not secrets.compare_digest(session.csrf, str(form.get("csrf", ""))):
+        return await _grants(request, "Missing or wrong CSRF token: reload the page.", 403)
+    try:
+        await _service(request).revoke_oauth_grant(me, grant_id)
+    except HivegovError as exc:
+        return await _grants(request, str(exc), exc.http_status)
+    return RedirectResponse(GRANTS_PATH, status_code=303)

@@ -24,13 +24,14 @@ from hivegov_mcp.domain.oauth import (
     SCOPES,
     Grant,
     IssuedTokens,
+    ListedGrant,
     StoredCode,
     StoredToken,
     acting_as,
     new_secret,
     secret_hash,
 )
-from hivegov_mcp.domain.permissions import require
+from hivegov_mcp.domain.permissions import may, require
 from hivegov_mcp.service.base import ServiceBase, reads, writes
 from hivegov_mcp.store.base import Transaction
 
@@ -162,12 +163,14 @@ class OAuthOperations(ServiceBase):
 
     @reads
     async def oauth_access_token(self, token: str) -> StoredToken | None:
-        """An access token that works now (not expired, its grant not revoked), or None."""
+        """An access token that works now (not expired, its grant not revoked, its agent active),
+        or None."""
         async with self.store.read() as tx:
             found = await tx.oauth_token(secret_hash(token))
-        if found is None or found.kind != "access" or found.grant.revoked or self.clock.now() >= found.expires_at:
-            return None
-        return found
+            if found is None or found.kind != "access" or found.grant.revoked or self.clock.now() >= found.expires_at:
+                return None
+            agent = await tx.get_agent(found.grant.agent_id)
+        return found if agent is not None and agent.active else None
 
     async def authenticate_access(self, token: str, resource: str) -> Agent:
         """The agent an OAuth access token acts as, at `resource`, with what its grant leaves of the
@@ -197,6 +200,25 @@ class OAuthOperations(ServiceBase):
             await self._revoke(tx, found.grant, "revoked by the client")
             return True
 
+    # -- the grants page -------------------------------------------------------------------------
+    @reads
+    async def list_oauth_grants(self, actor: Agent) -> list[ListedGrant]:
+        """The grants that act as `actor` (an admin: every grant), not revoked."""
+        admin = may("set_agent_roles", actor.roles)
+        async with self.store.read() as tx:
+            return await tx.live_oauth_grants(None if admin else actor.id)
+
+    @writes
+    async def revoke_oauth_grant(self, actor: Agent, grant_id: str) -> None:
+        """`actor` revokes a grant that acts as it (an admin: any grant); audited as its act."""
+        async with self._begin(actor) as (tx, _):
+            grant = await tx.oauth_grant(grant_id)
+            if grant is None or grant.revoked:
+                raise NotFound("grant", grant_id, hint="The grants page lists the grants still in force.")
+            if grant.agent_id != actor.id:
+                require(actor.id, "set_agent_roles", actor.roles)
+            await self._revoke(tx, grant, "revoked on the grants page", actor=actor.id)
+
     # -- shared ----------------------------------------------------------------------------------
     async def _issue(self, tx: Transaction, grant: Grant) -> IssuedTokens:
         now = self.clock.now()
@@ -205,12 +227,13 @@ class OAuthOperations(ServiceBase):
         await tx.insert_oauth_token(secret_hash(refresh), grant.id, "refresh", now + REFRESH_LIFETIME)
         return IssuedTokens(access, refresh, int(ACCESS_LIFETIME.total_seconds()), grant.scopes)
 
-    async def _revoke(self, tx: Transaction, grant: Grant, reason: str) -> None:
+    async def _revoke(self, tx: Transaction, grant: Grant, reason: str, *, actor: str | None = None) -> None:
+        """Revoke a grant and log it: by `actor`, else as the grant's agent (its client's doing)."""
         now = self.clock.now()
         if await tx.revoke_oauth_grant(grant.id, now):
             await tx.append_audit(
                 at=now,
-                actor=grant.agent_id,
+                actor=actor or grant.agent_id,
                 action="oauth_revoked",
                 subject=f"oauth:{grant.id}",
                 payload={"agent": grant.agent_id, "client_id": grant.client_id, "reason": reason},

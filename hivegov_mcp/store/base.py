@@ -39,7 +39,7 @@ from hivegov_mcp.domain.models import (
     RoundInfo,
     Validation,
 )
-from hivegov_mcp.domain.oauth import Grant, StoredCode, StoredToken
+from hivegov_mcp.domain.oauth import Grant, ListedGrant, StoredCode, StoredToken
 from hivegov_mcp.domain.phases import Status
 from hivegov_mcp.domain.record_models import Delegation, Webhook
 from hivegov_mcp.domain.tally import Tally
@@ -345,6 +345,11 @@ class OAuthQueries(Protocol):
     async def insert_oauth_client(self, client_id: str, info: str, at: datetime) -> None: ...
     async def oauth_client(self, client_id: str) -> str | None: ...
     async def insert_oauth_grant(self, grant: Grant, by: str, at: datetime) -> None: ...
+    async def oauth_grant(self, grant_id: str) -> Grant | None: ...
+    async def live_oauth_grants(self, agent_id: str | None) -> list[ListedGrant]:
+        """The grants not revoked, of one agent (None: of all), newest first."""
+        ...
+
     async def revoke_oauth_grant(self, grant_id: str, at: datetime) -> bool:
         """False when it was revoked already."""
         ...

@@ -4,9 +4,10 @@ a refresh token rotated) is one conditional UPDATE, so two processes can't both 
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
-from hivegov_mcp.domain.oauth import Grant, StoredCode, StoredToken
+from hivegov_mcp.domain.oauth import Grant, ListedGrant, StoredCode, StoredToken
 from hivegov_mcp.store import rows
 from hivegov_mcp.store.rows import Row, ts
 from hivegov_mcp.store.sql.executor import Executor
@@ -47,6 +48,31 @@ class OAuthSQL(Executor):
             f"VALUES ({self.dialect.marks(7)})",
             (grant.id, grant.client_id, grant.agent_id, " ".join(grant.scopes), grant.resource, by, ts(at)),
         )
+
+    async def oauth_grant(self, grant_id: str) -> Grant | None:
+        p = self.dialect.placeholder
+        row = await self._one(f"SELECT {GRANT_COLUMNS} FROM oauth_grants g WHERE g.id = {p}", (grant_id,))
+        return None if row is None else _grant(row)
+
+    async def live_oauth_grants(self, agent_id: str | None) -> list[ListedGrant]:
+        """The grants not revoked (of one agent, or of all), newest first, with their client's name."""
+        p = self.dialect.placeholder
+        where, params = ("AND g.agent_id = " + p, (agent_id,)) if agent_id is not None else ("", ())
+        found = await self._all(
+            f"SELECT {GRANT_COLUMNS}, g.granted_by, g.granted_at, c.info FROM oauth_grants g "
+            f"JOIN oauth_clients c ON c.client_id = g.client_id WHERE g.revoked_at IS NULL {where} "
+            "ORDER BY g.granted_at DESC, g.id",
+            params,
+        )
+        return [
+            ListedGrant(
+                grant=_grant(r),
+                client_name=json.loads(rows.text(r["info"])).get("client_name"),
+                granted_by=rows.text(r["granted_by"]),
+                granted_at=datetime.fromisoformat(rows.text(r["granted_at"])),
+            )
+            for r in found
+        ]
 
     async def revoke_oauth_grant(self, grant_id: str, at: datetime) -> bool:
         """Revoke a grant (every code and token of it); False when it was revoked already."""
