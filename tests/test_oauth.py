@@ -38,7 +38,7 @@ from hivegov_mcp.http import oauth
 from hivegov_mcp.http.app import HttpOptions, build_http_app, transport_security
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
-from tests.conftest import CAST, PROPOSAL
+from tests.conftest import CAST, PROPOSAL, Cast
 from tests.http_helpers import Served, bearer, serve
 from tests.mcp_helpers import ok
 
@@ -651,3 +651,51 @@ async def test_the_grants_page_lists_an_agents_clients_and_revokes_one(
     assert access == 401
     revocations = [(e.actor, e.payload["reason"]) for e in log.events if e.action == "oauth_revoked"]
     assert revocations == [("bob", "revoked on the grants page")]
+
+
+@pytest.mark.both_stores
+async def test_grants_codes_and_tokens_keep_their_rules_on_both_stores(service: GovernanceService, cast: Cast) -> None:
+    info = json.dumps({"client_id": "c1", "client_name": "one", "redirect_uris": [CALLBACK]})
+    await service.register_oauth_client("c1", info)
+    await service.register_oauth_client("c1", info.replace('"one"', '"uno"'))  # a document read again
+    code = await service.grant_oauth(
+        cast["carol"],
+        agent_id="carol",
+        client_id="c1",
+        client_name="one",
+        scopes=[READ, WRITE],
+        resource="http://127.0.0.1:1/mcp",
+        redirect_uri=CALLBACK,
+        redirect_uri_explicit=True,
+        code_challenge=challenge_of("v" * 50),
+    )
+    loaded = await service.oauth_code(code)
+    issued = await service.redeem_oauth_code(code)
+    assert loaded is not None and issued is not None and loaded.grant.agent_id == "carol"
+    assert await service.redeem_oauth_code(code) is None  # a code once; the replay revoked the grant
+    assert await service.oauth_access_token(issued.access_token) is None
+    listed = await service.list_oauth_grants(cast["carol"])
+    assert listed == []
+
+    code = await service.grant_oauth(
+        cast["carol"],
+        agent_id="carol",
+        client_id="c1",
+        client_name="uno",
+        scopes=[READ],
+        resource="http://127.0.0.1:1/mcp",
+        redirect_uri=CALLBACK,
+        redirect_uri_explicit=True,
+        code_challenge=challenge_of("v" * 50),
+    )
+    first = await service.redeem_oauth_code(code)
+    assert first is not None
+    second = await service.rotate_oauth_refresh(first.refresh_token)
+    assert second is not None and second.scopes == (READ,)
+    agent = await service.authenticate(second.access_token, resource="http://127.0.0.1:1/mcp")
+    assert (agent.id, agent.roles) == ("carol", [])
+    [shown] = await service.list_oauth_grants(cast["carol"])
+    assert (shown.client_name, shown.granted_by, shown.grant.scopes) == ("uno", "carol", (READ,))
+    assert await service.revoke_oauth(second.refresh_token) is True
+    assert await service.rotate_oauth_refresh(second.refresh_token) is None
+    assert (await service.verify_audit(LOCAL_ADMIN)).ok
