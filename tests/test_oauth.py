@@ -2,154 +2,54 @@
 (`OAuthClientProvider`) discovers, registers, sends a headless Chromium through the consent page
 (sign in, approve) and calls tools as the approved agent; and the refusals: a wrong redirect URI,
 a missing or plain PKCE challenge, a token for another resource, a replayed code, a revoked or
-replayed refresh token, expired codes and tokens (the injected clock, no sleeps)."""
+replayed refresh token, expired codes and tokens (the injected clock, no sleeps); the stores' part
+on SQLite and PostgreSQL. Client ID metadata documents: test_oauth_documents.py; the consent and
+grants pages: test_oauth_pages.py."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import re
 import secrets
-import shutil
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-import anyio
 import httpx2
 import pytest
 from mcp import Client
-from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
-from playwright.async_api import Route, async_playwright
-from pydantic import AnyUrl
 
 from hivegov_mcp.app import open_service
 from hivegov_mcp.domain.clock import FakeClock
 from hivegov_mcp.domain.errors import ConfigError
 from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.domain.oauth import READ, WRITE
-from hivegov_mcp.http import oauth
 from hivegov_mcp.http.app import HttpOptions, build_http_app, transport_security
 from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.settings import Settings
 from tests.conftest import CAST, PROPOSAL, Cast
-from tests.http_helpers import Served, bearer, serve
+from tests.http_helpers import bearer, serve
 from tests.mcp_helpers import ok
+from tests.oauth_helpers import (
+    CALLBACK,
+    HELLO,
+    approved_code,
+    authorize_query,
+    challenge_of,
+    client_of,
+    connect,
+    error_of,
+    redeem,
+    refresh,
+    tools_status,
+)
 
 pytestmark = pytest.mark.anyio
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CALLBACK = "http://localhost:3030/callback"  # the client's loopback redirect URI (answered by the test's browser)
-HELLO = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-}
 
 
 @pytest.fixture
 async def tokens(db_path: Path, clock: FakeClock) -> dict[str, str]:
     async with open_service(Settings(db=db_path, clock=clock)) as service:
         return {name: (await service.register_agent(LOCAL_ADMIN, name, roles)).token for name, roles in CAST.items()}
-
-
-class MemoryStorage:
-    """The client's TokenStorage, in memory."""
-
-    def __init__(self) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client_info: OAuthClientInformationFull | None = None
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client_info
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client_info = client_info
-
-
-def challenge_of(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
-
-
-# -- the whole flow, as a remote connector does it --------------------------------------------------
-
-
-@dataclass
-class Connection:
-    """What one run of the SDK's OAuth client through the consent page saw and did."""
-
-    storage: MemoryStorage = field(default_factory=MemoryStorage)
-    sent_to: list[str] = field(default_factory=list)  # where the client sent the browser
-    landed: list[str] = field(default_factory=list)  # where the browser came back to (the redirect URI)
-    consent_text: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # the page's script errors
-    results: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-async def connect(served: Served, token: str, *, client_metadata_url: str | None = None) -> Connection:
-    """The SDK's OAuthClientProvider against the server; the person's part scripted in headless
-    Chromium (open the authorization URL, sign in with `token`, approve); then whoami and
-    create_proposal over Streamable HTTP with the tokens it got."""
-    seen = Connection()
-    arrived = anyio.Event()
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-background-networking"]
-        )
-        page = await browser.new_page()
-        page.on("pageerror", lambda e: seen.problems.append(str(e)))
-
-        async def callback(route: Route) -> None:  # the client's redirect URI: note where the browser landed
-            seen.landed.append(route.request.url)
-            arrived.set()
-            await route.fulfill(status=200, content_type="text/html", body="<p>You may close this window.</p>")
-
-        await page.route(f"{CALLBACK}*", callback)
-
-        async def redirect_handler(url: str) -> None:
-            seen.sent_to.append(url)
-
-        async def callback_handler() -> AuthorizationCodeResult:
-            await page.goto(seen.sent_to[-1])
-            await page.fill("input[name=token]", token)
-            await page.click("button:has-text('Sign in')")
-            await page.wait_for_selector("button:has-text('Approve')")
-            seen.consent_text.append(await page.inner_text("main"))
-            await page.click("button:has-text('Approve')")
-            with anyio.fail_after(10):
-                await arrived.wait()  # the browser's redirect, through the route above
-            query = parse_qs(urlsplit(seen.landed[-1]).query)
-            return AuthorizationCodeResult(code=query["code"][0], state=query["state"][0], iss=query["iss"][0])
-
-        auth = OAuthClientProvider(
-            f"{served.base}/mcp",
-            OAuthClientMetadata(client_name="Test connector", redirect_uris=[AnyUrl(CALLBACK)]),
-            seen.storage,
-            redirect_handler=redirect_handler,
-            callback_handler=callback_handler,
-            client_metadata_url=client_metadata_url,
-        )
-        async with (
-            httpx2.AsyncClient(auth=auth, timeout=30) as http,
-            Client(streamable_http_client(f"{served.base}/mcp", http_client=http)) as client,
-        ):
-            seen.results["whoami"] = await ok(client, "whoami")
-            seen.results["create_proposal"] = await ok(client, "create_proposal", **PROPOSAL)
-        await browser.close()
-    return seen
 
 
 async def test_a_client_signs_in_through_the_consent_page_and_calls_tools_as_the_approved_agent(
@@ -173,161 +73,6 @@ async def test_a_client_signs_in_through_the_consent_page_and_calls_tools_as_the
     assert granted[0].payload["agent"] == "alice" and granted[0].payload["scopes"] == [READ, WRITE]
     logged = str([e.payload for e in log.events])
     assert tokens_got.access_token not in logged and tokens_got.refresh_token not in logged  # no token in the log
-
-
-DOCUMENT_URL = "https://client.example/oauth/hivegov-client.json"
-
-
-def document(**changes: Any) -> dict[str, Any]:
-    """A client ID metadata document served at DOCUMENT_URL."""
-    return {
-        "client_id": DOCUMENT_URL,
-        "client_name": "Documented connector",
-        "redirect_uris": [CALLBACK],
-        "token_endpoint_auth_method": "none",
-    } | changes
-
-
-async def test_a_client_known_by_its_metadata_document_connects_without_registering(
-    db_path: Path, clock: FakeClock, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    fetched: list[str] = []
-
-    async def fetch(url: str) -> bytes:  # the client's web server (no network in tests)
-        fetched.append(url)
-        return json.dumps(document()).encode()
-
-    monkeypatch.setattr(oauth, "fetch_client_document", fetch)
-    async with serve(db_path, clock=clock) as served:
-        async with httpx2.AsyncClient(base_url=served.base) as http:
-            metadata = (await http.get("/.well-known/oauth-authorization-server")).json()
-        seen = await connect(served, tokens["alice"], client_metadata_url=DOCUMENT_URL)
-        log = await served.service.get_audit_log(LOCAL_ADMIN, limit=100)
-    assert metadata["client_id_metadata_document_supported"] is True
-    assert seen.results["whoami"]["id"] == "alice"
-    assert seen.storage.client_info is not None and seen.storage.client_info.client_id == DOCUMENT_URL
-    assert "Documented connector" in seen.consent_text[0] and DOCUMENT_URL in seen.consent_text[0]
-    assert set(fetched) == {DOCUMENT_URL}
-    assert [e.payload["client_id"] for e in log.events if e.action == "oauth_granted"] == [DOCUMENT_URL]
-
-
-@pytest.mark.parametrize(
-    "served_document",
-    [
-        document(client_id="https://client.example/someone-else.json"),
-        document(redirect_uris=["http://attacker.example/callback"]),
-        document(token_endpoint_auth_method="client_secret_post", client_secret="s"),
-    ],
-    ids=["another client_id", "http redirect elsewhere", "a secret"],
-)
-async def test_a_metadata_document_that_does_not_describe_a_public_client_at_its_own_url_is_refused(
-    db_path: Path,
-    clock: FakeClock,
-    tokens: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
-    served_document: dict[str, Any],
-) -> None:
-    async def fetch(url: str) -> bytes:
-        return json.dumps(served_document).encode()
-
-    monkeypatch.setattr(oauth, "fetch_client_document", fetch)
-    async with serve(db_path, clock=clock) as served, httpx2.AsyncClient(base_url=served.base) as http:
-        refused = await http.get("/authorize", params=authorize_query(DOCUMENT_URL))
-    assert refused.status_code == 400 and "not found" in refused.json()["error_description"]
-
-
-def test_only_https_urls_with_a_path_on_a_public_host_are_metadata_document_ids() -> None:
-    assert oauth.is_metadata_url(DOCUMENT_URL)
-    for not_one in (
-        "http://client.example/doc.json",
-        "https://client.example/",
-        "https://localhost/doc.json",
-        "https://127.0.0.1/doc.json",
-        "https://10.0.0.8/doc.json",
-        "https://user:pw@client.example/doc.json",
-        "https://client.example/a/../doc.json",
-        "https://client.example/doc.json#x",
-        "b6f5c1e2-uuid-like",
-    ):
-        assert not oauth.is_metadata_url(not_one), not_one
-
-
-# -- the flow by hand, for the refusals -----------------------------------------------------------
-
-
-@asynccontextmanager
-async def client_of(served: Served) -> AsyncIterator[tuple[httpx2.AsyncClient, str]]:
-    """A plain HTTP client and a public client registered at the server (its client_id)."""
-    async with httpx2.AsyncClient(base_url=served.base, timeout=30) as http:
-        registered = await http.post(
-            "/register",
-            json={"client_name": "by hand", "redirect_uris": [CALLBACK], "token_endpoint_auth_method": "none"},
-        )
-        assert registered.status_code == 201, registered.text
-        yield http, registered.json()["client_id"]
-
-
-def authorize_query(client_id: str, **changes: str | None) -> dict[str, str]:
-    query: dict[str, str | None] = {
-        "response_type": "code",
-        "client_id": client_id,
-        "redirect_uri": CALLBACK,
-        "code_challenge": challenge_of("v" * 50),
-        "code_challenge_method": "S256",
-        "state": "s1",
-        "resource": None,
-    }
-    query.update(changes)
-    return {k: v for k, v in query.items() if v is not None}
-
-
-async def approved_code(
-    service: GovernanceService, served: Served, client_id: str, verifier: str, *, agent: str = "bob"
-) -> str:
-    """A code as the consent page grants it (the service's operation behind its Approve button)."""
-    actor = next(a for a in (await service.list_agents(LOCAL_ADMIN)).agents if a.id == agent)
-    return await service.grant_oauth(
-        actor,
-        agent_id=agent,
-        client_id=client_id,
-        client_name="by hand",
-        scopes=[READ, WRITE],
-        resource=f"{served.base}/mcp",
-        redirect_uri=CALLBACK,
-        redirect_uri_explicit=True,
-        code_challenge=challenge_of(verifier),
-    )
-
-
-async def redeem(http: httpx2.AsyncClient, client_id: str, code: str, verifier: str) -> httpx2.Response:
-    return await http.post(
-        "/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": CALLBACK,
-            "client_id": client_id,
-            "code_verifier": verifier,
-        },
-    )
-
-
-async def refresh(http: httpx2.AsyncClient, client_id: str, token: str) -> httpx2.Response:
-    return await http.post(
-        "/token", data={"grant_type": "refresh_token", "refresh_token": token, "client_id": client_id}
-    )
-
-
-async def tools_status(http: httpx2.AsyncClient, token: str, base: str | None = None) -> int:
-    url = f"{base}/mcp" if base else "/mcp"
-    answer = await http.post(
-        url, json=HELLO, headers={**bearer(token), "Accept": "application/json, text/event-stream"}
-    )
-    return answer.status_code
-
-
-def error_of(location: str) -> str:
-    return parse_qs(urlsplit(location).query)["error"][0]
 
 
 async def test_authorize_refuses_an_unregistered_redirect_uri_without_redirecting_to_it(
@@ -531,11 +276,6 @@ def test_a_public_url_with_a_path_is_refused() -> None:
         transport_security(HttpOptions(public_url="https://gov.example.com/hivegov"))
 
 
-async def test_a_metadata_document_is_not_fetched_from_a_host_that_resolves_into_a_private_network() -> None:
-    with pytest.raises(oauth.DocumentRefused, match="not public"):
-        await oauth.fetch_client_document("https://localhost/oauth/client.json")
-
-
 async def test_oauth_endpoints_answer_a_browser_client_on_another_origin_and_nothing_else_does(
     db_path: Path, clock: FakeClock, tokens: dict[str, str]
 ) -> None:
@@ -553,69 +293,6 @@ async def test_oauth_endpoints_answer_a_browser_client_on_another_origin_and_not
     assert (rest.status_code, consent.status_code) == (403, 403)
 
 
-def hidden(page: str, name: str) -> str:
-    found = re.search(rf'name="{name}" value="([^"]*)"', page)
-    assert found is not None, page
-    return found.group(1)
-
-
-async def consent_request(http: httpx2.AsyncClient, client_id: str) -> str:
-    """Start an authorization: the consent page's request id."""
-    started = await http.get("/authorize", params=authorize_query(client_id))
-    return parse_qs(urlsplit(started.headers["location"]).query)["request"][0]
-
-
-async def sign_in_on_consent(http: httpx2.AsyncClient, rid: str, token: str) -> str:
-    """Sign in on the consent page's own form; the approval form's CSRF token."""
-    page = (await http.get("/oauth/consent", params={"request": rid})).text
-    signed = await http.post(
-        "/oauth/consent/sign-in", data={"csrf": hidden(page, "csrf"), "request": rid, "token": token}
-    )
-    assert signed.status_code == 303
-    return hidden((await http.get("/oauth/consent", params={"request": rid})).text, "csrf")
-
-
-async def test_the_consent_page_denies_checks_csrf_lets_an_admin_choose_the_agent_and_expires(
-    db_path: Path, clock: FakeClock, tokens: dict[str, str]
-) -> None:
-    async with serve(db_path, clock=clock) as served, client_of(served) as (http, client_id):
-        rid = await consent_request(http, client_id)
-        csrf = await sign_in_on_consent(http, rid, tokens["root"])
-        page = (await http.get("/oauth/consent", params={"request": rid})).text
-        forged = await http.post("/oauth/consent", data={"request": rid, "csrf": "nope", "decision": "approve"})
-        approved = await http.post(
-            "/oauth/consent",
-            data={"request": rid, "csrf": csrf, "decision": "approve", "agent": "carol", "scope": [READ, WRITE]},
-        )
-        answered_again = await http.get("/oauth/consent", params={"request": rid})
-
-        denied_rid = await consent_request(http, client_id)
-        denied = await http.post("/oauth/consent", data={"request": denied_rid, "csrf": csrf, "decision": "deny"})
-
-        code = parse_qs(urlsplit(approved.headers["location"]).query)["code"][0]
-        issued = (await redeem(http, client_id, code, "v" * 50)).json()
-
-        late_rid = await consent_request(http, client_id)
-        clock.advance(minutes=11)
-        late = await http.get("/oauth/consent", params={"request": late_rid})
-        async with (
-            httpx2.AsyncClient(headers=bearer(issued["access_token"]), timeout=30) as authed,
-            Client(streamable_http_client(f"{served.base}/mcp", http_client=authed)) as client,
-        ):
-            me = await ok(client, "whoami")
-        log = await served.service.get_audit_log(LOCAL_ADMIN, limit=100)
-    assert 'option value="carol"' in page and "hivegov:write" in page
-    assert forged.status_code == 403 and "CSRF" in forged.text
-    assert approved.status_code == 303 and approved.headers["location"].startswith(CALLBACK + "?code=hgc_")
-    assert parse_qs(urlsplit(approved.headers["location"]).query)["state"] == ["s1"]
-    assert answered_again.status_code == 410
-    assert denied.status_code == 303 and error_of(denied.headers["location"]) == "access_denied"
-    assert late.status_code == 410
-    assert me["id"] == "carol" and me["roles"] == CAST["carol"]
-    granted = [e for e in log.events if e.action == "oauth_granted"]
-    assert [(e.actor, e.payload["agent"]) for e in granted] == [("root", "carol")]
-
-
 async def test_deactivating_the_agent_stops_its_oauth_tokens_at_the_next_request(
     db_path: Path, clock: FakeClock, tokens: dict[str, str]
 ) -> None:
@@ -627,30 +304,6 @@ async def test_deactivating_the_agent_stops_its_oauth_tokens_at_the_next_request
         await served.service.deactivate_agent(LOCAL_ADMIN, "bob")
         after = await tools_status(http, issued["access_token"])
     assert (before, after) == (200, 401)
-
-
-async def test_the_grants_page_lists_an_agents_clients_and_revokes_one(
-    db_path: Path, clock: FakeClock, tokens: dict[str, str]
-) -> None:
-    async with serve(db_path, clock=clock) as served, client_of(served) as (http, client_id):
-        issued = (
-            await redeem(http, client_id, await approved_code(served.service, served, client_id, "v" * 50), "v" * 50)
-        ).json()
-        rid = await consent_request(http, client_id)  # signs in as bob on the consent page: the session
-        await sign_in_on_consent(http, rid, tokens["bob"])
-        page = await http.get("/oauth/grants")
-        grant_id = re.findall(r'data-id="([0-9a-f]+)"', page.text)
-        forged = await http.post(f"/oauth/grants/{grant_id[0]}/revoke", data={"csrf": "nope"})
-        revoked = await http.post(f"/oauth/grants/{grant_id[0]}/revoke", data={"csrf": hidden(page.text, "csrf")})
-        after = await http.get("/oauth/grants")
-        access = await tools_status(http, issued["access_token"])
-        log = await served.service.get_audit_log(LOCAL_ADMIN, limit=100)
-    assert page.status_code == 200 and "by hand" in page.text and len(grant_id) == 1
-    assert forged.status_code == 403
-    assert revoked.status_code == 303 and "No client is connected" in after.text
-    assert access == 401
-    revocations = [(e.actor, e.payload["reason"]) for e in log.events if e.action == "oauth_revoked"]
-    assert revocations == [("bob", "revoked on the grants page")]
 
 
 @pytest.mark.both_stores
