@@ -14,11 +14,13 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
 from importlib.metadata import version
 from pathlib import Path
+from subprocess import PIPE
 
 import pytest
 
@@ -26,26 +28,55 @@ from hivegov_mcp.cli import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 GIT = shutil.which("git")
+TIMEOUT = 90  # seconds for one command; the whole test takes about 15
 PLACEHOLDER = "git+https://github.com/OWNER/hivegov-mcp"  # the README's stand-in for the project's URL
 
 
 def run(*args: str | Path, cwd: Path) -> str:
-    """Run a command in `cwd` (not this checkout, whose package `python -c` would import first)."""
+    """Run a command in `cwd` (not this checkout, whose package `python -c` would import first), in
+    its own process group, all of which is killed if it outlives the timeout (pip runs git, which
+    runs git: none may be left behind)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PIP_", "VIRTUAL_ENV"))}
-    done = subprocess.run(
-        [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.returncode == 0, f"{args}: {done.stdout}\n{done.stderr}"
-    return done.stdout
+    with subprocess.Popen(
+        [str(a) for a in args], cwd=cwd, env=env, stdout=PIPE, stderr=PIPE, text=True, start_new_session=True
+    ) as process:
+        try:
+            out, err = process.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            out, err = process.communicate()
+            raise AssertionError(f"{args} still ran after {TIMEOUT} s: {out}\n{err}") from None
+    assert process.returncode == 0, f"{args}: {out}\n{err}"
+    return out
+
+
+def fresh_clone(into: Path) -> None:
+    """A clone of this repository's committed tree. pip clones a git URL with --filter=blob:none,
+    which never finishes against a shallow repository (as a CI checkout often is): a shallow clone
+    is made whole again as one commit of the same tree."""
+    run("git", "clone", "--quiet", ROOT.as_uri(), into, cwd=into.parent)
+    if run("git", "-C", into, "rev-parse", "--is-shallow-repository", cwd=into.parent).strip() == "true":
+        shutil.rmtree(into / ".git")
+        run("git", "init", "--quiet", into, cwd=into.parent)
+        run("git", "-C", into, "add", "--all", cwd=into.parent)
+        whole = (
+            "-c",
+            "user.name=hivegov tests",
+            "-c",
+            "user.email=tests@hivegov.invalid",
+            "commit",
+            "--quiet",
+            "-m",
+            "HEAD",
+        )
+        run("git", "-C", into, *whole, cwd=into.parent)
 
 
 @pytest.mark.skipif(GIT is None or not (ROOT / ".git").exists(), reason="needs git and this repository's .git")
 def test_the_package_installs_from_a_git_url_and_its_entry_point_runs(tmp_path: Path) -> None:
     assert int(version("setuptools").split(".")[0]) >= 77, "the build needs setuptools>=77: pip install -e '.[dev]'"
     clone = tmp_path / "hivegov-mcp"
-    run(
-        "git", "clone", "--quiet", ROOT.as_uri(), clone, cwd=tmp_path
-    )  # not shallow: pip's partial clone of a shallow one hangs
+    fresh_clone(clone)
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=tmp_path)
     python = venv / "bin" / "python"
