@@ -352,3 +352,25 @@ async def test_grants_codes_and_tokens_keep_their_rules_on_both_stores(service: 
     assert await service.revoke_oauth(second.refresh_token) is True
     assert await service.rotate_oauth_refresh(second.refresh_token) is None
     assert (await service.verify_audit(LOCAL_ADMIN)).ok
+
+
+@pytest.mark.parametrize(
+    ("uri", "accepted"),
+    [
+        ("https://claude.ai/api/mcp/auth_callback", True),
+        ("http://127.0.0.1:33418/", True),
+        ("http://localhost:6274/oauth/callback", True),
+        ("cursor://anysphere.cursor-retrieval/oauth/callback", True),
+        ("com.example.app:/oauth2redirect", True),
+        ("http://attacker.example/callback", False),
+        ("javascript:alert(1)", False),
+        ("data:text/html,hi", False),
+        ("https://claude.ai/callback#fragment", False),
+    ],
+)
+async def test_registration_takes_https_loopback_and_app_redirect_uris_only(
+    db_path: Path, clock: FakeClock, uri: str, accepted: bool
+) -> None:
+    async with serve(db_path, clock=clock) as served, httpx2.AsyncClient(base_url=served.base) as http:
+        answer = await http.post("/register", json={"redirect_uris": [uri], "token_endpoint_auth_method": "none"})
+    assert answer.status_code == (201 if accepted else 400), answer.text

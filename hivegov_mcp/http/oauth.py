@@ -112,12 +112,21 @@ class ConsentRequests:
         self._by_id.pop(rid, None)
 
 
+# Schemes a browser handles itself: never an app's callback.
+NOT_APP_SCHEMES = frozenset(
+    {"http", "https", "javascript", "data", "file", "blob", "about", "vbscript", "ftp", "ws", "wss"}
+)
+
+
 def _redirect_uri_allowed(uri: str) -> bool:
-    """https anywhere; http only back to this machine (a desktop client's loopback listener)."""
+    """https anywhere; http only back to this machine (a desktop client's loopback listener); or
+    an app's own scheme (RFC 8252 §7.1, `cursor://…`, `com.example.app:/cb`). No fragment."""
     parts = urlsplit(uri)
-    if parts.fragment:
+    if parts.fragment or not parts.scheme:
         return False
-    return parts.scheme == "https" or (parts.scheme == "http" and (parts.hostname or "") in LOOPBACK)
+    if parts.scheme == "http":
+        return (parts.hostname or "") in LOOPBACK
+    return parts.scheme == "https" or parts.scheme not in NOT_APP_SCHEMES
 
 
 class DocumentRefused(Exception):
@@ -194,7 +203,7 @@ class GovernanceAuthProvider(OAuthAuthorizationServerProvider[AuthorizationCode,
                 raise DocumentRefused(f"its client_id is {client.client_id!r}, not its own URL")
             uris = [str(u) for u in client.redirect_uris or []]
             if not uris or not all(map(_redirect_uri_allowed, uris)):
-                raise DocumentRefused("its redirect_uris must be https://, or http:// to localhost")
+                raise DocumentRefused("its redirect_uris must be https://, http:// to localhost, or an app's scheme")
             if client.client_secret is not None or client.token_endpoint_auth_method not in (None, "none"):
                 raise DocumentRefused("a client known by its metadata document is public: no secret")
         except (DocumentRefused, httpx2.HTTPError, OSError, TimeoutError, ValueError, ValidationError) as exc:
@@ -216,7 +225,8 @@ class GovernanceAuthProvider(OAuthAuthorizationServerProvider[AuthorizationCode,
         if refused:
             raise RegistrationError(
                 "invalid_redirect_uri",
-                f"{', '.join(refused)}: a redirect URI is https://, or http:// to this machine (localhost)",
+                f"{', '.join(refused)}: a redirect URI is https://, http:// to this machine (localhost), "
+                "or an app's own scheme",
             )
         assert client_info.client_id is not None  # the SDK's handler assigns it
         await self.service.register_oauth_client(client_info.client_id, client_info.model_dump_json())
