@@ -5,10 +5,13 @@ runs a proposal to an open vote and another to execution on a fresh database (th
 Markdown, a revision, comments, an artifact), serves the HTTP app on a loopback port, signs in
 in headless Chromium and writes one PNG per page: the board, a proposal in voting, the executed
 proposal with its timeline and how each agent voted, the audit log, the agents, the metrics, the
-proposal at 375 px wide and in dark mode (the system's colour scheme)."""
+proposal at 375 px wide and in dark mode (the system's colour scheme); then a remote MCP client
+registers (OAuth) and asks to connect: the consent page, and the grants page once approved."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import shutil
 import socket
 import sys
@@ -16,8 +19,9 @@ import tempfile
 from pathlib import Path
 
 import anyio
+import httpx2 as httpx
 import uvicorn
-from playwright.async_api import async_playwright
+from playwright.async_api import Page, async_playwright
 
 from hivegov_mcp.app import open_service
 from hivegov_mcp.domain.config import parse_config
@@ -161,9 +165,45 @@ async def main(folder: Path) -> None:
                 await page.goto(f"{base}/proposals/BIP-002")
                 await page.screenshot(path=str(folder / "proposal-375.png"))
                 print(folder / "proposal-375.png")
+                await page.set_viewport_size({"width": 1100, "height": 800})
+                await consent_and_grants(page, base, folder)
                 await browser.close()
                 server.should_exit = True
         sock.close()
+
+
+async def consent_and_grants(page: Page, base: str, folder: Path) -> None:
+    """A client registers and sends the signed-in browser to /authorize: the consent page; approved,
+    the grants page lists it."""
+    callback = "http://127.0.0.1:3030/callback"
+    async with httpx.AsyncClient(base_url=base) as http:
+        registered = await http.post(
+            "/register",
+            json={"redirect_uris": [callback], "token_endpoint_auth_method": "none", "client_name": "Claude (remote)"},
+        )
+        registered.raise_for_status()
+    verifier = "v" * 50
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    query = httpx.QueryParams(
+        response_type="code",
+        client_id=registered.json()["client_id"],
+        redirect_uri=callback,
+        code_challenge=challenge,
+        code_challenge_method="S256",
+        state="screenshot",
+        resource=f"{base}/mcp",
+        scope="hivegov:read hivegov:write",
+    )
+    await page.goto(f"{base}/authorize?{query}")
+    await page.wait_for_url(f"{base}/oauth/consent*")
+    await page.screenshot(path=str(folder / "consent.png"), full_page=True)
+    print(folder / "consent.png")
+    await page.route("http://127.0.0.1:3030/**", lambda route: route.fulfill(status=200, body="approved"))
+    await page.click("button:has-text('Approve')")
+    await page.wait_for_url(f"{callback}*")
+    await page.goto(f"{base}/oauth/grants")
+    await page.screenshot(path=str(folder / "grants.png"), full_page=True)
+    print(folder / "grants.png")
 
 
 if __name__ == "__main__":
