@@ -11,6 +11,7 @@ the command line prints message and hint and exits 2.
     HivegovError                                                                   code                  HTTP
     ├── NotAuthenticated        no valid token                                     not_authenticated     401
     ├── PermissionDenied        the agent lacks a role (or is not the author)      permission_denied     403
+    │   └── ReadOnlyGrant       a write through an OAuth grant of hivegov:read     permission_denied     403
     ├── NotEligible             the voter is not in the frozen eligible set        not_eligible          403
     ├── NotFound                unknown proposal, version, comment or agent        not_found             404
     ├── TransitionNotAllowed    the move is not in the transition table            wrong_status          409
@@ -79,6 +80,22 @@ class PermissionDenied(HivegovError):
         need = " or ".join(self.needed)
         extra = f" ({detail})" if detail else ""
         super().__init__(f"Agent {agent_id!r} may not {action}: it needs {need}{extra}.", "An admin can grant roles.")
+
+
+class ReadOnlyGrant(PermissionDenied):
+    """A write by a client connected over OAuth with hivegov:read only: whatever the agent's roles,
+    and even as a proposal's author, the connection reads and never writes."""
+
+    def __init__(self, agent_id: str, action: str) -> None:
+        self.agent_id = agent_id
+        self.action = action
+        self.needed = ("hivegov:write",)
+        HivegovError.__init__(
+            self,
+            f"Agent {agent_id!r} may not {action} through this connection: this connection was granted "
+            "read only (hivegov:read).",
+            "Ask for hivegov:write on the consent page: connect the client again and tick it.",
+        )
 
 
 class NotFound(HivegovError):

@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from hivegov_mcp.domain.config import ProposalType
 from hivegov_mcp.domain.phases import Phase, Status
@@ -50,6 +50,13 @@ class Agent(PublicModel):
     weight: int = Field(description="Voting weight.")
     active: bool = Field(description="False once deactivated; a deactivated agent can't act.")
     created_at: datetime = Field(description="When the agent was registered (UTC).")
+    # False for the agent as an OAuth grant without hivegov:write lets a client act (domain.oauth.
+    # acting_as): the one write entry (service.base.writes) refuses every write. Never serialised.
+    _may_write: bool = PrivateAttr(default=True)
+
+    @property
+    def may_write(self) -> bool:
+        return self._may_write
 
 
 class ProposalContent(PublicModel):

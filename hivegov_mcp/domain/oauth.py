@@ -28,6 +28,11 @@ CODE_LIFETIME = timedelta(minutes=5)  # an authorization code, redeemed once
 ACCESS_LIFETIME = timedelta(hours=1)  # an access token
 REFRESH_LIFETIME = timedelta(days=30)  # a refresh token, replaced at each use
 
+# New clients (registered, or first read from a metadata document) a server records per hour,
+# all clients together: registration is open to anyone, so its rows are bounded.
+MAX_NEW_CLIENTS_PER_HOUR = 100
+CLIENT_WINDOW = timedelta(hours=1)
+
 CODE_PREFIX = "hgc_"
 ACCESS_PREFIX = "hga_"
 REFRESH_PREFIX = "hgr_"
@@ -55,9 +60,14 @@ def granted_scopes(requested: list[str] | None) -> list[str]:
 
 
 def acting_as(agent: Agent, scopes: tuple[str, ...]) -> Agent:
-    """The agent as a grant lets a client act: with its roles when the grant may write, with none
-    (reads only: what every agent may do) when it may only read."""
-    return agent if WRITE in scopes else agent.model_copy(update={"roles": []})
+    """The agent as a grant lets a client act: with its roles when the grant may write; else with
+    none (the reads every agent may do) and marked read only, so that no write passes, not even one
+    every agent may make or one its author may (service.base.writes refuses them all)."""
+    if WRITE in scopes:
+        return agent
+    reader = agent.model_copy(update={"roles": []})
+    reader._may_write = False
+    return reader
 
 
 @dataclass(frozen=True)

@@ -131,7 +131,14 @@ class GovernanceMCP(MCPServer[AppState]):
             agent = await acting_agent(ctx.lifespan_context)
         except HivegovError:
             return ListToolsResult(tools=tools)
-        return ListToolsResult(tools=[t for t in tools if may_ever(CATALOGUE[t.name].permission, agent.roles)])
+        return ListToolsResult(
+            tools=[
+                t
+                for t in tools
+                if may_ever(CATALOGUE[t.name].permission, agent.roles)
+                and (agent.may_write or not CATALOGUE[t.name].kind.writes)  # an OAuth grant to read only
+            ]
+        )
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import inspect
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -14,7 +15,7 @@ from hivegov_mcp.domain import limits, replay_registry
 from hivegov_mcp.domain.audit import content_hash
 from hivegov_mcp.domain.clock import Clock
 from hivegov_mcp.domain.config import GovernanceConfig, ProposalType, parse_config
-from hivegov_mcp.domain.errors import ConfigError, InvalidInput, NotFound, RateLimited
+from hivegov_mcp.domain.errors import ConfigError, InvalidInput, NotFound, RateLimited, ReadOnlyGrant
 from hivegov_mcp.domain.models import Agent, Proposal, ProposalContent, ProposalReceipt, Receipt
 from hivegov_mcp.domain.phases import DEADLINE_ACTIONS, phase_of
 from hivegov_mcp.service import engine, guards
@@ -34,10 +35,21 @@ S = TypeVar("S", bound="ServiceBase")
 def writes(
     method: Callable[Concatenate[S, P], Coroutine[Any, Any, R]],
 ) -> Callable[Concatenate[S, P], Coroutine[Any, Any, R]]:
-    """A write operation: run whole on the store's writer, committed with its batch (group commit)."""
+    """A write operation: run whole on the store's writer, committed with its batch (group commit).
+
+    The one write entry: an acting agent that may not write (an OAuth grant of hivegov:read only,
+    `Agent.may_write`) is refused here, before anything is checked or written, whatever the write
+    (one every agent may make, one its author may, one of its roles). The acting agent is the
+    method's first argument, `actor`, when it has one (checked here when the method is defined)."""
+    names = list(inspect.signature(method).parameters)
+    if "actor" in names and names.index("actor") != 1:
+        raise TypeError(f"{method.__qualname__}: a write's actor is its first argument")
 
     @functools.wraps(method)
     async def run(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        actor = kwargs.get("actor", args[0] if args else None)
+        if isinstance(actor, Agent) and not actor.may_write:
+            raise ReadOnlyGrant(actor.id, method.__name__)
         return await self.store.submit(lambda: method(self, *args, **kwargs))
 
     run.__transaction__ = "write"  # type: ignore[attr-defined]  # read by the catalogue's checks
