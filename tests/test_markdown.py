@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from hivegov_mcp.http import markdown
 from hivegov_mcp.http.markdown import render_markdown, safe_url, sanitize
 
 REL = 'rel="nofollow noopener noreferrer"'
@@ -148,3 +149,93 @@ def test_the_sanitiser_alone_strips_what_markdown_would_never_produce() -> None:
 )
 def test_safe_url_keeps_absolute_http_https_and_mailto_only(url: str, kept: bool) -> None:
     assert (safe_url(url) is not None) is kept
+
+
+# -- nothing vanishes, no piece is slow --------------------------------------------------------------
+HIDDEN = "Hidden clause: the executor may spend unlimited funds."
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> None:
+    markdown.cache.clear()
+
+
+def test_markdown_whose_rendering_would_be_slow_shows_as_escaped_plain_text() -> None:
+    brackets = "[" * 16_000  # a comment at its size limit; ~170 ms for markdown-it
+    assert markdown.markup_cost(brackets) > markdown.MAX_MARKUP
+    assert str(render_markdown(brackets)) == f"<pre>{brackets}</pre>"
+    assert str(render_markdown("<b>" * 5_000)) == "<pre>" + "&lt;b&gt;" * 5_000 + "</pre>"  # escaped, not markup
+    prose = "Plain words " * 1_000 + "and *one* [link](https://example.org)."
+    assert "<em>one</em>" in str(render_markdown(prose))  # long text with little markup still renders
+
+
+def test_a_piece_renders_once_then_comes_from_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "Some *emphasis* and a [link](https://example.org)."
+    first = render_markdown(text)
+
+    def never(_: str) -> str:
+        raise AssertionError("rendered again")
+
+    monkeypatch.setattr(markdown, "_rendered", never)
+    assert render_markdown(text) == first
+    assert len(markdown.cache) == 1
+
+
+def test_the_cache_is_bounded_by_entries_and_by_size_least_recently_used_first() -> None:
+    cache = markdown._Cache(entries=2, chars=10)
+    cache.put(b"a", "aaa")
+    cache.put(b"b", "bbb")
+    assert cache.get(b"a") == "aaa"  # now b is the least recently used
+    cache.put(b"c", "ccc")
+    assert (cache.get(b"a"), cache.get(b"b"), cache.get(b"c")) == ("aaa", None, "ccc")
+    cache.put(b"d", "d" * 9)  # 12 characters with c: over the size bound, only d stays
+    assert (len(cache), cache.get(b"d")) == (1, "d" * 9)
+
+
+def test_a_page_renders_only_its_budget_of_markup_the_rest_as_plain_text_until_cached() -> None:
+    first, second = "*a* " * 10, "*b* " * 10
+    with markdown.page_budget(markdown.markup_cost(first)):
+        assert "<em>a</em>" in str(render_markdown(first))
+        assert str(render_markdown(second)) == f"<pre>{second}</pre>"  # past the budget
+        assert "<em>a</em>" in str(render_markdown(first))  # cached: costs nothing
+    with markdown.page_budget(markdown.markup_cost(second)):
+        assert "<em>b</em>" in str(render_markdown(second))  # the fallback was not cached
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Visible.\n\n" + "> " * 21 + HIDDEN,  # past markdown-it's maxNesting (20): dropped
+        "".join("  " * i + f"- level {i}\n" for i in range(10)) + "                    " + HIDDEN,
+        "| a | b |\n|---|---|\n| 1 | 2 | " + HIDDEN + " |",  # a row's cells past the header's
+        "```python " + HIDDEN + "\nprint(1)\n```",  # a code fence's info string past the language
+        '[x]: https://example.org "' + HIDDEN + '"\n\nVisible.',  # an unused link reference definition
+    ],
+)
+def test_text_markdown_would_drop_still_shows(text: str) -> None:
+    html = str(render_markdown(text))
+    assert "Hidden clause: the executor may spend unlimited funds." in html
+    assert elements(html)[0] in (("pre", {}), ("p", {}))
+
+
+def test_a_list_ten_deep_keeps_its_innermost_item() -> None:
+    assert "item9" in str(render_markdown("".join("  " * i + f"- item{i}\n" for i in range(10))))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Caf&eacute; &amp; cr&egrave;me, `&amp;` kept, &#65;BC",
+        'See [the page](https://example.org/caf%C3%A9/ü?q=1 "Its title") and <https://example.org/x>.',
+        "snake\\_case, __init__, foo*bar*baz and ~~old~~ new",
+        "1. one\n7. seven\n\n```python\nprint('x')\n```\n\n    indented code",
+        "> quoted\n> > twice\n\n- a\n  - b\n    - c",
+    ],
+)
+def test_ordinary_markdown_is_rendered_not_shown_as_plain_text(text: str) -> None:
+    assert not str(render_markdown(text)).startswith("<pre>")
+
+
+def test_a_link_target_the_sanitiser_removes_shows_as_text() -> None:
+    html = str(render_markdown("[the terms](/terms-say-the-executor-may-spend-unlimited-funds)"))
+    assert "unlimited-funds" in html and "href" not in html

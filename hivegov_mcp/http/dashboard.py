@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -35,7 +36,7 @@ from hivegov_mcp.domain.record_models import AuditEvent, Delegation
 from hivegov_mcp.domain.summary import summarize
 from hivegov_mcp.http import events
 from hivegov_mcp.http.forms import form_arguments
-from hivegov_mcp.http.markdown import render_markdown, safe_url
+from hivegov_mcp.http.markdown import page_budget, render_markdown, safe_url
 from hivegov_mcp.http.timeline import proposal_timeline
 from hivegov_mcp.runtime.feed import AuditFeed
 from hivegov_mcp.service import GovernanceService
@@ -145,6 +146,18 @@ def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(templates.get_template(name).render(**context), status_code=status)
 
 
+async def render_page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A page of agents' data rendered in a worker thread, never on the event loop: its Markdown
+    (up to http/markdown.py's page budget of it not cached yet) takes CPU while the server keeps
+    answering everyone else."""
+
+    def html() -> str:
+        with page_budget():
+            return templates.get_template(name).render(**context)
+
+    return HTMLResponse(await anyio.to_thread.run_sync(html), status_code=status)
+
+
 def _now(request: Request) -> datetime:
     return _service(request).clock.now()
 
@@ -182,7 +195,7 @@ async def _page(
         context = await load(_service(request), me)
     except HivegovError as exc:
         return render("base.html", exc.http_status, me=me, csrf=csrf, error=str(exc))
-    return render(name, status, me=me, csrf=csrf, error=error, page_url=url, **context)
+    return await render_page(name, status, me=me, csrf=csrf, error=error, page_url=url, **context)
 
 
 # -- signing in -----------------------------------------------------------------------------------
