@@ -33,11 +33,15 @@ import socket
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal
 from urllib.parse import urlsplit
 
 import anyio
 import httpx2
+from mcp.server.auth.errors import stringify_pydantic_error
 from mcp.server.auth.handlers.metadata import MetadataHandler
+from mcp.server.auth.handlers.register import RegistrationHandler
+from mcp.server.auth.middleware.client_auth import AuthenticationError, ClientAuthenticator
 from mcp.server.auth.provider import (
     AccessToken,
     AuthorizationCode,
@@ -49,6 +53,8 @@ from mcp.server.auth.provider import (
     TokenError,
 )
 from mcp.server.auth.routes import (
+    REGISTRATION_PATH,
+    REVOCATION_PATH,
     build_metadata,
     cors_middleware,
     create_auth_routes,
@@ -57,10 +63,13 @@ from mcp.server.auth.routes import (
 )
 from mcp.server.auth.settings import ClientRegistrationOptions, RevocationOptions
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
-from pydantic import AnyHttpUrl, AnyUrl, ValidationError
+from pydantic import AnyHttpUrl, AnyUrl, BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Message
 
-from hivegov_mcp.domain.oauth import SCOPES, IssuedTokens, granted_scopes
+from hivegov_mcp.domain.oauth import MAX_NEW_CLIENTS_PER_HOUR, SCOPES, IssuedTokens, granted_scopes
 from hivegov_mcp.service import GovernanceService
 
 log = logging.getLogger(__name__)
@@ -71,16 +80,25 @@ DOCUMENT_SECONDS = 5.0  # fetching a client ID metadata document
 MAX_DOCUMENT_BYTES = 64 * 1024
 DOCUMENT_KEPT = timedelta(minutes=10)  # a fetched document is used this long before it is read again
 CONSENT_LIFETIME = timedelta(minutes=10)  # from /authorize to the person's answer
-MAX_PENDING = 10_000
+MAX_PENDING = 1_000  # requests waiting for an answer (each a few hundred bytes: ids, not documents)
+MAX_STATE = 1_000  # characters of a client's `state`, kept while its request waits
+MAX_REGISTRATION_BYTES = 16 * 1024  # a /register body (RFC 7591 metadata)
+MAX_CLIENT_NAME = 200  # characters
+MAX_REDIRECT_URIS = 10
+MAX_URI = 2_000  # characters of a redirect URI (or another URI of the client's metadata)
 S256_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")  # base64url of a SHA-256, unpadded
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
+TOO_MANY_CLIENTS = (
+    f"this server has registered {MAX_NEW_CLIENTS_PER_HOUR} new clients in the last hour, its limit: try again later"
+)
 
 
 @dataclass
 class ConsentRequest:
-    """An authorization request waiting for a person's answer on the consent page."""
+    """An authorization request waiting for a person's answer on the consent page: ids and the
+    request's parameters only (the client's metadata is read again to show it)."""
 
-    client: OAuthClientInformationFull
+    client_id: str
     params: AuthorizationParams
     resource: str
     scopes: list[str]  # offered: what the client asked for, of what this server knows
@@ -90,13 +108,17 @@ class ConsentRequest:
 @dataclass
 class ConsentRequests:
     """Authorization requests between /authorize and the consent page's answer, by a random id,
-    in this process's memory; each is answered once, within CONSENT_LIFETIME."""
+    in this process's memory; each is answered once, within CONSENT_LIFETIME. At most
+    MAX_PENDING wait: the expired go first, then the oldest."""
 
     _by_id: dict[str, ConsentRequest] = field(default_factory=dict)
 
     def open(self, request: ConsentRequest) -> str:
-        if len(self._by_id) >= MAX_PENDING:
-            self._by_id.pop(next(iter(self._by_id)))
+        while self._by_id:  # opened in order: the expired are at the front
+            rid, oldest = next(iter(self._by_id.items()))
+            if request.opened - oldest.opened < CONSENT_LIFETIME and len(self._by_id) < MAX_PENDING:
+                break
+            del self._by_id[rid]
         rid = secrets.token_urlsafe(24)
         self._by_id[rid] = request
         return rid
@@ -111,22 +133,75 @@ class ConsentRequests:
     def take(self, rid: str) -> None:
         self._by_id.pop(rid, None)
 
+    def __len__(self) -> int:
+        return len(self._by_id)
 
-# Schemes a browser handles itself: never an app's callback.
-NOT_APP_SCHEMES = frozenset(
-    {"http", "https", "javascript", "data", "file", "blob", "about", "vbscript", "ftp", "ws", "wss"}
-)
+
+# An app's own redirect scheme (RFC 8252 §7.1) is a reverse domain name it controls (it has a
+# dot: `com.example.app:/cb`); these desktop clients' well-known schemes are taken besides. Any
+# other scheme without a dot is refused: it may be one the system hands to another program
+# (`ms-word:`, `search-ms:`, `mailto:`) or the browser itself (`javascript:`, `view-source:`).
+APP_SCHEMES = frozenset({"cursor", "vscode", "vscode-insiders", "claude", "windsurf", "zed"})
+APP_SCHEME = re.compile(r"[a-z][a-z0-9+-]*(\.[a-z0-9+-]+)+")
 
 
 def _redirect_uri_allowed(uri: str) -> bool:
     """https anywhere; http only back to this machine (a desktop client's loopback listener); or
-    an app's own scheme (RFC 8252 §7.1, `cursor://…`, `com.example.app:/cb`). No fragment."""
-    parts = urlsplit(uri)
-    if parts.fragment or not parts.scheme:
+    an app's own scheme (RFC 8252 §7.1: `com.example.app:/cb`, or a known client's: `cursor://…`).
+    No fragment."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
         return False
-    if parts.scheme == "http":
+    scheme = parts.scheme.lower()
+    if parts.fragment or not scheme:
+        return False
+    if scheme == "http":
         return (parts.hostname or "") in LOOPBACK
-    return parts.scheme == "https" or parts.scheme not in NOT_APP_SCHEMES
+    return scheme == "https" or scheme in APP_SCHEMES or APP_SCHEME.fullmatch(scheme) is not None
+
+
+NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: an IPv4 address, translated
+
+
+def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """An address on the internet: global, and so is the IPv4 address inside it when it carries
+    one (IPv4-mapped, 6to4, NAT64: `64:ff9b::7f00:1` is 127.0.0.1 through a translator)."""
+    if not address.is_global:
+        return False
+    if isinstance(address, ipaddress.IPv6Address):
+        inner = address.ipv4_mapped or address.sixtofour
+        if inner is None and address in NAT64:
+            inner = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if inner is not None:
+            return inner.is_global
+    return True
+
+
+def metadata_problem(client: OAuthClientInformationFull) -> str | None:
+    """What is wrong with a client's metadata (registered, or read from its document), or None:
+    its redirect URIs (at least one, at most MAX_REDIRECT_URIS, each allowed) and its sizes."""
+    uris = [str(u) for u in client.redirect_uris or []]
+    if not uris:
+        return "give at least one redirect URI"
+    if len(uris) > MAX_REDIRECT_URIS:
+        return f"{len(uris)} redirect URIs: the limit is {MAX_REDIRECT_URIS}"
+    long = [u for u in (*uris, *map(str, filter(None, _other_uris(client)))) if len(u) > MAX_URI]
+    if long:
+        return f"a URI of {len(long[0]):,} characters: the limit is {MAX_URI:,}"
+    if client.client_name is not None and len(client.client_name) > MAX_CLIENT_NAME:
+        return f"client_name is {len(client.client_name):,} characters: the limit is {MAX_CLIENT_NAME}"
+    refused = [u for u in uris if not _redirect_uri_allowed(u)]
+    if refused:
+        return (
+            f"{', '.join(refused)}: a redirect URI is https://, http:// to this machine (localhost), "
+            "or an app's own scheme (a reverse domain name, com.example.app:/callback)"
+        )
+    return None
+
+
+def _other_uris(client: OAuthClientInformationFull) -> tuple[object, ...]:
+    return (client.client_uri, client.logo_uri, client.tos_uri, client.policy_uri, client.jwks_uri)
 
 
 class DocumentRefused(Exception):
@@ -135,8 +210,11 @@ class DocumentRefused(Exception):
 
 def is_metadata_url(client_id: str) -> bool:
     """A client ID that is a client ID metadata document's URL: https, a host that is a name or a
-    public address, a path, no fragment, no credentials, no dot segments."""
-    parts = urlsplit(client_id)
+    public address, a path, no fragment, no credentials, no dot segments. Malformed: not one."""
+    try:
+        parts = urlsplit(client_id)
+    except ValueError:  # e.g. an unclosed IPv6 bracket: an unknown client, not an error
+        return False
     if parts.scheme != "https" or not parts.hostname or parts.path in ("", "/") or parts.fragment:
         return False
     if parts.username or parts.password or any(seg in (".", "..") for seg in parts.path.split("/")):
@@ -145,7 +223,7 @@ def is_metadata_url(client_id: str) -> bool:
         address = ipaddress.ip_address(parts.hostname)
     except ValueError:
         return parts.hostname != "localhost"
-    return address.is_global
+    return is_public(address)
 
 
 async def fetch_client_document(url: str) -> bytes:
@@ -155,7 +233,7 @@ async def fetch_client_document(url: str) -> bytes:
     host = urlsplit(url).hostname or ""
     with anyio.fail_after(DOCUMENT_SECONDS):
         found = await anyio.getaddrinfo(host, 443, type=socket.SOCK_STREAM)
-    if not found or any(not ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_global for info in found):
+    if not found or any(not is_public(ipaddress.ip_address(str(info[4][0]).split("%")[0])) for info in found):
         raise DocumentRefused(f"{host} resolves to an address that is not public")
     async with (
         httpx2.AsyncClient(timeout=DOCUMENT_SECONDS, follow_redirects=False) as http,
@@ -201,35 +279,32 @@ class GovernanceAuthProvider(OAuthAuthorizationServerProvider[AuthorizationCode,
             client = OAuthClientInformationFull.model_validate(json.loads(raw))
             if client.client_id != url:
                 raise DocumentRefused(f"its client_id is {client.client_id!r}, not its own URL")
-            uris = [str(u) for u in client.redirect_uris or []]
-            if not uris or not all(map(_redirect_uri_allowed, uris)):
-                raise DocumentRefused("its redirect_uris must be https://, http:// to localhost, or an app's scheme")
+            problem = metadata_problem(client)
+            if problem is not None:
+                raise DocumentRefused(problem)
             if client.client_secret is not None or client.token_endpoint_auth_method not in (None, "none"):
                 raise DocumentRefused("a client known by its metadata document is public: no secret")
         except (DocumentRefused, httpx2.HTTPError, OSError, TimeoutError, ValueError, ValidationError) as exc:
-            log.warning("client ID metadata document %s refused: %s", url, exc)
+            log.warning("client ID metadata document %r refused: %r", url, str(exc))  # %r: no line forged
             return None
         scope = client.scope or " ".join(SCOPES)  # none named: those a registration gets by default
         client = client.model_copy(update={"token_endpoint_auth_method": "none", "scope": scope})
-        await self.service.register_oauth_client(url, client.model_dump_json())
+        if not await self.service.register_oauth_client(url, client.model_dump_json()):
+            log.warning("client ID metadata document %r refused: %s", url, TOO_MANY_CLIENTS)
+            return None
         if len(self._documents) >= MAX_PENDING:
             self._documents.pop(next(iter(self._documents)))
         self._documents[url] = (client, now)
         return client
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
-        uris = [str(u) for u in client_info.redirect_uris or []]
-        if not uris:
-            raise RegistrationError("invalid_redirect_uri", "give at least one redirect URI")
-        refused = [u for u in uris if not _redirect_uri_allowed(u)]
-        if refused:
-            raise RegistrationError(
-                "invalid_redirect_uri",
-                f"{', '.join(refused)}: a redirect URI is https://, http:// to this machine (localhost), "
-                "or an app's own scheme",
-            )
+        problem = metadata_problem(client_info)
+        if problem is not None:
+            uri_problem = not client_info.redirect_uris or "redirect URI" in problem
+            raise RegistrationError("invalid_redirect_uri" if uri_problem else "invalid_client_metadata", problem)
         assert client_info.client_id is not None  # the SDK's handler assigns it
-        await self.service.register_oauth_client(client_info.client_id, client_info.model_dump_json())
+        if not await self.service.register_oauth_client(client_info.client_id, client_info.model_dump_json()):
+            raise RegistrationError("invalid_client_metadata", TOO_MANY_CLIENTS)
 
     # -- authorization ---------------------------------------------------------------------------
     async def authorize(self, client: OAuthClientInformationFull, params: AuthorizationParams) -> str:
@@ -245,8 +320,11 @@ class GovernanceAuthProvider(OAuthAuthorizationServerProvider[AuthorizationCode,
         offered = granted_scopes(params.scopes)
         if not offered:
             raise AuthorizeError("invalid_scope", f"the scopes are {', '.join(SCOPES)}")
+        if params.state is not None and len(params.state) > MAX_STATE:
+            raise AuthorizeError("invalid_request", f"state is longer than {MAX_STATE:,} characters")
+        assert client.client_id is not None  # the SDK found the client by it
         rid = self.consents.open(
-            ConsentRequest(client, params, self.resource, offered, opened=self.service.clock.now())
+            ConsentRequest(client.client_id, params, self.resource, offered, opened=self.service.clock.now())
         )
         return f"{self.issuer}{CONSENT_PATH}?request={rid}"
 
@@ -330,25 +408,121 @@ def oauth_available(issuer: str) -> bool:
     return True
 
 
+def _oauth_error(status: int, error: str, description: str) -> Response:
+    return JSONResponse(
+        {"error": error, "error_description": description}, status, headers={"Cache-Control": "no-store"}
+    )
+
+
+def _replayed(request: Request, body: bytes) -> Request:
+    """The request again, its body (read already) given once more to whoever reads it."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(request.scope, receive)
+
+
+@dataclass
+class Registration:
+    """/register: the SDK's handler (RFC 7591), given only a JSON body (`Content-Type:
+    application/json`: a page on another site can't send one without a CORS preflight) of at most
+    MAX_REGISTRATION_BYTES."""
+
+    handler: RegistrationHandler
+
+    async def handle(self, request: Request) -> Response:
+        if request.method != "POST":
+            return await self.handler.handle(request)
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media != "application/json":
+            return _oauth_error(415, "invalid_client_metadata", "send the client metadata as application/json")
+        declared = request.headers.get("content-length", "")
+        too_large = f"the client metadata is larger than {MAX_REGISTRATION_BYTES // 1024} KiB, the limit"
+        if declared.isdigit() and int(declared) > MAX_REGISTRATION_BYTES:
+            return _oauth_error(413, "invalid_client_metadata", too_large)
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_REGISTRATION_BYTES:
+                return _oauth_error(413, "invalid_client_metadata", too_large)
+        return await self.handler.handle(_replayed(request, bytes(body)))
+
+
+class RevocationForm(BaseModel):
+    """RFC 7009 §2.1; the secret only from a client that has one (the SDK's form requires it)."""
+
+    token: str
+    token_type_hint: Literal["access_token", "refresh_token"] | None = None
+    client_id: str
+    client_secret: str | None = None
+
+
+@dataclass
+class Revocation:
+    """/revoke (RFC 7009) as the SDK's handler does it, for public clients too (registered with
+    `token_endpoint_auth_method` none: no secret to send), as the metadata says."""
+
+    provider: GovernanceAuthProvider
+    authenticator: ClientAuthenticator
+
+    async def handle(self, request: Request) -> Response:
+        try:
+            client = await self.authenticator.authenticate_request(request)
+        except AuthenticationError as exc:
+            return _oauth_error(401, "invalid_client", exc.message)
+        try:
+            form = RevocationForm.model_validate(dict(await request.form()))
+        except ValidationError as exc:
+            return _oauth_error(400, "invalid_request", stringify_pydantic_error(exc))
+        token: AccessToken | RefreshToken | None = await self.provider.load_access_token(form.token)
+        if token is None:
+            token = await self.provider.load_refresh_token(client, form.token)
+        if token is not None and token.client_id == client.client_id:  # another client's: as unknown
+            await self.provider.revoke_token(token)
+        return Response(status_code=200, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+AUTH_METHODS = ["client_secret_post", "client_secret_basic", "none"]  # none: a public client (PKCE)
+
+
 def oauth_routes(provider: GovernanceAuthProvider) -> list[Route]:
     """The authorization server's routes and the resource's RFC 9728 metadata naming it. The
-    SDK's metadata, saying also that client ID metadata documents are supported."""
+    SDK's metadata, saying also that client ID metadata documents and public clients (no secret,
+    at /token and /revoke) are supported; the SDK's routes, /register and /revoke in front of or
+    instead of its handlers."""
     scopes = list(SCOPES)
     issuer = AnyHttpUrl(provider.issuer)
     registration = ClientRegistrationOptions(enabled=True, valid_scopes=scopes, default_scopes=scopes)
     revocation = RevocationOptions(enabled=True)
     metadata = build_metadata(issuer, None, registration, revocation)
     metadata.client_id_metadata_document_supported = True
-    described = Route(
-        METADATA_PATH,
-        endpoint=cors_middleware(MetadataHandler(metadata).handle, ["GET", "OPTIONS"]),
-        methods=["GET", "OPTIONS"],
-    )
+    metadata.token_endpoint_auth_methods_supported = AUTH_METHODS
+    metadata.revocation_endpoint_auth_methods_supported = AUTH_METHODS
+    mine = {
+        METADATA_PATH: cors_middleware(MetadataHandler(metadata).handle, ["GET", "OPTIONS"]),
+        REGISTRATION_PATH: cors_middleware(
+            Registration(RegistrationHandler(provider, registration)).handle, ["POST", "OPTIONS"]
+        ),
+        REVOCATION_PATH: cors_middleware(
+            Revocation(provider, ClientAuthenticator(provider)).handle, ["POST", "OPTIONS"]
+        ),
+    }
     routes = create_auth_routes(
         provider, issuer, client_registration_options=registration, revocation_options=revocation
     )
     return [
-        *(described if route.path == METADATA_PATH else route for route in routes),
+        *(
+            Route(route.path, endpoint=mine[route.path], methods=sorted(route.methods or ()))
+            if route.path in mine
+            else route
+            for route in routes
+        ),
         *create_protected_resource_routes(
             AnyHttpUrl(provider.resource),
             [AnyHttpUrl(provider.issuer)],

@@ -14,22 +14,44 @@ with a Revoke button: the grant and every token of it stop working, and the log 
 from __future__ import annotations
 
 import secrets
+from contextvars import ContextVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from mcp.server.auth.provider import construct_redirect_uri
 from pydantic import AnyHttpUrl
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hivegov_mcp.domain.errors import HivegovError, NotAuthenticated
 from hivegov_mcp.domain.models import Agent
-from hivegov_mcp.domain.oauth import ACCESS_LIFETIME, REFRESH_LIFETIME, SCOPES
+from hivegov_mcp.domain.oauth import ACCESS_LIFETIME, REFRESH_LIFETIME, SCOPES, WRITE
 from hivegov_mcp.domain.permissions import Role
-from hivegov_mcp.http.dashboard import SESSION_COOKIE, Session, Sessions, render
+from hivegov_mcp.http.dashboard import SESSION_COOKIE, Session, Sessions, render, templates
 from hivegov_mcp.http.oauth import CONSENT_PATH, ConsentRequest, ConsentRequests, GovernanceAuthProvider
 from hivegov_mcp.service import GovernanceService
 
 router = APIRouter(include_in_schema=False)
+
+# Whether the app serving this request is an OAuth authorization server (set per request by
+# `OAuthOn`): the dashboard's pages then link the connected clients page ("Clients").
+OAUTH_ON: ContextVar[bool] = ContextVar("oauth_on", default=False)
+templates.globals["oauth_on"] = OAUTH_ON.get
+
+
+class OAuthOn:
+    """Marks each request as served by an app with OAuth on (`OAUTH_ON`), for its pages."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        token = OAUTH_ON.set(True)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            OAUTH_ON.reset(token)
+
 
 GRANTS_PATH = "/oauth/grants"
 EXPIRED = "This sign-in request has expired or was answered already: start again from your client."
@@ -71,13 +93,14 @@ def _pending(request: Request, rid: str) -> ConsentRequest | None:
 
 async def _show(request: Request, rid: str, *, error: str | None = None, status: int = 200) -> Response:
     pending = _pending(request, rid)
-    if pending is None:
+    known = None if pending is None else await _provider(request).get_client(pending.client_id)
+    if pending is None or known is None:
         return render("consent.html", 410, me=None, error=EXPIRED, pending=None)
     who = await _signed_in(request)
     client = {
-        "name": pending.client.client_name or "An unnamed client",
-        "id": pending.client.client_id,
-        "uri": str(pending.client.client_uri) if pending.client.client_uri else None,
+        "name": known.client_name or "An unnamed client",
+        "id": pending.client_id,
+        "uri": str(known.client_uri) if known.client_uri else None,
         "redirect": str(pending.params.redirect_uri),
     }
     context = {
@@ -85,6 +108,7 @@ async def _show(request: Request, rid: str, *, error: str | None = None, status:
         "request_id": rid,
         "client": client,
         "scopes": [(s, SCOPES[s]) for s in pending.scopes],
+        "may_write": WRITE in pending.scopes,  # offered: the person may still untick it
         "access_minutes": int(ACCESS_LIFETIME.total_seconds() // 60),
         "refresh_days": REFRESH_LIFETIME.days,
         "error": error,
@@ -149,12 +173,13 @@ async def consent_answer(request: Request) -> Response:
     scopes = [s for s in pending.scopes if s in form.getlist("scope")]
     if not scopes:
         return await _show(request, rid, error="Choose at least one permission to approve.", status=400)
+    known = await _provider(request).get_client(pending.client_id)
     try:
         code = await _service(request).grant_oauth(
             me,
             agent_id=str(form.get("agent") or me.id),
-            client_id=pending.client.client_id or "",
-            client_name=pending.client.client_name,
+            client_id=pending.client_id,
+            client_name=known.client_name if known is not None else None,
             scopes=scopes,
             resource=pending.resource,
             redirect_uri=str(params.redirect_uri),

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import secrets
 
-from hivegov_mcp.domain.errors import InvalidInput, NotAuthenticated, NotFound
+from hivegov_mcp.domain.errors import InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from hivegov_mcp.domain.models import Agent
 from hivegov_mcp.domain.oauth import (
     ACCESS_LIFETIME,
     ACCESS_PREFIX,
+    CLIENT_WINDOW,
     CODE_LIFETIME,
     CODE_PREFIX,
+    MAX_NEW_CLIENTS_PER_HOUR,
     REFRESH_LIFETIME,
     REFRESH_PREFIX,
     SCOPES,
@@ -31,19 +33,36 @@ from hivegov_mcp.domain.oauth import (
     new_secret,
     secret_hash,
 )
-from hivegov_mcp.domain.permissions import may, require
+from hivegov_mcp.domain.permissions import Role, may
 from hivegov_mcp.service.base import ServiceBase, reads, writes
 from hivegov_mcp.store.base import Transaction
+
+
+def _for_another_agent(actor: Agent) -> None:
+    """Approving or revoking a connection that acts as another agent: an admin's doing only."""
+    if not may("set_agent_roles", actor.roles):
+        raise PermissionDenied(
+            actor.id,
+            "act for another agent",
+            [Role.ADMIN],
+            detail="only an admin may approve or revoke for another agent",
+        )
 
 
 class OAuthOperations(ServiceBase):
     # -- clients ---------------------------------------------------------------------------------
     @writes
-    async def register_oauth_client(self, client_id: str, info: str) -> None:
+    async def register_oauth_client(self, client_id: str, info: str) -> bool:
         """Record a client's metadata (RFC 7591 JSON): registered, or read from its client ID
-        metadata document (again: its metadata replaced)."""
+        metadata document (again: its metadata replaced). False, and nothing recorded, for a new
+        client once MAX_NEW_CLIENTS_PER_HOUR were recorded in the last hour."""
         async with self.store.write() as tx:
-            await tx.insert_oauth_client(client_id, info, self.clock.now())
+            now = self.clock.now()
+            new = await tx.oauth_client(client_id) is None
+            if new and await tx.count_oauth_clients_since(now - CLIENT_WINDOW) >= MAX_NEW_CLIENTS_PER_HOUR:
+                return False
+            await tx.insert_oauth_client(client_id, info, now)
+            return True
 
     @reads
     async def oauth_client(self, client_id: str) -> str | None:
@@ -68,7 +87,7 @@ class OAuthOperations(ServiceBase):
         """`actor` lets the client act as `agent_id` (itself, or any agent for an admin): the grant,
         its audit event and a code for the client, in one transaction. The code (returned once)."""
         if agent_id != actor.id:
-            require(actor.id, "set_agent_roles", actor.roles)  # acting for another agent: an admin
+            _for_another_agent(actor)
         unknown = [s for s in scopes if s not in SCOPES]
         if unknown or not scopes:
             raise InvalidInput("scopes", f"choose among {', '.join(SCOPES)}")
@@ -216,7 +235,7 @@ class OAuthOperations(ServiceBase):
             if grant is None or grant.revoked:
                 raise NotFound("grant", grant_id, hint="The grants page lists the grants still in force.")
             if grant.agent_id != actor.id:
-                require(actor.id, "set_agent_roles", actor.roles)
+                _for_another_agent(actor)
             await self._revoke(tx, grant, "revoked on the grants page", actor=actor.id)
 
     # -- shared ----------------------------------------------------------------------------------

@@ -36,6 +36,12 @@ class OAuthSQL(Executor):
             (client_id, info, ts(at)),
         )
 
+    async def count_oauth_clients_since(self, at: datetime) -> int:
+        """How many clients were first recorded at or after `at`."""
+        p = self.dialect.placeholder
+        row = await self._one(f"SELECT COUNT(*) AS n FROM oauth_clients WHERE registered_at >= {p}", (ts(at),))
+        return 0 if row is None else int(row["n"])
+
     async def oauth_client(self, client_id: str) -> str | None:
         """A registered client's metadata (RFC 7591 JSON), or None."""
         p = self.dialect.placeholder
