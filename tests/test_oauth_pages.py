@@ -15,8 +15,10 @@ from mcp.client.streamable_http import streamable_http_client
 
 from hivegov_mcp.app import open_service
 from hivegov_mcp.domain.clock import FakeClock
+from hivegov_mcp.domain.errors import PermissionDenied
 from hivegov_mcp.domain.identity import LOCAL_ADMIN
 from hivegov_mcp.domain.oauth import READ, WRITE
+from hivegov_mcp.http.app import HttpOptions, build_http_app
 from hivegov_mcp.settings import Settings
 from tests.conftest import CAST
 from tests.http_helpers import bearer, serve
@@ -24,6 +26,7 @@ from tests.mcp_helpers import ok
 from tests.oauth_helpers import (
     CALLBACK,
     approved_code,
+    authorize_query,
     client_of,
     consent_request,
     error_of,
@@ -105,3 +108,87 @@ async def test_the_grants_page_lists_an_agents_clients_and_revokes_one(
     assert access == 401
     revocations = [(e.actor, e.payload["reason"]) for e in log.events if e.action == "oauth_revoked"]
     assert revocations == [("bob", "revoked on the grants page")]
+
+
+async def _dashboard_home(http: httpx2.AsyncClient, token: str) -> str:
+    nonce = hidden((await http.get("/login")).text, "csrf")
+    signed = await http.post("/login", data={"token": token, "csrf": nonce})
+    assert signed.status_code == 303, signed.text
+    return (await http.get("/")).text
+
+
+async def test_the_dashboard_links_connected_clients_only_when_oauth_is_on(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    async with serve(db_path, clock=clock) as served, httpx2.AsyncClient(base_url=served.base) as http:
+        with_oauth = await _dashboard_home(http, tokens["bob"])
+    async with open_service(Settings(db=db_path, clock=clock)) as service:
+        # Plain http on a name that isn't loopback: no OAuth (RFC 8414 wants https), agent tokens only.
+        options = HttpOptions(host="0.0.0.0", allowed_hosts=["gov.example.org"], tick_seconds=0)
+        transport = httpx2.ASGITransport(app=build_http_app(service, options))
+        async with httpx2.AsyncClient(transport=transport, base_url="http://gov.example.org") as http:
+            without = await _dashboard_home(http, tokens["bob"])
+    assert '<a href="/oauth/grants">Clients</a>' in with_oauth
+    assert 'href="/metrics"' in without and "/oauth/grants" not in without
+
+
+async def test_the_consent_page_says_read_only_unless_write_is_offered_and_how_long_a_grant_lasts(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    async with serve(db_path, clock=clock) as served, client_of(served) as (http, client_id):
+        both = await consent_request(http, client_id)
+        await sign_in_on_consent(http, both, tokens["alice"])
+        both_page = (await http.get("/oauth/consent", params={"request": both})).text
+        started = await http.get("/authorize", params=authorize_query(client_id, scope=READ))
+        read = parse_qs(urlsplit(started.headers["location"]).query)["request"][0]
+        read_page = (await http.get("/oauth/consent", params={"request": read})).text
+    acts = re.compile(r'<p id="acts">(.*?)</p>', re.S)
+    both_acts, read_acts = acts.search(both_page), acts.search(read_page)
+    assert both_acts is not None and read_acts is not None
+    assert "with that agent's roles (discussant, proposer)" in both_acts.group(1)
+    assert "read only if not" in both_acts.group(1)
+    assert "roles" not in read_acts.group(1) and "read only" in read_acts.group(1)
+    assert "lasts until it is revoked" in both_page and "renews itself while the client is used" in both_page
+
+
+async def test_only_an_admin_may_approve_or_revoke_for_another_agent_and_the_page_says_so(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    async with serve(db_path, clock=clock) as served, client_of(served) as (http, client_id):
+        await approved_code(served.service, served, client_id, "v" * 50, agent="bob")
+        rid = await consent_request(http, client_id)
+        csrf = await sign_in_on_consent(http, rid, tokens["alice"])
+        approved = await http.post(
+            "/oauth/consent",
+            data={"request": rid, "csrf": csrf, "decision": "approve", "agent": "bob", "scope": [READ]},
+        )
+        alice = next(a for a in (await served.service.list_agents(LOCAL_ADMIN)).agents if a.id == "alice")
+        [bobs] = await served.service.list_oauth_grants(
+            next(a for a in (await served.service.list_agents(LOCAL_ADMIN)).agents if a.id == "bob")
+        )
+        with pytest.raises(PermissionDenied, match="only an admin may approve or revoke for another agent"):
+            await served.service.revoke_oauth_grant(alice, bobs.grant.id)
+    assert approved.status_code == 403
+    assert "only an admin may approve or revoke for another agent" in approved.text
+
+
+async def test_deactivating_an_agent_revokes_its_grants_so_reactivating_it_gives_none_back(
+    db_path: Path, clock: FakeClock, tokens: dict[str, str]
+) -> None:
+    async with serve(db_path, clock=clock) as served, client_of(served) as (http, client_id):
+        issued = (
+            await redeem(http, client_id, await approved_code(served.service, served, client_id, "v" * 50), "v" * 50)
+        ).json()
+        await served.service.deactivate_agent(LOCAL_ADMIN, "bob")
+        await served.service.activate_agent(LOCAL_ADMIN, "bob")
+        access = await tools_status(http, issued["access_token"])
+        refreshed = await http.post(
+            "/token",
+            data={"grant_type": "refresh_token", "refresh_token": issued["refresh_token"], "client_id": client_id},
+        )
+        log = await served.service.get_audit_log(LOCAL_ADMIN, limit=100)
+        verified = await served.service.verify_audit(LOCAL_ADMIN)
+    assert access == 401 and refreshed.status_code == 400
+    revoked = [(e.actor, e.payload["agent"], e.payload["reason"]) for e in log.events if e.action == "oauth_revoked"]
+    assert revoked == [(LOCAL_ADMIN.id, "bob", "agent deactivated")]
+    assert verified.ok

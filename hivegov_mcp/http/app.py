@@ -383,6 +383,7 @@ def build_http_app(service: GovernanceService, options: HttpOptions | None = Non
         app.state.oauth = provider
         app.router.routes.extend(oauth_routes(provider))
         app.include_router(oauth_pages.router)
+        app.add_middleware(oauth_pages.OAuthOn)
         metadata = f"{issuer}/.well-known/oauth-protected-resource/mcp"
     explained = partial(ExplainedAuth, service=service, resource=resource, resource_metadata=metadata)
     app.router.routes.extend(mcp_routes(explained(streamable), explained(sse)))

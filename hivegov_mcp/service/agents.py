@@ -157,6 +157,9 @@ class AgentOperations(OAuthOperations):
             receipt = await tx.append_audit(
                 at=now, actor=actor.id, action=action, subject=f"agent:{agent_id}", payload=payload
             )
+            if active is False:  # its OAuth grants end with it: reactivated, it is asked again
+                for listed in await tx.live_oauth_grants(agent_id):
+                    await self._revoke(tx, listed.grant, "agent deactivated", actor=actor.id)
             after = await self._agent(tx, agent_id)
         return AgentReceipt(**after.model_dump(), receipt=receipt)
 
