@@ -126,6 +126,15 @@ async def test_a_public_client_revokes_without_a_secret_and_the_metadata_says_so
     assert "none" in metadata["revocation_endpoint_auth_methods_supported"]
 
 
+@pytest.mark.parametrize(
+    "malformed",
+    ["https://[zz]/x", "https://example.com:99999/x", "https://example.com:abc/x", "https://exa mple.com/x"],
+)
+def test_a_malformed_url_is_no_metadata_url(malformed: str) -> None:
+    assert is_metadata_url(malformed) is False
+    assert is_metadata_url("https://client.example:8443/oauth/client.json") is True
+
+
 async def test_a_malformed_client_id_gets_the_oauth_error_not_a_500(db_path: Path, clock: FakeClock) -> None:
     bad = "https://[::1/x"
     assert is_metadata_url(bad) is False

@@ -161,6 +161,7 @@ def _redirect_uri_allowed(uri: str) -> bool:
     return scheme == "https" or scheme in APP_SCHEMES or APP_SCHEME.fullmatch(scheme) is not None
 
 
+HOST_NAME = re.compile(r"[a-z0-9.:-]{1,253}")  # a name's letters (lowercased by urlsplit), or an address's
 NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: an IPv4 address, translated
 
 
@@ -213,11 +214,14 @@ def is_metadata_url(client_id: str) -> bool:
     public address, a path, no fragment, no credentials, no dot segments. Malformed: not one."""
     try:
         parts = urlsplit(client_id)
+        _ = parts.port  # a port out of range, or not a number, raises too
     except ValueError:  # e.g. an unclosed IPv6 bracket: an unknown client, not an error
         return False
     if parts.scheme != "https" or not parts.hostname or parts.path in ("", "/") or parts.fragment:
         return False
     if parts.username or parts.password or any(seg in (".", "..") for seg in parts.path.split("/")):
+        return False
+    if not HOST_NAME.fullmatch(parts.hostname):
         return False
     try:
         address = ipaddress.ip_address(parts.hostname)
@@ -284,7 +288,15 @@ class GovernanceAuthProvider(OAuthAuthorizationServerProvider[AuthorizationCode,
                 raise DocumentRefused(problem)
             if client.client_secret is not None or client.token_endpoint_auth_method not in (None, "none"):
                 raise DocumentRefused("a client known by its metadata document is public: no secret")
-        except (DocumentRefused, httpx2.HTTPError, OSError, TimeoutError, ValueError, ValidationError) as exc:
+        except (
+            DocumentRefused,
+            httpx2.HTTPError,
+            httpx2.InvalidURL,
+            OSError,
+            TimeoutError,
+            ValueError,
+            ValidationError,
+        ) as exc:
             log.warning("client ID metadata document %r refused: %r", url, str(exc))  # %r: no line forged
             return None
         scope = client.scope or " ".join(SCOPES)  # none named: those a registration gets by default
