@@ -19,6 +19,7 @@ SAMPLES: dict[type[e.HivegovError], tuple[e.HivegovError, int, bool]] = {
     e.HivegovError: (e.HivegovError("something"), 400, True),
     e.NotAuthenticated: (e.NotAuthenticated("no token"), 401, True),
     e.PermissionDenied: (e.PermissionDenied("bob", "close_voting", ["the mediator role"]), 403, True),
+    e.ReadOnlyGrant: (e.ReadOnlyGrant("bob", "add_comment"), 403, True),
     e.NotEligible: (e.NotEligible("bob", "BIP-001"), 403, True),
     e.NotFound: (e.NotFound("proposal", "BIP-404"), 404, True),
     e.TransitionNotAllowed: (e.TransitionNotAllowed("BIP-001", "voting", "start_discussion"), 409, True),

@@ -11,7 +11,7 @@ the command line prints message and hint and exits 2.
     HivegovError                                                                   code                  HTTP
     ├── NotAuthenticated        no valid token                                     not_authenticated     401
     ├── PermissionDenied        the agent lacks a role (or is not the author)      permission_denied     403
-    │   └── ReadOnlyGrant       a write through an OAuth grant of hivegov:read     permission_denied     403
+    │   └── ReadOnlyGrant       a write through an OAuth grant of hivegov:read     read_only_grant       403
     ├── NotEligible             the voter is not in the frozen eligible set        not_eligible          403
     ├── NotFound                unknown proposal, version, comment or agent        not_found             404
     ├── TransitionNotAllowed    the move is not in the transition table            wrong_status          409
@@ -85,6 +85,8 @@ class PermissionDenied(HivegovError):
 class ReadOnlyGrant(PermissionDenied):
     """A write by a client connected over OAuth with hivegov:read only: whatever the agent's roles,
     and even as a proposal's author, the connection reads and never writes."""
+
+    code = "read_only_grant"
 
     def __init__(self, agent_id: str, action: str) -> None:
         self.agent_id = agent_id
