@@ -15,8 +15,8 @@ from hivegov_mcp.service import GovernanceService
 from hivegov_mcp.service.checkpoint import Signer
 from hivegov_mcp.settings import Settings
 from hivegov_mcp.store.base import Store
-from hivegov_mcp.store.postgres import PostgresStore, is_postgres_url
 from hivegov_mcp.store.sqlite import SQLiteStore
+from hivegov_mcp.store.urls import is_postgres_url
 
 
 @asynccontextmanager
@@ -34,6 +34,8 @@ async def open_service(
         refuse_missing_database(Path(settings.db))
     store: Store
     if is_postgres_url(settings.db):
+        from hivegov_mcp.store.postgres import PostgresStore  # psycopg only when PostgreSQL is named
+
         store = await PostgresStore.open(str(settings.db), busy_timeout_ms=settings.busy_timeout_ms)
     else:
         store = await SQLiteStore.open(settings.db, busy_timeout_ms=settings.busy_timeout_ms)

@@ -38,8 +38,7 @@ from hivegov_mcp.settings import (
     read_rules_file,
     settings_from,
 )
-from hivegov_mcp.store.copy import copy_governance
-from hivegov_mcp.store.postgres import redacted
+from hivegov_mcp.store.urls import redacted
 
 # The commands that only read: those of read operations in the catalogue, and the public key.
 READING_COMMANDS = frozenset(
@@ -309,6 +308,8 @@ async def _migrate(source: str, target: str) -> int:
         return EXIT_TAMPERED
     async with open_service(Settings(db=target), check_rules=False, store_rules=False):
         pass  # the target's migrations
+    from hivegov_mcp.store.copy import copy_governance  # psycopg only for the command that needs it
+
     counts = await anyio.to_thread.run_sync(copy_governance, path, target)
     async with open_service(Settings(db=target), check_rules=False, store_rules=False) as new:
         after = await new.verify_audit()

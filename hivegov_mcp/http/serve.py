@@ -39,7 +39,7 @@ from hivegov_mcp.domain.errors import ConfigError
 from hivegov_mcp.http.app import HttpOptions, build_http_app, public_base, transport_security
 from hivegov_mcp.http.oauth import oauth_available
 from hivegov_mcp.settings import Settings
-from hivegov_mcp.store.postgres import redacted
+from hivegov_mcp.store.urls import redacted
 
 __all__ = ["Admission", "HttpOptions", "bind", "guarded_config", "serve_http"]
 
