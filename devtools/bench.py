@@ -157,8 +157,21 @@ def _p(sorted_ms: list[float], q: float) -> float:
     return sorted_ms[min(len(sorted_ms) - 1, int(q * len(sorted_ms)))]
 
 
-async def startup(db: Path, rules: Path, token: str) -> tuple[float, float]:
-    """Seconds from starting `serve` to the answer of `initialize`, and its resident MiB then."""
+# The floor: the SDK itself, a bare MCPServer with one tool on stdio (issue 21 states our startup as a ratio to it).
+BARE_SERVER = """
+from mcp.server import MCPServer
+server = MCPServer("bare")
+@server.tool()
+def echo(text: str) -> str:
+    \"\"\"Say it back.\"\"\"
+    return text
+server.run()
+"""
+
+
+async def startup(db: Path, rules: Path, token: str, *, bare: bool = False) -> tuple[float, float]:
+    """Seconds from starting `serve` (or, `bare`, the SDK's one-tool server) to the answer of
+    `initialize`, and its resident MiB then."""
     hello = {
         "jsonrpc": "2.0",
         "id": 1,
@@ -169,7 +182,11 @@ async def startup(db: Path, rules: Path, token: str) -> tuple[float, float]:
             "clientInfo": {"name": "bench", "version": "0"},
         },
     }
-    command = [sys.executable, "-m", "hivegov_mcp", "--db", str(db), "--config", str(rules), "serve"]
+    command = (
+        [sys.executable, "-c", BARE_SERVER]
+        if bare
+        else [sys.executable, "-m", "hivegov_mcp", "--db", str(db), "--config", str(rules), "serve"]
+    )
     env = {**os.environ, "HIVEGOV_TOKEN": token, "HIVEGOV_LOG_LEVEL": "WARNING"}
     started = time.perf_counter()
     async with await anyio.open_process(command, env=env) as process:
@@ -221,11 +238,18 @@ async def run(calls: int, warmup: int, runs: int) -> None:
         rules.write_text(RULES, encoding="utf-8")
         token = await prepare(db, rules)
         starts = [await startup(db, rules, token) for _ in range(3)]
+        floors = [await startup(db, rules, token, bare=True) for _ in range(3)]
     seconds = statistics.median(s for s, _ in starts)
     rss = statistics.median(m for _, m in starts)
+    bare_s = statistics.median(s for s, _ in floors)
+    bare_rss = statistics.median(m for _, m in floors)
     print(
         f"\nstartup: `serve` to the answer of initialize, median of 3: {seconds:.2f} s; "
         f"resident memory then {rss:.0f} MiB"
+    )
+    print(
+        f"         the SDK's bare one-tool server on stdio: {bare_s:.2f} s, {bare_rss:.0f} MiB "
+        f"(ours: {seconds / bare_s:.2f}x the time, {rss / bare_rss:.2f}x the memory)"
     )
     await tool_lists()
 
