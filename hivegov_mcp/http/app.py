@@ -31,7 +31,8 @@ from hivegov_mcp.domain.oauth import SCOPES
 from hivegov_mcp.http import dashboard, events, oauth_pages, rest
 from hivegov_mcp.http.docs import DOCS_PAGE
 from hivegov_mcp.http.envelope import error_body, error_response, install_errors
-from hivegov_mcp.http.oauth import ConsentRequests, GovernanceAuthProvider, oauth_available, oauth_routes
+from hivegov_mcp.http.oauth import ConsentRequests, GovernanceAuthProvider, oauth_available
+from hivegov_mcp.http.oauth_routes import oauth_routes
 from hivegov_mcp.mcp.notify import ChangeNotifier
 from hivegov_mcp.mcp.server import FEED_SECONDS, ServerOptions, build_server
 from hivegov_mcp.runtime.feed import AuditFeed
@@ -302,7 +303,7 @@ NOT_GIVEN = NotAuthenticated(
 def mcp_routes(streamable: ASGIApp, sse: ASGIApp) -> list[BaseRoute]:
     """MCP's endpoints at their paths, so every other path and method gets the API's 404 or
     405: Streamable HTTP, and legacy SSE (/sse, /messages/). The RFC 9728 metadata and the
-    authorization server's routes are `hivegov_mcp.http.oauth.oauth_routes`."""
+    authorization server's routes are `hivegov_mcp.http.oauth_routes.oauth_routes`."""
     return [
         Route("/mcp", endpoint=streamable, methods=["GET", "POST", "DELETE"], include_in_schema=False),
         Route("/sse", endpoint=sse, methods=["GET"], include_in_schema=False),
