@@ -14,8 +14,9 @@ beside the resource server at `/mcp`: the MCP SDK's routes and handlers (`mcp.se
                                                tokens (rotated) for tokens bound to the resource
     /revoke                                    RFC 7009: revokes the token's whole grant
 
-The routes themselves are assembled in `oauth_routes.py`. Operator-issued agent tokens keep working beside OAuth access tokens: the MCP endpoint's
-verifier (hivegov_mcp.mcp.server.AgentTokenVerifier) accepts both.
+The routes themselves are assembled in `oauth_routes.py`. Operator-issued agent tokens keep
+working beside OAuth access tokens: the MCP endpoint's verifier
+(hivegov_mcp.mcp.server.AgentTokenVerifier) accepts both.
 
 The SDK's handlers compare expiry times with the wall clock; the service decides with its own
 (an injected clock in tests), so the times handed to them are the service's, moved onto the
