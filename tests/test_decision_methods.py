@@ -189,14 +189,19 @@ async def test_a_yes_no_proposal_refuses_options_and_hashes_as_before(service: G
 async def test_options_change_with_a_revision_and_the_vote_uses_the_voted_version(
     service: GovernanceService, cast: Cast
 ) -> None:
-    pid = await voting(service, cast, ["A", "B"])
-    await service.close_voting(cast["carol"], pid, "Nobody voted: send it back.")
-    draft = (await service.create_proposal(cast["alice"], **PROPOSAL, options=["A", "B"])).id
+    pid = (await service.create_proposal(cast["alice"], **PROPOSAL, options=["A", "B"])).id
+    await service.start_discussion(cast["alice"], pid)
+    await service.conclude_discussion(cast["carol"], pid, "requires-revision", "A third option is missing.")
     revised = await service.revise_proposal(
-        cast["alice"], draft, expected_version=1, change_note="A third option.", options=["A", "B", "C"]
+        cast["alice"], pid, expected_version=1, change_note="A third option.", options=["A", "B", "C"]
     )
     assert revised.options == ["A", "B", "C"] and revised.version == 2
     assert canonical_json(revised.options) == '["A","B","C"]'
+    await service.start_discussion(cast["alice"], pid)
+    await service.conclude_discussion(cast["carol"], pid, "approved-for-voting", "Ready to vote on the options.")
+    await service.cast_vote(cast["bob"], pid, justification=WHY, ranking=[3])  # option 3 exists only in v2
+    results = await service.get_voting_results(cast["bob"], pid)
+    assert results.options == ["A", "B", "C"] and results.voted == ["bob"]
 
 
 @pytest.mark.parametrize("config", [method("ranked")])

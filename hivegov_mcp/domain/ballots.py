@@ -64,15 +64,26 @@ def checked_options(labels: Sequence[str]) -> list[str]:
     return kept
 
 
+def options_fit(method: DecisionMethod, labels: Sequence[str]) -> bool | None:
+    """Whether a proposal's options fit its method: None when they do, True when the method needs
+    options it lacks, False when it has options the method doesn't vote on."""
+    if method.votes_on_options and len(labels) < MIN_OPTIONS:
+        return True
+    if labels and not method.votes_on_options:
+        return False
+    return None
+
+
 def check_options_fit(proposal_type: str, method: DecisionMethod, labels: Sequence[str]) -> None:
     """A proposal carries options exactly when its type's method votes on them."""
-    if method.votes_on_options and not labels:
+    needs = options_fit(method, labels)
+    if needs is True:
         raise InvalidInput(
             "options",
             f"is missing: {proposal_type} proposals are decided by {method.value}; give "
             f"{MIN_OPTIONS} to {MAX_OPTIONS} option labels to vote on",
         )
-    if labels and not method.votes_on_options:
+    if needs is False:
         raise InvalidInput(
             "options",
             f"{proposal_type} proposals are decided by {method.value}, which votes on no options; leave options "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hivegov_mcp.domain.counting import figure_value
 from hivegov_mcp.domain.vote_models import Ballot, OptionFigure, OptionTally, RunoffRound, UncountedVoter
 
 
@@ -30,13 +31,6 @@ def uncounted_voters(delegation: Mapping[str, Any]) -> list[UncountedVoter]:
     ]
 
 
-def _value(figure: int | str) -> float:
-    if isinstance(figure, str) and "/" in figure:
-        numerator, denominator = figure.split("/")
-        return int(numerator) / int(denominator)
-    return float(figure)
-
-
 def option_tally(record: Mapping[str, Any], labels: Sequence[str]) -> OptionTally:
     """A result record (`counting.result_record`) with its options' labels."""
 
@@ -49,7 +43,7 @@ def option_tally(record: Mapping[str, Any], labels: Sequence[str]) -> OptionTall
         winner=winner,
         winner_label=label(winner) if winner is not None else None,
         figures=[
-            OptionFigure(option=int(o), label=label(int(o)), figure=str(f).removesuffix("/1"), value=_value(f))
+            OptionFigure(option=int(o), label=label(int(o)), figure=str(f).removesuffix("/1"), value=figure_value(f))
             for o, f in record["totals"].items()
         ],
         order=record["order"],

@@ -20,7 +20,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from hivegov_mcp.domain.ballots import MIN_OPTIONS
+from hivegov_mcp.domain.ballots import options_fit
 from hivegov_mcp.domain.config import DecisionMethod, GovernanceConfig, Rules
 from hivegov_mcp.domain.counting import ballot_object, count, counted_options, delegation_record
 from hivegov_mcp.domain.delegation import resolve_delegations
@@ -140,20 +140,21 @@ async def open_voting(
         raise NoEligibleVoters(state.id)
     current = await tx.get_version(state.id, state.version)
     options = current.content.options if current else []
-    if rules.method.votes_on_options and len(options) < MIN_OPTIONS:
-        raise NotNow(
-            state.id,
-            "open voting",
-            f"its type is decided by {rules.method.value} and it has no options to vote on",
-            "A mediator concludes requires-revision; the author adds 2-20 options with revise_proposal.",
+    needs = options_fit(rules.method, options)  # the rules may have changed since it was written
+    if needs is not None:
+        method = rules.method.value
+        why, fix = (
+            (
+                f"its type is decided by {method} and it has no options to vote on",
+                "adds 2-20 options with revise_proposal",
+            )
+            if needs
+            else (
+                f"its type is decided by {method} now, which votes on no options, and it has {len(options)}",
+                "removes them with revise_proposal(options=[])",
+            )
         )
-    if options and not rules.method.votes_on_options:  # the rules changed since it was written
-        raise NotNow(
-            state.id,
-            "open voting",
-            f"its type is decided by {rules.method.value} now, which votes on no options, and it has {len(options)}",
-            "A mediator concludes requires-revision; the author removes them with revise_proposal(options=[]).",
-        )
+        raise NotNow(state.id, "open voting", why, f"A mediator concludes requires-revision; the author {fix}.")
     await tx.freeze_eligible(state.id, eligible)
     await tx.conclude_round(state.id, state.round, now, Resolution.APPROVED_FOR_VOTING.value)
     deadline = now + timedelta(minutes=rules.voting_minutes)
